@@ -1,0 +1,70 @@
+// The two launchers of the single-source pattern (DESIGN.md "Kernels: one body, two launchers").
+//
+//   parallel_for(device, n, [=] ANIMA_HD (int64_t i) { out[i] = f(in[i]); });
+//
+// runs the same element body in an OpenMP loop on the CPU, or in a grid-stride CUDA kernel when
+// `device` is a GPU. The body must capture by value only plain pointers and scalars.
+// A file that calls parallel_for with a CUDA device must be a .cu file (compiled by nvcc when
+// CUDA=1, by g++ as C++ when CUDA=0).
+#pragma once
+#include <cstdint>
+
+#include "tensor/device.h"
+#include "tensor/error.h"
+#include "tensor/hd.h"
+#include "tensor/runtime.h"
+
+#if ANIMA_CUDA && defined(__CUDACC__)
+#include "tensor/cuda_check.h"
+#endif
+
+namespace anima::kernels {
+
+// Below this many elements the CPU loop stays on one thread (thread start-up costs more).
+constexpr int64_t kOmpMinWork = 1 << 15;
+
+template <class Body>
+void cpu_for(int64_t n, Body body) {
+#pragma omp parallel for schedule(static) if (n >= kOmpMinWork)
+  for (int64_t i = 0; i < n; ++i) body(i);
+}
+
+#if ANIMA_CUDA && defined(__CUDACC__)
+template <class Body>
+__global__ void grid_stride_kernel(int64_t n, Body body) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(blockDim.x) * gridDim.x)
+    body(i);
+}
+
+constexpr int kThreadsPerBlock = 256;
+
+inline unsigned grid_size_for(int64_t n, int threads = kThreadsPerBlock) {
+  int64_t blocks = (n + threads - 1) / threads;
+  const int64_t kMaxBlocks = 65535LL * 32;  // enough to fill any current GPU many times
+  return unsigned(blocks < kMaxBlocks ? blocks : kMaxBlocks);
+}
+
+template <class Body>
+void cuda_for(int64_t n, Body body) {
+  if (n == 0) return;
+  grid_stride_kernel<<<grid_size_for(n), kThreadsPerBlock>>>(n, body);
+  ANIMA_CUDA_CHECK_LAUNCH("grid_stride_kernel");
+}
+#endif
+
+template <class Body>
+void parallel_for(Device device, int64_t n, Body body) {
+  if (device.is_cpu()) {
+    cpu_for(n, body);
+    return;
+  }
+#if ANIMA_CUDA && defined(__CUDACC__)
+  cuda_for(n, body);
+#else
+  ANIMA_FAIL("parallel_for: a CUDA tensor reached a kernel compiled without CUDA (",
+             cuda_status(), ")");
+#endif
+}
+
+}  // namespace anima::kernels

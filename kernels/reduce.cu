@@ -1,0 +1,204 @@
+#include <algorithm>
+#include <vector>
+
+#include "kernels/launch.h"
+#include "kernels/reduce.h"
+#include "kernels/reduce_ops.h"
+#include "kernels/shape_ops.h"
+
+namespace anima::kernels {
+namespace detail {
+
+constexpr int64_t kCpuChunk = 4096;
+
+// CPU: fixed chunks of each row reduced in parallel, then combined in chunk order.
+template <class Op>
+void reduce_rows_cpu(const float* in, float* out, int64_t rows, int64_t K, Op op) {
+  int64_t nchunks = K == 0 ? 1 : (K + kCpuChunk - 1) / kCpuChunk;
+  std::vector<float> partial(size_t(rows * nchunks));
+  float* pp = partial.data();
+  cpu_for(rows * nchunks, [=](int64_t t) {
+    int64_t row = t / nchunks, c = t % nchunks;
+    const float* p = in + row * K;
+    int64_t b = c * kCpuChunk, e = std::min(b + kCpuChunk, K);
+    // Eight independent accumulators: instruction-level parallelism and a shorter error chain.
+    float acc[8];
+    for (float& a : acc) a = op.identity();
+    int64_t k = b;
+    for (; k + 8 <= e; k += 8)
+      for (int j = 0; j < 8; ++j) acc[j] = op.combine(acc[j], p[k + j]);
+    for (; k < e; ++k) acc[0] = op.combine(acc[0], p[k]);
+    float r = acc[0];
+    for (int j = 1; j < 8; ++j) r = op.combine(r, acc[j]);
+    pp[t] = r;
+  });
+  cpu_for(rows, [=](int64_t row) {
+    float acc = op.identity();
+    for (int64_t c = 0; c < nchunks; ++c) acc = op.combine(acc, pp[row * nchunks + c]);
+    out[row] = op.finish(acc, K);
+  });
+}
+
+#if ANIMA_CUDA && defined(__CUDACC__)
+template <class Op>
+__device__ float warp_reduce(float v, Op op) {
+  for (int offset = 16; offset > 0; offset >>= 1)
+    v = op.combine(v, __shfl_down_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+// Block (row, split) reduces elements [split*chunk, (split+1)*chunk) of its row: a strided loop
+// per thread, a shuffle tree per warp, then one warp over the per-warp results.
+// With `finish` set (last pass only) the result is op.finish(acc, count).
+template <class Op>
+__global__ void reduce_rows_kernel(const float* in, float* out, int64_t K, int64_t chunk,
+                                   Op op, bool finish, int64_t count) {
+  int64_t row = blockIdx.x;
+  int split = blockIdx.y, splits = gridDim.y;
+  int64_t b = int64_t(split) * chunk, e = min(b + chunk, K);
+  const float* p = in + row * K;
+  float acc = op.identity();
+  for (int64_t k = b + threadIdx.x; k < e; k += blockDim.x) acc = op.combine(acc, p[k]);
+  acc = warp_reduce(acc, op);
+  __shared__ float warp_acc[32];
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (lane == 0) warp_acc[warp] = acc;
+  __syncthreads();
+  if (warp == 0) {
+    int nwarps = (blockDim.x + 31) >> 5;
+    acc = lane < nwarps ? warp_acc[lane] : op.identity();
+    acc = warp_reduce(acc, op);
+    if (lane == 0) out[row * splits + split] = finish ? op.finish(acc, count) : acc;
+  }
+}
+
+template <class Op>
+void reduce_rows_cuda(const float* in, float* out, int64_t rows, int64_t K, Op op) {
+  if (rows == 0) return;
+  // Threads per block: a power of two between 32 and 256, no larger than the row needs.
+  auto threads_for = [](int64_t k) {
+    int t = 32;
+    while (t < 256 && t < k) t <<= 1;
+    return t;
+  };
+  const int64_t kSplitChunk = 8192;
+  int64_t splits = 1;
+  if (rows < 256 && K > 2 * kSplitChunk) splits = std::min<int64_t>((K + kSplitChunk - 1) / kSplitChunk, 1024);
+  ANIMA_CHECK(rows < (int64_t(1) << 31), "reduce: too many rows (", rows, ")");
+  if (splits == 1) {
+    reduce_rows_kernel<<<dim3(unsigned(rows), 1), threads_for(K)>>>(in, out, K, K, op, true, K);
+    ANIMA_CUDA_CHECK_LAUNCH("reduce_rows_kernel");
+    return;
+  }
+  int64_t chunk = (K + splits - 1) / splits;
+  Tensor partial = Tensor::empty(Shape{rows, splits}, DType::F32, Device::cuda());
+  float* pp = partial.data<float>();
+  reduce_rows_kernel<<<dim3(unsigned(rows), unsigned(splits)), 256>>>(in, pp, K, chunk, op, false, K);
+  ANIMA_CUDA_CHECK_LAUNCH("reduce_rows_kernel");
+  // Second pass over the partials; `finish` must see the original count K (for the mean).
+  reduce_rows_kernel<<<dim3(unsigned(rows), 1), threads_for(splits)>>>(pp, out, splits, splits,
+                                                                       op, true, K);
+  ANIMA_CUDA_CHECK_LAUNCH("reduce_rows_kernel");
+}
+#endif
+
+template <class Op>
+void reduce_rows(Device dev, const float* in, float* out, int64_t rows, int64_t K, Op op) {
+  if (dev.is_cpu()) {
+    reduce_rows_cpu(in, out, rows, K, op);
+    return;
+  }
+#if ANIMA_CUDA && defined(__CUDACC__)
+  reduce_rows_cuda(in, out, rows, K, op);
+#else
+  ANIMA_FAIL("reduce: CUDA tensor in a build without CUDA");
+#endif
+}
+
+}  // namespace detail
+
+std::vector<int> reduction_dims(const Shape& shape, const std::vector<int>& dims, const char* op) {
+  std::vector<int> out;
+  if (dims.empty()) {
+    for (int d = 0; d < shape.ndim; ++d) out.push_back(d);
+    return out;
+  }
+  for (int d : dims) out.push_back(shape.wrap_dim(d, op));
+  std::sort(out.begin(), out.end());
+  ANIMA_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), op,
+              ": a dimension is listed twice for shape ", shape.str());
+  return out;
+}
+
+Shape reduced_shape(const Shape& shape, const std::vector<int>& dims, bool keepdim) {
+  std::vector<int64_t> out;
+  for (int d = 0; d < shape.ndim; ++d) {
+    bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
+    if (!reduced)
+      out.push_back(shape[d]);
+    else if (keepdim)
+      out.push_back(1);
+  }
+  return Shape(out);
+}
+
+Tensor reduce(const Tensor& x, ReduceOp op, const std::vector<int>& dims_in, bool keepdim) {
+  static const char* names[] = {"sum", "mean", "amax", "amin"};
+  const char* name = names[int(op)];
+  check_dtype(name, x, DType::F32);
+  std::vector<int> dims = reduction_dims(x.shape(), dims_in, name);
+  Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
+  // Move reduced dims last (a copy only if they are not already the trailing dims).
+  std::vector<int> perm;
+  int64_t K = 1;
+  for (int d = 0; d < x.dim(); ++d)
+    if (std::find(dims.begin(), dims.end(), d) == dims.end()) perm.push_back(d);
+  for (int d : dims) {
+    perm.push_back(d);
+    K *= x.shape()[d];
+  }
+  bool identity_perm = true;
+  for (int d = 0; d < x.dim(); ++d) identity_perm = identity_perm && perm[d] == d;
+  if ((op == ReduceOp::Max || op == ReduceOp::Min) && K == 0)
+    ANIMA_FAIL(name, ": cannot reduce zero elements (shape ", x.shape().str(), ")");
+  Tensor rows = identity_perm ? x : permute(x, perm);
+  Tensor out = Tensor::empty(out_shape, DType::F32, x.device());
+  int64_t M = out.numel();
+  const float* in = rows.data<float>();
+  float* po = out.data<float>();
+  Device dev = x.device();
+  switch (op) {
+    case ReduceOp::Sum: detail::reduce_rows(dev, in, po, M, K, ops::SumReduce{}); break;
+    case ReduceOp::Mean: detail::reduce_rows(dev, in, po, M, K, ops::MeanReduce{}); break;
+    case ReduceOp::Max: detail::reduce_rows(dev, in, po, M, K, ops::MaxReduce{}); break;
+    case ReduceOp::Min: detail::reduce_rows(dev, in, po, M, K, ops::MinReduce{}); break;
+  }
+  return out;
+}
+
+Tensor sum(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
+  return reduce(x, ReduceOp::Sum, dims, keepdim);
+}
+Tensor mean(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
+  return reduce(x, ReduceOp::Mean, dims, keepdim);
+}
+Tensor amax(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
+  return reduce(x, ReduceOp::Max, dims, keepdim);
+}
+Tensor amin(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
+  return reduce(x, ReduceOp::Min, dims, keepdim);
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  ANIMA_CHECK(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(), "sum_to: ",
+              x.shape().str(), " is not a broadcast of ", shape.str());
+  int lead = x.dim() - shape.ndim;
+  std::vector<int> dims;
+  for (int d = 0; d < x.dim(); ++d)
+    if (d < lead || (shape[d - lead] == 1 && x.shape()[d] != 1)) dims.push_back(d);
+  if (dims.empty()) return raw::view(x, shape);
+  return raw::view(sum(x, dims, true), shape);
+}
+
+}  // namespace anima::kernels

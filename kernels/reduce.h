@@ -1,0 +1,34 @@
+// Reductions (no autograd). `dims` lists the dimensions to reduce (negative counts from the end;
+// empty = all). With keepdim the reduced dimensions stay as extent 1, otherwise they are removed
+// (reducing everything gives a 0-dimensional tensor). float32 only.
+//
+// Strategy: the input is viewed as rows [M kept elements, K reduced elements] (copied through a
+// permutation first unless the reduced dims are already the trailing ones). The GPU reduces each
+// row with a block-wide tree (warp shuffles, then shared memory), splitting long rows over several
+// blocks when there are too few rows to fill the GPU, with a second pass over the partials. The
+// CPU sums fixed 4096-element chunks in parallel and combines them in order, so its result does
+// not depend on the thread count.
+#pragma once
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace anima::kernels {
+
+enum class ReduceOp { Sum, Mean, Max, Min };
+
+Tensor reduce(const Tensor& x, ReduceOp op, const std::vector<int>& dims, bool keepdim);
+Tensor sum(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
+Tensor amax(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
+Tensor amin(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
+
+// Sums x down to `shape`, which x's shape broadcasts from (the gradient of a broadcast).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+// Normalised, sorted, de-duplicated list of dims to reduce (all dims when `dims` is empty).
+std::vector<int> reduction_dims(const Shape& shape, const std::vector<int>& dims, const char* op);
+// Shape of the result of reducing `dims` of `shape`.
+Shape reduced_shape(const Shape& shape, const std::vector<int>& dims, bool keepdim);
+
+}  // namespace anima::kernels

@@ -1,0 +1,19 @@
+// What compute is available. Never crashes: when the CUDA driver is missing or too old (as on
+// machines without a GPU), cuda_available() is false and cuda_status() says why.
+#pragma once
+#include <string>
+
+namespace anima {
+
+bool built_with_cuda();
+bool cuda_available();
+// Human-readable reason for cuda_available() being false, or the device description when true.
+std::string cuda_status();
+// Name, SM count, memory and library versions of the GPU, or "none: <reason>".
+std::string device_report();
+// Throws a clear error naming `op` if CUDA is not usable.
+void require_cuda(const char* op);
+// Blocks until all queued GPU work is done (no-op without CUDA).
+void cuda_synchronize();
+
+}  // namespace anima

@@ -1,0 +1,137 @@
+// The test runner: doctest's own runner plus a listener that counts test cases as passed,
+// failed or skipped (a GPU test without a GPU is skipped, never passed), and prints the closing
+// line "N passed, N failed, N skipped" that `make test` ends with.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <map>
+
+#include "kernels/random.h"
+#include "tensor/runtime.h"
+#include "tests/test_util.h"
+
+namespace anima::test {
+namespace {
+struct Counts {
+  int passed = 0, failed = 0, skipped = 0;
+  bool current_skipped = false;
+  std::map<std::string, int> skip_reasons;
+};
+Counts& counts() {
+  static Counts c;
+  return c;
+}
+}  // namespace
+
+void mark_skipped(const std::string& reason) {
+  counts().current_skipped = true;
+  counts().skip_reasons[reason]++;
+}
+
+bool cuda_or_skip() {
+  if (cuda_available()) return true;
+  const char* require = std::getenv("ANIMA_REQUIRE_GPU");
+  if (require && std::string(require) == "1") {
+    FAIL("a GPU is required (make test-gpu) but " << cuda_status());
+    return false;
+  }
+  mark_skipped(cuda_status());
+  return false;
+}
+
+bool allclose(const Tensor& actual, const Tensor& expected, double atol, double rtol,
+              std::string* report) {
+  std::ostringstream os;
+  if (actual.shape() != expected.shape()) {
+    os << "shape " << actual.shape().str() << " != expected " << expected.shape().str();
+    if (report) *report = os.str();
+    return false;
+  }
+  std::vector<float> a = actual.to_vector<float>(), e = expected.to_vector<float>();
+  int64_t bad = 0, worst = -1;
+  double worst_excess = -1e300;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double diff = std::fabs(double(a[i]) - double(e[i]));
+    double tol = atol + rtol * std::fabs(double(e[i]));
+    bool nan_match = std::isnan(a[i]) && std::isnan(e[i]);
+    bool inf_match = std::isinf(a[i]) && a[i] == e[i];
+    double excess = (nan_match || inf_match) ? -1 : (std::isnan(diff) ? 1e300 : diff - tol);
+    if (excess > worst_excess) {
+      worst_excess = excess;
+      worst = int64_t(i);
+    }
+    if (excess > 0 && bad++ < 5)
+      os << "  [" << i << "] got " << a[i] << ", expected " << e[i] << " (|diff| " << diff
+         << " > tol " << tol << ")\n";
+  }
+  if (bad > 0) {
+    os << bad << " of " << a.size() << " elements outside atol " << atol << " + rtol " << rtol
+       << "*|expected|; worst at [" << worst << "]: got " << a[worst] << ", expected "
+       << e[worst];
+  }
+  if (report) *report = os.str();
+  return bad == 0;
+}
+
+bool bit_equal(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+  std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
+  return std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+}
+
+Tensor tensor(const std::vector<float>& values, const Shape& shape, Device device) {
+  return Tensor::from_vector(values, shape, device);
+}
+
+Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi, Device device) {
+  Generator gen(seed);
+  return kernels::uniform(shape, lo, hi, gen, device);
+}
+
+namespace {
+struct CountingListener : doctest::IReporter {
+  explicit CountingListener(const doctest::ContextOptions&) {}
+  void report_query(const doctest::QueryData&) override {}
+  void test_run_start() override {}
+  void test_run_end(const doctest::TestRunStats&) override {}
+  void test_case_start(const doctest::TestCaseData&) override { counts().current_skipped = false; }
+  void test_case_reenter(const doctest::TestCaseData&) override {}
+  void test_case_end(const doctest::CurrentTestCaseStats& st) override {
+    Counts& c = counts();
+    if (!st.testCaseSuccess)
+      c.failed++;
+    else if (c.current_skipped)
+      c.skipped++;
+    else
+      c.passed++;
+  }
+  void test_case_exception(const doctest::TestCaseException&) override {}
+  void subcase_start(const doctest::SubcaseSignature&) override {}
+  void subcase_end() override {}
+  void log_assert(const doctest::AssertData&) override {}
+  void log_message(const doctest::MessageData&) override {}
+  void test_case_skipped(const doctest::TestCaseData&) override {}
+};
+REGISTER_LISTENER("anima_counts", 1, CountingListener);
+}  // namespace
+
+}  // namespace anima::test
+
+int main(int argc, char** argv) {
+  std::printf("anima tests; %s\n", anima::device_report().c_str());
+  doctest::Context context;
+  context.applyCommandLine(argc, argv);
+  int rc = context.run();
+  if (context.shouldExit()) return rc;
+  const auto& c = anima::test::counts();
+  for (const auto& [reason, n] : c.skip_reasons)
+    std::printf("skipped %d test case(s): %s\n", n, reason.c_str());
+  std::printf("%d passed, %d failed, %d skipped\n", c.passed, c.failed, c.skipped);
+  std::fflush(stdout);
+  return rc;
+}

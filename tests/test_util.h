@@ -1,0 +1,46 @@
+// Helpers shared by the test suites: tolerance comparisons that print the worst element,
+// GPU-or-skip, and small tensor makers.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "tensor/runtime.h"
+#include "tensor/tensor.h"
+
+namespace anima::test {
+
+// Marks the running test case as skipped (counted as such in the closing line).
+void mark_skipped(const std::string& reason);
+
+// True when a GPU is usable. Otherwise the test is marked skipped, or, under
+// ANIMA_REQUIRE_GPU=1 (make test-gpu), fails.
+bool cuda_or_skip();
+
+// |actual - expected| <= atol + rtol * |expected| for every element (same shape required).
+// On failure, reports the first few mismatches and the worst one.
+bool allclose(const Tensor& actual, const Tensor& expected, double atol, double rtol,
+              std::string* report = nullptr);
+
+// Bitwise equality of two float32 tensors (shape too).
+bool bit_equal(const Tensor& a, const Tensor& b);
+
+Tensor tensor(const std::vector<float>& values, const Shape& shape, Device device = Device::cpu());
+// Deterministic test data: uniform in [lo, hi) from a Philox stream.
+Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, float hi = 1.f,
+                     Device device = Device::cpu());
+
+}  // namespace anima::test
+
+// Checks allclose and prints its report on failure.
+#define CHECK_CLOSE(actual, expected, atol, rtol)                                  \
+  do {                                                                             \
+    std::string anima_report_;                                                     \
+    bool anima_ok_ = ::anima::test::allclose((actual), (expected), (atol), (rtol), \
+                                             &anima_report_);                      \
+    CHECK_MESSAGE(anima_ok_, anima_report_);                                       \
+  } while (0)
+
+#define REQUIRE_CUDA_OR_SKIP() \
+  if (!::anima::test::cuda_or_skip()) return
