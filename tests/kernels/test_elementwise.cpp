@@ -1,0 +1,139 @@
+#include <cmath>
+
+#include "kernels/elementwise.h"
+#include "tests/test_util.h"
+
+using namespace anima;
+namespace K = anima::kernels;
+using test::tensor;
+
+namespace {
+const Tensor& xs() {
+  static Tensor x = tensor({-2.f, -0.5f, 0.f, 0.5f, 3.f}, Shape{5});
+  return x;
+}
+std::vector<float> map_ref(float (*f)(float)) {
+  std::vector<float> out;
+  for (float v : xs().to_vector<float>()) out.push_back(f(v));
+  return out;
+}
+}  // namespace
+
+TEST_SUITE("kernels") {
+
+TEST_CASE("unary ops: values") {
+  const Tensor& x = xs();
+  CHECK(K::neg(x).to_vector<float>() == std::vector<float>{2, 0.5f, -0.f, -0.5f, -3});
+  CHECK(K::abs(x).to_vector<float>() == std::vector<float>{2, 0.5f, 0, 0.5f, 3});
+  CHECK(K::sign(x).to_vector<float>() == std::vector<float>{-1, -1, 0, 1, 1});
+  CHECK(K::relu(x).to_vector<float>() == std::vector<float>{0, 0, 0, 0.5f, 3});
+  CHECK(K::leaky_relu(x, 0.2f).to_vector<float>() ==
+        std::vector<float>{-0.4f, -0.1f, 0, 0.5f, 3});
+  CHECK(K::clamp(x, -1.f, 1.f).to_vector<float>() == std::vector<float>{-1, -0.5f, 0, 0.5f, 1});
+  CHECK_CLOSE(K::exp(x), tensor(map_ref([](float v) { return std::exp(v); }), Shape{5}), 0, 1e-6);
+  CHECK_CLOSE(K::tanh(x), tensor(map_ref([](float v) { return std::tanh(v); }), Shape{5}), 1e-7, 1e-6);
+  CHECK_CLOSE(K::sigmoid(x),
+              tensor(map_ref([](float v) { return 1.f / (1.f + std::exp(-v)); }), Shape{5}), 1e-7, 1e-6);
+  Tensor pos = tensor({0.25f, 1.f, 4.f}, Shape{3});
+  CHECK(K::sqrt(pos).to_vector<float>() == std::vector<float>{0.5f, 1.f, 2.f});
+  CHECK_CLOSE(K::log(pos), tensor({std::log(0.25f), 0.f, std::log(4.f)}, Shape{3}), 1e-7, 1e-6);
+  CHECK(K::pow_scalar(pos, 2.f).to_vector<float>() == std::vector<float>{0.0625f, 1.f, 16.f});
+  CHECK_CLOSE(K::pow_scalar(pos, 1.5f), tensor({0.125f, 1.f, 8.f}, Shape{3}), 0, 1e-6);
+  CHECK(K::add_scalar(pos, 1.f).to_vector<float>() == std::vector<float>{1.25f, 2.f, 5.f});
+  CHECK(K::mul_scalar(pos, -2.f).to_vector<float>() == std::vector<float>{-0.5f, -2.f, -8.f});
+  CHECK(K::div_scalar(pos, 4.f).to_vector<float>() == std::vector<float>{0.0625f, 0.25f, 1.f});
+  CHECK(K::rsub_scalar(pos, 1.f).to_vector<float>() == std::vector<float>{0.75f, 0.f, -3.f});
+}
+
+TEST_CASE("sigmoid is finite and saturates for large inputs") {
+  Tensor big = tensor({-1000.f, 1000.f, -90.f}, Shape{3});
+  auto y = K::sigmoid(big).to_vector<float>();
+  CHECK(y[0] == 0.f);
+  CHECK(y[1] == 1.f);
+  CHECK(std::isfinite(y[2]));
+}
+
+TEST_CASE("binary ops with broadcasting: values") {
+  Tensor a = tensor({1, 2, 3, 4, 5, 6}, Shape{2, 3});
+  Tensor row = tensor({10, 20, 30}, Shape{3});
+  Tensor col = tensor({100, 200}, Shape{2, 1});
+  CHECK(K::add(a, row).to_vector<float>() == std::vector<float>{11, 22, 33, 14, 25, 36});
+  CHECK(K::add(a, col).to_vector<float>() == std::vector<float>{101, 102, 103, 204, 205, 206});
+  CHECK(K::sub(row, a).to_vector<float>() == std::vector<float>{9, 18, 27, 6, 15, 24});
+  CHECK(K::mul(a, Tensor::scalar(2.f)).to_vector<float>() == std::vector<float>{2, 4, 6, 8, 10, 12});
+  CHECK(K::div(Tensor::scalar(12.f), a).to_vector<float>() == std::vector<float>{12, 6, 4, 3, 2.4f, 2});
+  Tensor outer = K::mul(col, row);  // [2,1] x [3] -> [2,3]
+  CHECK(outer.shape() == Shape{2, 3});
+  CHECK(outer.to_vector<float>() == std::vector<float>{1000, 2000, 3000, 2000, 4000, 6000});
+  CHECK(K::pow(tensor({2, 3}, Shape{2}), tensor({3, 2}, Shape{2})).to_vector<float>() ==
+        std::vector<float>{8, 9});
+  CHECK(K::maximum(a, Tensor::scalar(3.5f)).to_vector<float>() == std::vector<float>{3.5f, 3.5f, 3.5f, 4, 5, 6});
+  CHECK(K::minimum(a, row).to_vector<float>() == std::vector<float>{1, 2, 3, 4, 5, 6});
+  // 3-d broadcast in the middle dimension.
+  Tensor b3 = tensor({1, 2, 3, 4}, Shape{2, 1, 2});
+  Tensor c3 = tensor({10, 20, 30}, Shape{1, 3, 1});
+  CHECK(K::add(b3, c3).to_vector<float>() ==
+        std::vector<float>{11, 12, 21, 22, 31, 32, 13, 14, 23, 24, 33, 34});
+}
+
+TEST_CASE("comparisons, where and cast") {
+  Tensor a = tensor({1, 2, 3}, Shape{3});
+  Tensor b = tensor({2, 2, 2}, Shape{3});
+  CHECK(K::eq(a, b).to_vector<uint8_t>() == std::vector<uint8_t>{0, 1, 0});
+  CHECK(K::ne(a, b).to_vector<uint8_t>() == std::vector<uint8_t>{1, 0, 1});
+  CHECK(K::lt(a, b).to_vector<uint8_t>() == std::vector<uint8_t>{1, 0, 0});
+  CHECK(K::le(a, b).to_vector<uint8_t>() == std::vector<uint8_t>{1, 1, 0});
+  CHECK(K::gt(a, b).to_vector<uint8_t>() == std::vector<uint8_t>{0, 0, 1});
+  CHECK(K::ge(a, b).to_vector<uint8_t>() == std::vector<uint8_t>{0, 1, 1});
+  CHECK(K::eq(a, b).dtype() == DType::U8);
+  Tensor w = K::where(K::gt(a, b), a, Tensor::scalar(-1.f));
+  CHECK(w.to_vector<float>() == std::vector<float>{-1, -1, 3});
+  Tensor wf = K::where(tensor({0, 1}, Shape{2, 1}), Tensor::scalar(5.f), tensor({7, 8, 9}, Shape{3}));
+  CHECK(wf.shape() == Shape{2, 3});
+  CHECK(wf.to_vector<float>() == std::vector<float>{7, 8, 9, 5, 5, 5});
+  Tensor f = tensor({-1.7f, 2.9f, 300.f}, Shape{3});
+  CHECK(K::cast(f, DType::I32).to_vector<int32_t>() == std::vector<int32_t>{-1, 2, 300});
+  CHECK(K::cast(f, DType::I64).to_vector<int64_t>() == std::vector<int64_t>{-1, 2, 300});
+  Tensor u = Tensor::from_vector<uint8_t>({0, 128, 255}, Shape{3});
+  CHECK(K::cast(u, DType::F32).to_vector<float>() == std::vector<float>{0, 128, 255});
+}
+
+TEST_CASE("expand, fill, add_inplace, arange and linspace") {
+  Tensor r = tensor({1, 2}, Shape{1, 2});
+  CHECK(K::expand(r, Shape{3, 2}).to_vector<float>() == std::vector<float>{1, 2, 1, 2, 1, 2});
+  CHECK_THROWS_WITH_AS(K::expand(r, Shape{3, 3}), doctest::Contains("expand"), Error);
+  Tensor t = Tensor::empty(Shape{4}, DType::I64);
+  K::fill(t, 9);
+  CHECK(t.to_vector<int64_t>() == std::vector<int64_t>{9, 9, 9, 9});
+  Tensor acc = tensor({1, 1}, Shape{2});
+  K::add_inplace(acc, tensor({2, 4}, Shape{2}), 0.5f);
+  CHECK(acc.to_vector<float>() == std::vector<float>{2, 3});
+  CHECK(K::arange(0, 5, 1).to_vector<float>() == std::vector<float>{0, 1, 2, 3, 4});
+  CHECK(K::arange(1, 2, 0.25).to_vector<float>() == std::vector<float>{1, 1.25f, 1.5f, 1.75f});
+  CHECK(K::arange(5, 0, -2, DType::I64).to_vector<int64_t>() == std::vector<int64_t>{5, 3, 1});
+  CHECK_THROWS_AS(K::arange(0, 1, 0), Error);
+  CHECK_THROWS_AS(K::arange(0, 1, -1), Error);
+  CHECK(K::linspace(-1, 1, 5).to_vector<float>() == std::vector<float>{-1, -0.5f, 0, 0.5f, 1});
+  auto l = K::linspace(0, 1, 7).to_vector<float>();
+  CHECK(l.front() == 0.f);
+  CHECK(l.back() == 1.f);
+  CHECK(K::linspace(3, 3, 1).to_vector<float>() == std::vector<float>{3});
+}
+
+TEST_CASE("bad input: dtype, device and shape errors name the op and the shapes") {
+  Tensor a = tensor({1, 2, 3}, Shape{3});
+  Tensor u = Tensor::zeros(Shape{3}, DType::U8);
+  CHECK_THROWS_WITH_AS(K::exp(u), doctest::Contains("exp: expected a float32 tensor, got uint8"), Error);
+  CHECK_THROWS_WITH_AS(K::add(a, tensor({1, 2}, Shape{2})),
+                       doctest::Contains("add: shapes [3] and [2] cannot be broadcast"), Error);
+  CHECK_THROWS_WITH_AS(K::mul(a, Tensor()), doctest::Contains("mul: an input tensor is undefined"), Error);
+  CHECK_THROWS_WITH_AS(K::clamp(a, 1.f, 0.f), doctest::Contains("clamp: lower bound"), Error);
+  CHECK_THROWS_WITH_AS(K::relu_backward(a, tensor({1}, Shape{1})),
+                       doctest::Contains("relu_backward: gradient shape [3] differs"), Error);
+  CHECK_THROWS_WITH_AS(K::add_inplace(a, tensor({1, 2}, Shape{2})),
+                       doctest::Contains("add_inplace: destination [3] and source [2] differ"), Error);
+  CHECK_THROWS_WITH_AS(K::where(Tensor::zeros(Shape{3}, DType::I32), a, a),
+                       doctest::Contains("where: condition must be uint8 or float32"), Error);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,76 @@
+#include <cmath>
+
+#include "kernels/random.h"
+#include "kernels/reduce.h"
+#include "tests/test_util.h"
+
+using namespace anima;
+namespace K = anima::kernels;
+using test::tensor;
+
+TEST_SUITE("kernels") {
+
+TEST_CASE("sum, mean, amax, amin over chosen dims and over all") {
+  // [2, 3, 2]: value = 100*i + 10*j + k
+  std::vector<float> v;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 2; ++k) v.push_back(100.f * i + 10.f * j + k);
+  Tensor x = tensor(v, Shape{2, 3, 2});
+  CHECK(K::sum(x).item() == 1 * 6 * 100 + 2 * 30 * 2 + 6);  // 600 + 120 + 6
+  CHECK(K::sum(x).dim() == 0);
+  CHECK(K::sum(x, {2}).to_vector<float>() == std::vector<float>{1, 21, 41, 201, 221, 241});
+  CHECK(K::sum(x, {0}).to_vector<float>() == std::vector<float>{100, 102, 120, 122, 140, 142});
+  CHECK(K::sum(x, {0, 2}, true).shape() == Shape{1, 3, 1});
+  CHECK(K::sum(x, {0, 2}).to_vector<float>() == std::vector<float>{202, 242, 282});
+  CHECK(K::sum(x, {-1, 0}).to_vector<float>() == std::vector<float>{202, 242, 282});
+  CHECK(K::mean(x, {1}).to_vector<float>() == std::vector<float>{10, 11, 110, 111});
+  CHECK(K::mean(x).item() == doctest::Approx(726.0 / 12));
+  CHECK(K::amax(x, {1}).to_vector<float>() == std::vector<float>{20, 21, 120, 121});
+  CHECK(K::amin(x, {0, 1}).to_vector<float>() == std::vector<float>{0, 1});
+  CHECK(K::amax(x).item() == 121.f);
+  CHECK(K::amin(tensor({3, -7, 2}, Shape{3})).item() == -7.f);
+}
+
+TEST_CASE("long reductions agree with a double-precision reference") {
+  Generator gen(3);
+  Tensor x = K::uniform(Shape{3, 300001}, -1.f, 1.f, gen);
+  auto v = x.to_vector<float>();
+  std::vector<float> ref(3, 0.f);
+  for (int r = 0; r < 3; ++r) {
+    double acc = 0;
+    for (int k = 0; k < 300001; ++k) acc += v[r * 300001 + k];
+    ref[r] = float(acc);
+  }
+  // Bound: chunked summation error is far below sqrt(n) * eps * max|x| * (chunk length).
+  CHECK_CLOSE(K::sum(x, {1}), tensor(ref, Shape{3}), 2e-2, 0);
+  Tensor m = K::mean(x, {1});
+  for (int r = 0; r < 3; ++r) CHECK(m.to_vector<float>()[r] == doctest::Approx(ref[r] / 300001.0).epsilon(1e-4));
+}
+
+TEST_CASE("NaN propagates through max and min; empty sums are zero") {
+  Tensor x = tensor({1, NAN, 3}, Shape{3});
+  CHECK(std::isnan(K::amax(x).item()));
+  CHECK(std::isnan(K::amin(x).item()));
+  CHECK(K::sum(Tensor::zeros(Shape{0})).item() == 0.f);
+  CHECK_THROWS_WITH_AS(K::amax(Tensor::zeros(Shape{2, 0}), {1}),
+                       doctest::Contains("amax: cannot reduce zero elements"), Error);
+}
+
+TEST_CASE("sum_to folds broadcast dimensions") {
+  Tensor g = tensor({1, 2, 3, 4, 5, 6}, Shape{2, 3});
+  CHECK(K::sum_to(g, Shape{3}).to_vector<float>() == std::vector<float>{5, 7, 9});
+  CHECK(K::sum_to(g, Shape{2, 1}).to_vector<float>() == std::vector<float>{6, 15});
+  CHECK(K::sum_to(g, Shape{}).item() == 21.f);
+  CHECK(K::sum_to(g, Shape{2, 3}).same_storage(g));
+  CHECK_THROWS_WITH_AS(K::sum_to(g, Shape{4}), doctest::Contains("sum_to"), Error);
+}
+
+TEST_CASE("reduction errors") {
+  Tensor x = Tensor::zeros(Shape{2, 2});
+  CHECK_THROWS_WITH_AS(K::sum(x, {2}), doctest::Contains("sum: dimension 2 out of range for shape [2, 2]"), Error);
+  CHECK_THROWS_WITH_AS(K::sum(x, {0, -2}), doctest::Contains("listed twice"), Error);
+  CHECK_THROWS_WITH_AS(K::mean(Tensor::zeros(Shape{2}, DType::I64)), doctest::Contains("mean: expected a float32"), Error);
+}
+
+}  // TEST_SUITE
