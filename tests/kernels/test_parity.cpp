@@ -1,0 +1,175 @@
+// CUDA-vs-CPU parity: every op with a CUDA path runs on both devices from the same inputs, and
+// the outputs and the input gradients (through a fixed random projection) must agree within the
+// stated tolerance |gpu - cpu| <= atol + rtol * |cpu|.
+//
+// Each PARITY case is a test case that needs a GPU (skipped without one). The same table also
+// runs CPU-against-CPU in one harness check, so the cases themselves are exercised in CI.
+#include <functional>
+
+#include "autograd/functions.h"
+#include "kernels/elementwise.h"
+#include "kernels/random.h"
+#include "kernels/shape_ops.h"
+#include "tests/test_util.h"
+
+using namespace anima;
+using test::random_tensor;
+using test::tensor;
+
+namespace {
+
+struct ParityCase {
+  const char* name;
+  double atol, rtol;
+  std::function<std::vector<Tensor>()> inputs;  // on the CPU; float32 inputs get gradients
+  std::function<Tensor(const std::vector<Tensor>&)> fn;
+};
+
+std::vector<ParityCase>& registry() {
+  static std::vector<ParityCase> cases;
+  return cases;
+}
+
+bool register_case(ParityCase c) {
+  registry().push_back(std::move(c));
+  return true;
+}
+
+const ParityCase& find_case(const char* name) {
+  for (const ParityCase& c : registry())
+    if (std::string(c.name) == name) return c;
+  ANIMA_FAIL("no parity case ", name);
+}
+
+struct Run {
+  Tensor out;
+  std::vector<Tensor> grads;
+};
+
+Run run_on(const ParityCase& c, Device device) {
+  std::vector<Tensor> inputs;
+  for (const Tensor& t : c.inputs()) {
+    Tensor d = raw::to_device(t, device);
+    if (d.dtype() == DType::F32) d.set_requires_grad(true);
+    inputs.push_back(d);
+  }
+  Run r;
+  r.out = c.fn(inputs);
+  if (r.out.requires_grad()) {
+    Generator gen(77);
+    Tensor v = kernels::randn(r.out.shape(), gen, device);
+    sum(r.out * v).backward();
+  }
+  for (const Tensor& t : inputs) r.grads.push_back(t.grad());
+  return r;
+}
+
+void check_parity(const ParityCase& c, Device other) {
+  INFO("parity case: " << c.name << " on " << other.str());
+  Run ref = run_on(c, Device::cpu());
+  Run got = run_on(c, other);
+  REQUIRE(got.out.device() == other);
+  Tensor out = raw::to_device(got.out, Device::cpu());
+  if (ref.out.dtype() != DType::F32) {
+    CHECK(kernels::cast(out, DType::F32).to_vector<float>() ==
+          kernels::cast(ref.out, DType::F32).to_vector<float>());
+  } else {
+    CHECK_CLOSE(out, ref.out, c.atol, c.rtol);
+  }
+  REQUIRE(got.grads.size() == ref.grads.size());
+  for (size_t i = 0; i < ref.grads.size(); ++i) {
+    INFO("gradient of input " << i);
+    REQUIRE(got.grads[i].defined() == ref.grads[i].defined());
+    if (ref.grads[i].defined())
+      CHECK_CLOSE(raw::to_device(got.grads[i], Device::cpu()), ref.grads[i], c.atol, c.rtol);
+  }
+}
+
+Tensor away_from_zero(const Shape& s, uint64_t seed) {
+  std::vector<float> v = random_tensor(s, seed).to_vector<float>();
+  for (float& x : v) x = x >= 0 ? 0.1f + x : -0.1f + x;
+  return tensor(v, s);
+}
+
+}  // namespace
+
+#define ANIMA_CAT2(a, b) a##b
+#define ANIMA_CAT(a, b) ANIMA_CAT2(a, b)
+#define PARITY(NAME, ATOL, RTOL, INPUTS, FN)                                                    \
+  static const bool ANIMA_CAT(parity_registered_, __LINE__) =                                   \
+      register_case({NAME, ATOL, RTOL, [] { return std::vector<Tensor> INPUTS; },              \
+                     [](const std::vector<Tensor>& x) -> Tensor { return FN; }});               \
+  TEST_CASE("CUDA-vs-CPU parity: " NAME " [cuda]") {                                            \
+    REQUIRE_CUDA_OR_SKIP();                                                                     \
+    check_parity(find_case(NAME), Device::cuda());                                              \
+  }
+
+TEST_SUITE("kernels") {
+
+// Transcendental functions: CUDA's expf/logf/tanhf are within 2 ulp of the correctly rounded value.
+PARITY("neg", 0, 0, ({random_tensor(Shape{1000}, 1)}), neg(x[0]))
+PARITY("exp", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 2, -3, 3)}), exp(x[0]))
+PARITY("log", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 3, 0.1f, 5)}), log(x[0]))
+PARITY("sqrt", 1e-6, 1e-6, ({random_tensor(Shape{1000}, 4, 0.1f, 5)}), sqrt(x[0]))
+PARITY("abs", 0, 0, ({away_from_zero(Shape{1000}, 5)}), abs(x[0]))
+PARITY("relu", 0, 0, ({away_from_zero(Shape{1000}, 6)}), relu(x[0]))
+PARITY("leaky_relu", 1e-7, 1e-6, ({away_from_zero(Shape{1000}, 7)}), leaky_relu(x[0], 0.2f))
+PARITY("sigmoid", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 8, -6, 6)}), sigmoid(x[0]))
+PARITY("tanh", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 9, -3, 3)}), tanh(x[0]))
+PARITY("clamp", 0, 0, ({random_tensor(Shape{1000}, 10, -2, 2)}), clamp(x[0], -0.5f, 0.75f))
+PARITY("pow_scalar", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 11, 0.1f, 3)}), pow(x[0], 1.7f))
+PARITY("scalar_arith", 1e-6, 1e-6, ({random_tensor(Shape{1000}, 12)}),
+       rsub((x[0] + 1.5f) * 3.f / 7.f, 2.f))
+PARITY("add_broadcast", 1e-6, 1e-6, ({random_tensor(Shape{4, 5, 6}, 13), random_tensor(Shape{5, 1}, 14)}),
+       add(x[0], x[1]))
+PARITY("sub_broadcast", 1e-6, 1e-6, ({random_tensor(Shape{4, 5, 6}, 15), random_tensor(Shape{6}, 16)}),
+       sub(x[0], x[1]))
+PARITY("mul_broadcast", 1e-6, 1e-6, ({random_tensor(Shape{4, 1, 6}, 17), random_tensor(Shape{5, 6}, 18)}),
+       mul(x[0], x[1]))
+PARITY("div_broadcast", 1e-6, 1e-5, ({random_tensor(Shape{4, 5, 6}, 19), random_tensor(Shape{4, 1, 1}, 20, 0.5f, 2)}),
+       div(x[0], x[1]))
+PARITY("pow_tensor", 1e-5, 1e-5, ({random_tensor(Shape{30}, 21, 0.5f, 2), random_tensor(Shape{30}, 22)}),
+       pow(x[0], x[1]))
+PARITY("maximum_minimum", 1e-6, 1e-6, ({random_tensor(Shape{100}, 23), random_tensor(Shape{100}, 24)}),
+       maximum(x[0], x[1]) + minimum(x[0], x[1]) * 2.f)
+PARITY("compare", 0, 0, ({random_tensor(Shape{200}, 25), random_tensor(Shape{200}, 26)}),
+       cast(concat({cast(lt(x[0], x[1]), DType::F32), cast(ge(x[0], x[1]), DType::F32),
+                    cast(eq(x[0], x[0]), DType::F32), cast(ne(x[0], x[1]), DType::F32)}, 0).detach(),
+            DType::U8))
+PARITY("where", 1e-7, 0, ({random_tensor(Shape{3, 40}, 27), random_tensor(Shape{40}, 28), random_tensor(Shape{3, 1}, 29)}),
+       where(gt(x[0], Tensor::scalar(0.f, x[0].device())), x[1], x[2]))
+PARITY("cast_roundtrip", 0, 0, ({random_tensor(Shape{100}, 30, -50, 50)}),
+       cast(cast(cast(x[0].detach(), DType::I32), DType::I64), DType::F32))
+PARITY("expand", 1e-6, 1e-6, ({random_tensor(Shape{3, 1, 4}, 31)}), expand(x[0], Shape{2, 3, 5, 4}))
+PARITY("sum_dims", 1e-5, 1e-5, ({random_tensor(Shape{8, 16, 32}, 32)}), sum(x[0], {0, 2}))
+PARITY("sum_all_large", 1e-2, 1e-5, ({random_tensor(Shape{1 << 20}, 33)}), sum(x[0]))
+PARITY("sum_long_rows_split", 1e-2, 1e-5, ({random_tensor(Shape{3, 200000}, 34)}), sum(x[0], {1}))
+PARITY("sum_many_short_rows", 1e-5, 1e-5, ({random_tensor(Shape{5000, 7}, 35)}), sum(x[0], {1}, true))
+PARITY("mean", 1e-6, 1e-5, ({random_tensor(Shape{6, 1000}, 36)}), mean(x[0], {1}))
+PARITY("amax_amin", 0, 0, ({random_tensor(Shape{16, 3000}, 37)}), amax(x[0], {1}) + amin(x[0], {1}))
+PARITY("permute", 0, 0, ({random_tensor(Shape{2, 3, 4, 5}, 38)}), permute(x[0], {3, 1, 0, 2}))
+PARITY("concat", 0, 0, ({random_tensor(Shape{2, 3, 4}, 39), random_tensor(Shape{2, 5, 4}, 40)}),
+       concat({x[0], x[1]}, 1))
+PARITY("slice", 0, 0, ({random_tensor(Shape{4, 10, 3}, 41)}), slice(x[0], 1, 1, 9, 3))
+PARITY("matmul", 1e-4, 1e-4, ({random_tensor(Shape{3, 64, 48}, 42), random_tensor(Shape{3, 48, 80}, 43)}),
+       matmul(x[0], x[1]))
+PARITY("matmul_transposed_shared", 1e-4, 1e-4, ({random_tensor(Shape{2, 48, 64}, 44), random_tensor(Shape{80, 48}, 45)}),
+       matmul(x[0], x[1], true, true))
+PARITY("softmax", 1e-6, 1e-5, ({random_tensor(Shape{4, 11, 64}, 46, -3, 3)}), softmax(x[0], 1))
+PARITY("log_softmax", 1e-5, 1e-5, ({random_tensor(Shape{4, 3364}, 47, -3, 3)}), log_softmax(x[0], -1))
+PARITY("linspace_arange", 0, 0, ({Tensor::zeros(Shape{1})}),
+       concat({kernels::linspace(-1.f, 1.f, 64, x[0].device()),
+               kernels::arange(0, 10, 0.5, DType::F32, x[0].device())}, 0))
+PARITY("fill_add_inplace", 0, 0, ({random_tensor(Shape{300}, 48)}), [&] {
+  Tensor t = Tensor::empty(Shape{300}, DType::F32, x[0].device());
+  kernels::fill(t, 1.5);
+  kernels::add_inplace(t, x[0].detach(), 2.f);
+  return t;
+}())
+
+TEST_CASE("parity harness: every parity case runs CPU against CPU") {
+  CHECK(registry().size() >= 35);
+  for (const ParityCase& c : registry()) check_parity(c, Device::cpu());
+}
+
+}  // TEST_SUITE
