@@ -105,7 +105,7 @@ test-gpu: $(TESTS)
 bench: $(ANIMA)
 	$(ANIMA) bench ops
 
-demo:
+demo: | deps
 	@echo "make demo: the demo (train on synthetic data, write an animation) arrives with the"
 	@echo "model issues; it is not built yet. See README.md, section 'Status'."
 	@exit 1
