@@ -74,7 +74,7 @@ void run_backward(const Tensor& root, const Tensor& grad_in) {
   if (!grad.defined()) {
     ANIMA_CHECK(root.numel() == 1, "backward: a gradient must be given for a non-scalar tensor (shape ",
                 root.shape().str(), ")");
-    grad = Tensor::ones(root.shape(), DType::F32, root.device());
+    grad = kernels::full(root.shape(), 1.0, DType::F32, root.device());
   }
   ANIMA_CHECK(grad.shape() == root.shape() && grad.device() == root.device(),
               "backward: gradient ", grad.shape().str(), " on ", grad.device().str(),

@@ -24,7 +24,7 @@ Tensor unary_op(const char* name, const Tensor& x, Tensor out, const Tensor& sav
   });
 }
 
-Tensor scalar_zero(Device device) { return Tensor::zeros(Shape{}, DType::F32, device); }
+Tensor scalar_zero(Device device) { return K::full(Shape{}, 0.0, DType::F32, device); }
 }  // namespace
 
 // ---------------- elementwise ----------------
@@ -333,10 +333,7 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm) {
 }
 
 Tensor transpose(const Tensor& x, int dim0, int dim1) {
-  std::vector<int> perm(x.dim());
-  for (int d = 0; d < x.dim(); ++d) perm[d] = d;
-  std::swap(perm[x.shape().wrap_dim(dim0, "transpose")], perm[x.shape().wrap_dim(dim1, "transpose")]);
-  return permute(x, perm);
+  return permute(x, K::transpose_permutation(x.shape(), dim0, dim1));
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int dim) {

@@ -20,6 +20,16 @@ Tensor map_unary(const char* name, const Tensor& x, Op op) {
   return out;
 }
 
+template <class Index, class Out, class Op>
+void broadcast_binary(Device dev, int64_t n, BroadcastIndex<2> bi, const float* pa,
+                      const float* pb, Out* po, Op op) {
+  parallel_for(dev, n, [=] ANIMA_HD(int64_t i) {
+    int64_t off[2];
+    bi.template offsets<Index>(i, off);
+    po[i] = op(pa[off[0]], pb[off[1]]);
+  });
+}
+
 template <class Out, class Op>
 Tensor map_binary(const char* name, const Tensor& a, const Tensor& b, Op op) {
   check_same_device(name, {&a, &b});
@@ -41,11 +51,10 @@ Tensor map_binary(const char* name, const Tensor& a, const Tensor& b, Op op) {
   } else {
     const Shape* in[2] = {&a.shape(), &b.shape()};
     BroadcastIndex<2> bi = make_broadcast_index<2>(shape, in);
-    parallel_for(dev, n, [=] ANIMA_HD(int64_t i) {
-      int64_t off[2];
-      bi.offsets(i, off);
-      po[i] = op(pa[off[0]], pb[off[1]]);
-    });
+    if (n < (int64_t(1) << 32))
+      broadcast_binary<uint32_t>(dev, n, bi, pa, pb, po, op);
+    else
+      broadcast_binary<int64_t>(dev, n, bi, pa, pb, po, op);
   }
   return out;
 }
@@ -154,40 +163,36 @@ Tensor ge(const Tensor& a, const Tensor& b) { return map_binary<uint8_t>("ge", a
 
 // The backward bodies are same-shape binary maps; checking the shapes keeps a wrong rule from
 // silently broadcasting.
-namespace {
-void check_same_shape(const char* name, const Tensor& grad, const Tensor& saved) {
+namespace detail {
+template <class Op>
+Tensor map_grad(const char* name, const Tensor& grad, const Tensor& saved, Op op) {
   ANIMA_CHECK(grad.shape() == saved.shape(), name, ": gradient shape ", grad.shape().str(),
               " differs from saved tensor shape ", saved.shape().str());
+  return map_binary<float>(name, grad, saved, op);
 }
-}  // namespace
+}  // namespace detail
+using detail::map_grad;
 
 Tensor relu_backward(const Tensor& g, const Tensor& x) {
-  check_same_shape("relu_backward", g, x);
-  return map_binary<float>("relu_backward", g, x, ops::ReluGrad{});
+  return map_grad("relu_backward", g, x, ops::ReluGrad{});
 }
 Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, float slope) {
-  check_same_shape("leaky_relu_backward", g, x);
-  return map_binary<float>("leaky_relu_backward", g, x, ops::LeakyReluGrad{slope});
+  return map_grad("leaky_relu_backward", g, x, ops::LeakyReluGrad{slope});
 }
 Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
-  check_same_shape("sigmoid_backward", g, y);
-  return map_binary<float>("sigmoid_backward", g, y, ops::SigmoidGrad{});
+  return map_grad("sigmoid_backward", g, y, ops::SigmoidGrad{});
 }
 Tensor tanh_backward(const Tensor& g, const Tensor& y) {
-  check_same_shape("tanh_backward", g, y);
-  return map_binary<float>("tanh_backward", g, y, ops::TanhGrad{});
+  return map_grad("tanh_backward", g, y, ops::TanhGrad{});
 }
 Tensor clamp_backward(const Tensor& g, const Tensor& x, float lo, float hi) {
-  check_same_shape("clamp_backward", g, x);
-  return map_binary<float>("clamp_backward", g, x, ops::ClampGrad{lo, hi});
+  return map_grad("clamp_backward", g, x, ops::ClampGrad{lo, hi});
 }
 Tensor abs_backward(const Tensor& g, const Tensor& x) {
-  check_same_shape("abs_backward", g, x);
-  return map_binary<float>("abs_backward", g, x, ops::AbsGrad{});
+  return map_grad("abs_backward", g, x, ops::AbsGrad{});
 }
 Tensor pow_scalar_backward(const Tensor& g, const Tensor& x, float p) {
-  check_same_shape("pow_scalar_backward", g, x);
-  return map_binary<float>("pow_scalar_backward", g, x, ops::PowScalarGrad{p});
+  return map_grad("pow_scalar_backward", g, x, ops::PowScalarGrad{p});
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
@@ -231,6 +236,12 @@ void add_inplace(const Tensor& dst, const Tensor& src, float alpha) {
 
 void fill(const Tensor& t, double value) {
   dispatch_dtype(t.dtype(), [&](auto zero) { detail::fill_typed<decltype(zero)>(t, value); });
+}
+
+Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = Tensor::empty(shape, dtype, device);
+  fill(t, value);
+  return t;
 }
 
 Tensor arange(double start, double end, double step, DType dtype, Device device) {

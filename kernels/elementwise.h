@@ -61,6 +61,9 @@ Tensor cast(const Tensor& x, DType dtype);
 void add_inplace(const Tensor& dst, const Tensor& src, float alpha = 1.f);
 // In place: every element of t set to value (any dtype).
 void fill(const Tensor& t, double value);
+// A new tensor filled on its device (no host round trip).
+Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
+            Device device = Device::cpu());
 
 Tensor arange(double start, double end, double step, DType dtype = DType::F32,
               Device device = Device::cpu());

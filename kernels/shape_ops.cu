@@ -80,11 +80,15 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm) {
   return out;
 }
 
+std::vector<int> transpose_permutation(const Shape& shape, int dim0, int dim1) {
+  std::vector<int> perm(shape.ndim);
+  for (int d = 0; d < shape.ndim; ++d) perm[d] = d;
+  std::swap(perm[shape.wrap_dim(dim0, "transpose")], perm[shape.wrap_dim(dim1, "transpose")]);
+  return perm;
+}
+
 Tensor transpose(const Tensor& x, int dim0, int dim1) {
-  std::vector<int> perm(x.dim());
-  for (int d = 0; d < x.dim(); ++d) perm[d] = d;
-  std::swap(perm[x.shape().wrap_dim(dim0, "transpose")], perm[x.shape().wrap_dim(dim1, "transpose")]);
-  return permute(x, perm);
+  return permute(x, transpose_permutation(x.shape(), dim0, dim1));
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int dim) {

@@ -9,6 +9,8 @@ namespace anima::kernels {
 // out.shape[i] = x.shape[perm[i]]; perm is a permutation of 0..ndim-1.
 Tensor permute(const Tensor& x, const std::vector<int>& perm);
 Tensor transpose(const Tensor& x, int dim0, int dim1);
+// The permutation that swaps dim0 and dim1 of `shape` (negative dims count from the end).
+std::vector<int> transpose_permutation(const Shape& shape, int dim0, int dim1);
 
 // Joins tensors along `dim`; all other extents must match.
 Tensor concat(const std::vector<Tensor>& xs, int dim);

@@ -46,6 +46,13 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+#if ANIMA_CUDA
+  if (device.is_cuda()) {  // all-zero bytes are zero in every dtype; no host round trip
+    Tensor t = empty(shape, dtype, device);
+    if (t.nbytes() > 0) ANIMA_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, t.nbytes(), 0));
+    return t;
+  }
+#endif
   return full(shape, 0.0, dtype, device);
 }
 
@@ -54,7 +61,8 @@ Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
-  // Filled on the host and copied: construction helpers are not on hot paths (kernels::fill is).
+  // Filled on the host and copied (a synchronous copy for CUDA tensors): for hot paths use
+  // kernels::full, which fills on the device.
   Tensor host = empty(shape, dtype, Device::cpu());
   dispatch_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);

@@ -50,6 +50,8 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // ---- construction (never recorded) ----
+  // zeros() on a GPU is an asynchronous memset; full()/ones() fill on the host and copy, so code
+  // on a hot GPU path uses kernels::full (kernels/elementwise.h) instead.
   static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
   static Tensor ones(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());

@@ -2,6 +2,7 @@
 #include "autograd/functions.h"
 #include "autograd/node.h"
 #include "kernels/elementwise.h"
+#include "kernels/random.h"
 #include "tensor/allocator.h"
 #include "tests/test_util.h"
 
@@ -136,3 +137,26 @@ TEST_CASE("a rule returning a wrongly shaped gradient is reported by name") {
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("the README example runs and its gradient matches a finite difference") {
+  Generator gen(42);
+  Device dev = cuda_available() ? Device::cuda() : Device::cpu();
+  Tensor w = kernels::randn(Shape{3, 4}, gen, dev).set_requires_grad(true);
+  Tensor x = kernels::rand(Shape{8, 4}, gen, dev);
+  auto loss_of = [&](const Tensor& weights) {
+    return mean(pow(relu(matmul(x, weights, false, true)) - 0.5f, 2.f));
+  };
+  Tensor loss = loss_of(w);
+  loss.backward();
+  REQUIRE(w.grad().defined());
+  // One coordinate by central differences.
+  std::vector<float> base = w.to_vector<float>();
+  auto at = [&](float delta) {
+    std::vector<float> moved = base;
+    moved[5] += delta;
+    NoGradGuard no_grad;
+    return double(loss_of(Tensor::from_vector(moved, Shape{3, 4}, dev)).item());
+  };
+  double numeric = (at(1e-2f) - at(-1e-2f)) / 2e-2;
+  CHECK(w.grad().to_vector<float>()[5] == doctest::Approx(numeric).epsilon(1e-2).scale(1e-3));
+}

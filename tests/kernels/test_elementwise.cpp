@@ -105,6 +105,9 @@ TEST_CASE("expand, fill, add_inplace, arange and linspace") {
   Tensor t = Tensor::empty(Shape{4}, DType::I64);
   K::fill(t, 9);
   CHECK(t.to_vector<int64_t>() == std::vector<int64_t>{9, 9, 9, 9});
+  Tensor f = K::full(Shape{2, 2}, -3.5);
+  CHECK(f.to_vector<float>() == std::vector<float>{-3.5f, -3.5f, -3.5f, -3.5f});
+  CHECK(K::full(Shape{3}, 4, DType::I32).to_vector<int32_t>() == std::vector<int32_t>{4, 4, 4});
   Tensor acc = tensor({1, 1}, Shape{2});
   K::add_inplace(acc, tensor({2, 4}, Shape{2}), 0.5f);
   CHECK(acc.to_vector<float>() == std::vector<float>{2, 3});
