@@ -1,0 +1,221 @@
+#include "kernels/launch.h"
+#include "kernels/math_mode.h"
+#include "kernels/resample.h"
+#include "kernels/resample_ops.h"
+#include "kernels/shape_ops.h"
+
+namespace anima::kernels {
+namespace detail {
+
+void check_nchw(const char* op, const Tensor& x) {
+  check_dtype(op, x, DType::F32);
+  ANIMA_CHECK(x.dim() == 4, op, ": expected [N, C, H, W], got ", x.shape().str());
+}
+
+struct PoolGeometry {
+  int64_t H, W, Ho, Wo, kh, kw, sh, sw, ph, pw;
+};
+
+PoolGeometry pool_geometry(const Shape& x, int kh, int kw, int sh, int sw, int ph, int pw) {
+  ANIMA_CHECK(kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && ph >= 0 && pw >= 0 && 2 * ph <= kh &&
+                  2 * pw <= kw,
+              "avg_pool2d: invalid kernel ", kh, "x", kw, ", stride ", sh, "x", sw, ", padding ",
+              ph, "x", pw, " (padding may be at most half the kernel)");
+  ANIMA_CHECK(x[2] + 2 * ph >= kh && x[3] + 2 * pw >= kw, "avg_pool2d: kernel ", kh, "x", kw,
+              " larger than the padded input ", x.str());
+  return {x[2], x[3], (x[2] + 2 * ph - kh) / sh + 1, (x[3] + 2 * pw - kw) / sw + 1, kh, kw, sh, sw, ph, pw};
+}
+
+// Bilinear/nearest geometry of one resize.
+struct InterpGeometry {
+  int64_t H, W, Ho, Wo;
+  float scale_h, scale_w;
+  bool align_corners, bilinear;
+};
+
+InterpGeometry interp_geometry(const Shape& x, const InterpParams& p) {
+  ANIMA_CHECK(p.out_h >= 1 && p.out_w >= 1, "interpolate: output size ", p.out_h, "x", p.out_w,
+              " must be positive");
+  ANIMA_CHECK(x[2] >= 1 && x[3] >= 1, "interpolate: empty input ", x.str());
+  bool bil = p.mode == InterpMode::Bilinear;
+  bool ac = bil && p.align_corners;
+  return {x[2], x[3], p.out_h, p.out_w,
+          ops::interp_scale(x[2], p.out_h, ac, p.scale_h.value_or(0)),
+          ops::interp_scale(x[3], p.out_w, ac, p.scale_w.value_or(0)), ac, bil};
+}
+
+// out[plane][ho][wo] from in[plane]; shared by forward and (as the list of taps) backward.
+template <class Visit>
+ANIMA_HD inline void visit_taps(const InterpGeometry& g, int64_t ho, int64_t wo, Visit visit) {
+  if (!g.bilinear) {
+    visit(ops::nearest_tap(ho, g.H, g.scale_h) * g.W + ops::nearest_tap(wo, g.W, g.scale_w), 1.f);
+    return;
+  }
+  ops::Taps th = ops::bilinear_taps(ho, g.H, g.scale_h, g.align_corners);
+  ops::Taps tw = ops::bilinear_taps(wo, g.W, g.scale_w, g.align_corners);
+  float h1 = th.w1, h0 = 1.f - h1, w1 = tw.w1, w0 = 1.f - w1;
+  visit(th.i0 * g.W + tw.i0, h0 * w0);
+  visit(th.i0 * g.W + tw.i1, h0 * w1);
+  visit(th.i1 * g.W + tw.i0, h1 * w0);
+  visit(th.i1 * g.W + tw.i1, h1 * w1);
+}
+
+struct InterpForward {
+  InterpGeometry g;
+  const float* in;
+  float* out;
+  ANIMA_HD void operator()(int64_t i) const {
+    int64_t wo = i % g.Wo, ho = (i / g.Wo) % g.Ho, plane = i / (g.Wo * g.Ho);
+    const float* src = in + plane * g.H * g.W;
+    float acc = 0.f;
+    if (g.bilinear) {  // PyTorch's order: h0 * (w0 x00 + w1 x01) + h1 * (w0 x10 + w1 x11)
+      ops::Taps th = ops::bilinear_taps(ho, g.H, g.scale_h, g.align_corners);
+      ops::Taps tw = ops::bilinear_taps(wo, g.W, g.scale_w, g.align_corners);
+      float h1 = th.w1, h0 = 1.f - h1, w1 = tw.w1, w0 = 1.f - w1;
+      acc = h0 * (w0 * src[th.i0 * g.W + tw.i0] + w1 * src[th.i0 * g.W + tw.i1]) +
+            h1 * (w0 * src[th.i1 * g.W + tw.i0] + w1 * src[th.i1 * g.W + tw.i1]);
+    } else {
+      acc = src[ops::nearest_tap(ho, g.H, g.scale_h) * g.W + ops::nearest_tap(wo, g.W, g.scale_w)];
+    }
+    out[i] = acc;
+  }
+};
+
+// One plane per call: accumulate every output pixel's gradient into its taps, in order.
+struct InterpBackwardPlane {
+  InterpGeometry g;
+  const float* grad;
+  float* dx;
+  ANIMA_HD void operator()(int64_t plane) const {
+    const float* gp = grad + plane * g.Ho * g.Wo;
+    float* dp = dx + plane * g.H * g.W;
+    for (int64_t k = 0; k < g.H * g.W; ++k) dp[k] = 0.f;
+    for (int64_t ho = 0; ho < g.Ho; ++ho)
+      for (int64_t wo = 0; wo < g.Wo; ++wo) {
+        float gv = gp[ho * g.Wo + wo];
+        visit_taps(g, ho, wo, [&](int64_t idx, float w) { dp[idx] += w * gv; });
+      }
+  }
+};
+
+#if ANIMA_CUDA && defined(__CUDACC__)
+__global__ void interp_backward_atomic(InterpGeometry g, const float* grad, float* dx, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(blockDim.x) * gridDim.x) {
+    int64_t wo = i % g.Wo, ho = (i / g.Wo) % g.Ho, plane = i / (g.Wo * g.Ho);
+    float gv = grad[i];
+    float* dp = dx + plane * g.H * g.W;
+    visit_taps(g, ho, wo, [&](int64_t idx, float w) { atomicAdd(dp + idx, w * gv); });
+  }
+}
+#endif
+
+}  // namespace detail
+
+Tensor avg_pool2d(const Tensor& x, int kh, int kw, int sh, int sw, int ph, int pw) {
+  detail::check_nchw("avg_pool2d", x);
+  detail::PoolGeometry g = detail::pool_geometry(x.shape(), kh, kw, sh, sw, ph, pw);
+  Tensor out = Tensor::empty(Shape{x.size(0), x.size(1), g.Ho, g.Wo}, DType::F32, x.device());
+  const float* px = x.data<float>();
+  float* po = out.data<float>();
+  float inv = 1.f / float(kh * kw);
+  parallel_for(x.device(), out.numel(), [=] ANIMA_HD(int64_t i) {
+    int64_t wo = i % g.Wo, ho = (i / g.Wo) % g.Ho, plane = i / (g.Wo * g.Ho);
+    const float* src = px + plane * g.H * g.W;
+    float acc = 0.f;
+    for (int64_t a = 0; a < g.kh; ++a) {
+      int64_t h = ho * g.sh - g.ph + a;
+      if (h < 0 || h >= g.H) continue;
+      for (int64_t b = 0; b < g.kw; ++b) {
+        int64_t w = wo * g.sw - g.pw + b;
+        if (w >= 0 && w < g.W) acc += src[h * g.W + w];
+      }
+    }
+    po[i] = acc * inv;
+  });
+  return out;
+}
+
+Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int kw, int sh,
+                           int sw, int ph, int pw) {
+  detail::check_nchw("avg_pool2d_backward", grad);
+  detail::PoolGeometry g = detail::pool_geometry(x_shape, kh, kw, sh, sw, ph, pw);
+  ANIMA_CHECK((grad.shape() == Shape{x_shape[0], x_shape[1], g.Ho, g.Wo}),
+              "avg_pool2d_backward: gradient ", grad.shape().str(), " does not match input ", x_shape.str());
+  Tensor dx = Tensor::empty(x_shape, DType::F32, grad.device());
+  const float* pg = grad.data<float>();
+  float* pd = dx.data<float>();
+  float inv = 1.f / float(kh * kw);
+  // Gather: input (h, w) collects from every window that covers it.
+  parallel_for(grad.device(), dx.numel(), [=] ANIMA_HD(int64_t i) {
+    int64_t w = i % g.W, h = (i / g.W) % g.H, plane = i / (g.W * g.H);
+    const float* gp = pg + plane * g.Ho * g.Wo;
+    float acc = 0.f;
+    for (int64_t a = 0; a < g.kh; ++a) {
+      int64_t hs = h + g.ph - a;
+      if (hs < 0 || hs % g.sh != 0 || hs / g.sh >= g.Ho) continue;
+      for (int64_t b = 0; b < g.kw; ++b) {
+        int64_t ws = w + g.pw - b;
+        if (ws < 0 || ws % g.sw != 0 || ws / g.sw >= g.Wo) continue;
+        acc += gp[(hs / g.sh) * g.Wo + ws / g.sw];
+      }
+    }
+    pd[i] = acc * inv;
+  });
+  return dx;
+}
+
+Tensor interpolate(const Tensor& x, const InterpParams& p) {
+  detail::check_nchw("interpolate", x);
+  detail::InterpGeometry g = detail::interp_geometry(x.shape(), p);
+  Tensor out = Tensor::empty(Shape{x.size(0), x.size(1), g.Ho, g.Wo}, DType::F32, x.device());
+  parallel_for(x.device(), out.numel(), detail::InterpForward{g, x.data<float>(), out.data<float>()});
+  return out;
+}
+
+Tensor interpolate_backward(const Tensor& grad, const Shape& x_shape, const InterpParams& p) {
+  detail::check_nchw("interpolate_backward", grad);
+  detail::InterpGeometry g = detail::interp_geometry(x_shape, p);
+  ANIMA_CHECK((grad.shape() == Shape{x_shape[0], x_shape[1], g.Ho, g.Wo}),
+              "interpolate_backward: gradient ", grad.shape().str(), " does not match ", x_shape.str(),
+              " resized to ", g.Ho, "x", g.Wo);
+  Tensor dx = Tensor::empty(x_shape, DType::F32, grad.device());
+  int64_t planes = x_shape[0] * x_shape[1];
+#if ANIMA_CUDA && defined(__CUDACC__)
+  if (grad.is_cuda() && !deterministic()) {
+    ANIMA_CUDA_CHECK(cudaMemsetAsync(dx.data_ptr(), 0, dx.nbytes(), 0));
+    int64_t n = grad.numel();
+    if (n > 0) {
+      detail::interp_backward_atomic<<<grid_size_for(n), kThreadsPerBlock>>>(g, grad.data<float>(),
+                                                                            dx.data<float>(), n);
+      ANIMA_CUDA_CHECK_LAUNCH("interp_backward_atomic");
+    }
+    return dx;
+  }
+#endif
+  parallel_for(grad.device(), planes, detail::InterpBackwardPlane{g, grad.data<float>(), dx.data<float>()});
+  return dx;
+}
+
+Tensor pad2d(const Tensor& x, int top, int bottom, int left, int right, float value) {
+  detail::check_nchw("pad2d", x);
+  ANIMA_CHECK(top >= 0 && bottom >= 0 && left >= 0 && right >= 0, "pad2d: negative padding (",
+              top, ", ", bottom, ", ", left, ", ", right, ")");
+  int64_t H = x.size(2), W = x.size(3), Ho = H + top + bottom, Wo = W + left + right;
+  Tensor out = Tensor::empty(Shape{x.size(0), x.size(1), Ho, Wo}, DType::F32, x.device());
+  const float* px = x.data<float>();
+  float* po = out.data<float>();
+  parallel_for(x.device(), out.numel(), [=] ANIMA_HD(int64_t i) {
+    int64_t wo = i % Wo, ho = (i / Wo) % Ho, plane = i / (Wo * Ho);
+    int64_t h = ho - top, w = wo - left;
+    po[i] = (h >= 0 && h < H && w >= 0 && w < W) ? px[(plane * H + h) * W + w] : value;
+  });
+  return out;
+}
+
+Tensor pad2d_backward(const Tensor& grad, int top, int bottom, int left, int right) {
+  detail::check_nchw("pad2d_backward", grad);
+  return slice(slice(grad, 2, top, grad.size(2) - bottom), 3, left, grad.size(3) - right);
+}
+
+}  // namespace anima::kernels
