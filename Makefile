@@ -85,6 +85,9 @@ $(BUILD_DIR)/obj/%.cu.o: %.cu | deps
 	$(CXX) $(CXXFLAGS) -x c++ -c $< -o $@
 endif
 
+# Tests find the committed golden files through an absolute path.
+$(TEST_OBJ): CXXFLAGS += -DANIMA_GOLDEN_DIR='"$(CURDIR)/tests/golden"'
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

@@ -97,7 +97,7 @@ Tensor interpolate_scale(const Tensor& x, double scale, InterpMode mode, bool al
   p.align_corners = align_corners;
   p.scale_h = scale;
   p.scale_w = scale;
-  return anima::interpolate(x, p);
+  return interpolate(x, p);
 }
 
 Tensor upsample_nearest(const Tensor& x, int factor) {

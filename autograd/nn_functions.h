@@ -9,10 +9,6 @@
 
 namespace anima {
 
-using kernels::Conv2dParams;
-using kernels::InterpMode;
-using kernels::InterpParams;
-
 // bias may be undefined.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p);
 

@@ -8,14 +8,20 @@
 #pragma once
 #include "tensor/tensor.h"
 
-namespace anima::kernels {
+namespace anima {
 
+// In namespace anima (not kernels) so that a call with these parameters finds the
+// differentiable op by argument-dependent lookup, never the raw kernel.
 struct Conv2dParams {
   int stride_h = 1, stride_w = 1;
   int pad_h = 0, pad_w = 0;
   int dil_h = 1, dil_w = 1;
   int groups = 1;
 };
+
+}  // namespace anima
+
+namespace anima::kernels {
 
 // Output shape; throws naming the shapes if they do not fit together.
 Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dParams& p);

@@ -5,6 +5,23 @@
 
 #include "tensor/tensor.h"
 
+namespace anima {
+
+enum class InterpMode { Nearest, Bilinear };
+
+// Resize to (out_h, out_w). scale_h/scale_w: the scale factors the caller asked for, if any
+// (PyTorch uses 1/scale instead of in/out for the source coordinate when a factor is given and
+// align_corners is false). align_corners only applies to bilinear. In namespace anima so that
+// argument-dependent lookup finds the differentiable interpolate, not the raw kernel.
+struct InterpParams {
+  int64_t out_h = 0, out_w = 0;
+  InterpMode mode = InterpMode::Bilinear;
+  bool align_corners = false;
+  std::optional<double> scale_h, scale_w;
+};
+
+}  // namespace anima
+
 namespace anima::kernels {
 
 // avg_pool2d with kernel k, stride s, zero padding p (count_include_pad: the divisor is kh*kw),
@@ -12,18 +29,6 @@ namespace anima::kernels {
 Tensor avg_pool2d(const Tensor& x, int kh, int kw, int sh, int sw, int ph = 0, int pw = 0);
 Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int kw, int sh,
                            int sw, int ph = 0, int pw = 0);
-
-enum class InterpMode { Nearest, Bilinear };
-
-// Resize to (out_h, out_w). scale_h/scale_w: the scale factors the caller asked for, if any
-// (PyTorch uses 1/scale instead of in/out for the source coordinate when a factor is given and
-// align_corners is false). align_corners only applies to bilinear.
-struct InterpParams {
-  int64_t out_h = 0, out_w = 0;
-  InterpMode mode = InterpMode::Bilinear;
-  bool align_corners = false;
-  std::optional<double> scale_h, scale_w;
-};
 
 Tensor interpolate(const Tensor& x, const InterpParams& p);
 // The adjoint: scatters the gradient back through the same taps. Deterministic on the CPU

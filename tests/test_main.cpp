@@ -93,6 +93,8 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi, Devi
   return kernels::uniform(shape, lo, hi, gen, device);
 }
 
+std::string golden_path(const std::string& name) { return std::string(ANIMA_GOLDEN_DIR) + "/" + name; }
+
 namespace {
 struct CountingListener : doctest::IReporter {
   explicit CountingListener(const doctest::ContextOptions&) {}

@@ -31,6 +31,9 @@ Tensor tensor(const std::vector<float>& values, const Shape& shape, Device devic
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, float hi = 1.f,
                      Device device = Device::cpu());
 
+// Path of a committed golden file (tests/golden/NAME).
+std::string golden_path(const std::string& name);
+
 }  // namespace anima::test
 
 // Checks allclose and prints its report on failure.

@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""Dev-only: writes the golden files the C++ tests compare against (PyTorch semantics).
+
+Needs PyTorch on the CPU (Debian's python3-torch, or `pip install torch`); CI never runs this.
+Regenerate with:  /usr/bin/python3 tests/golden/make_goldens.py   (from the repository root)
+Each file is a safetensors file written by the small writer below (no extra package needed).
+Inputs are drawn from torch's own seeded generator; the C++ side reads them back, so the two
+sides never need the same random numbers.
+"""
+import json
+import os
+import struct
+
+import torch
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)))
+torch.manual_seed(0)
+
+
+def save(name, tensors, meta=None):
+    header, blobs, offset = {}, [], 0
+    if meta:
+        header["__metadata__"] = {k: str(v) for k, v in meta.items()}
+    for key, t in tensors.items():
+        t = t.detach().contiguous()
+        if t.dtype == torch.float32:
+            dtype, data = "F32", t.numpy().tobytes()
+        elif t.dtype == torch.int64:
+            dtype, data = "I64", t.numpy().tobytes()
+        else:
+            raise ValueError(t.dtype)
+        header[key] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def rand(*shape):
+    return torch.rand(*shape) * 2 - 1
+
+
+def with_grads(prefix, fn, inputs, out):
+    """Runs fn, backpropagates a stored random gy, stores inputs, output and input grads."""
+    leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
+    y = fn(**leaves)
+    gy = rand(*y.shape)
+    y.backward(gy)
+    for k, v in inputs.items():
+        out[f"{prefix}.{k}"] = v
+        out[f"{prefix}.grad_{k}"] = leaves[k].grad
+    out[f"{prefix}.y"] = y
+    out[f"{prefix}.gy"] = gy
+
+
+def conv_goldens():
+    out = {}
+    cases = {  # name: (x shape, w shape, stride, padding, dilation, groups)
+        "basic": ((2, 3, 7, 6), (4, 3, 3, 3), 1, 1, 1, 1),
+        "stride2": ((2, 3, 8, 9), (5, 3, 3, 3), 2, 1, 1, 1),
+        "dilation2": ((1, 2, 9, 9), (3, 2, 3, 3), 1, 2, 2, 1),
+        "groups2": ((2, 4, 6, 6), (6, 2, 3, 3), 1, 1, 1, 2),
+        "depthwise": ((1, 3, 8, 8), (3, 1, 5, 5), 1, 0, 1, 3),
+        "pointwise": ((2, 5, 4, 4), (3, 5, 1, 1), 1, 0, 1, 1),
+        "k7_nopad": ((1, 2, 10, 10), (2, 2, 7, 7), 1, 0, 1, 1),
+    }
+    for name, (xs, ws, s, p, d, g) in cases.items():
+        with_grads(name, lambda x, w, b: F.conv2d(x, w, b, stride=s, padding=p, dilation=d, groups=g),
+                   {"x": rand(*xs), "w": rand(*ws), "b": rand(ws[0])}, out)
+    save("conv2d.safetensors", out)
+
+
+def norm_goldens():
+    out = {}
+    x = rand(4, 3, 5, 6) * 3 + 1
+    rm, rv = rand(3) * 0.1, torch.rand(3) + 0.5
+    out["bn.running_mean_before"], out["bn.running_var_before"] = rm.clone(), rv.clone()
+    with_grads("bn", lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=True, momentum=0.1, eps=1e-5),
+               {"x": x, "w": rand(3), "b": rand(3)}, out)
+    out["bn.running_mean_after"], out["bn.running_var_after"] = rm, rv
+    with_grads("bn_eval", lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False, eps=1e-5),
+               {"x": x, "w": rand(3), "b": rand(3)}, out)
+    with_grads("in", lambda x, w, b: F.instance_norm(x, weight=w, bias=b, eps=1e-5),
+               {"x": rand(2, 3, 5, 4) * 2, "w": rand(3), "b": rand(3)}, out)
+    save("norm.safetensors", out)
+
+
+def resample_goldens():
+    out = {}
+    x = rand(2, 3, 6, 8)
+    with_grads("avg2", lambda x: F.avg_pool2d(x, 2), {"x": x}, out)
+    with_grads("avg3s2p1", lambda x: F.avg_pool2d(x, 3, stride=2, padding=1), {"x": x}, out)
+    for ac in (False, True):
+        tag = "ac1" if ac else "ac0"
+        with_grads(f"bilinear_up_{tag}", lambda x: F.interpolate(x, size=(11, 13), mode="bilinear", align_corners=ac), {"x": x}, out)
+        with_grads(f"bilinear_down_{tag}", lambda x: F.interpolate(x, size=(4, 3), mode="bilinear", align_corners=ac), {"x": x}, out)
+    with_grads("bilinear_scale_0.25", lambda x: F.interpolate(x, scale_factor=0.25, mode="bilinear", align_corners=False), {"x": rand(1, 2, 16, 12)}, out)
+    with_grads("bilinear_scale_1.5", lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=False), {"x": x}, out)
+    with_grads("nearest_size", lambda x: F.interpolate(x, size=(9, 5), mode="nearest"), {"x": x}, out)
+    with_grads("nearest_x2", lambda x: F.interpolate(x, scale_factor=2, mode="nearest"), {"x": x}, out)
+    save("resample.safetensors", out)
+
+
+def adam_goldens():
+    out = {}
+    for name, (lr, b1, b2, eps, wd) in {"fomm": (2e-4, 0.5, 0.999, 1e-8, 0.0),
+                                        "refined": (2e-4, 0.5, 0.9, 1e-8, 0.0),
+                                        "decay": (1e-2, 0.9, 0.999, 1e-6, 0.1)}.items():
+        p = torch.nn.Parameter(rand(5, 3))
+        out[f"{name}.p0"] = p.detach().clone()
+        opt = torch.optim.Adam([p], lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+        for step in range(4):
+            g = rand(5, 3)
+            p.grad = g.clone()
+            opt.step()
+            out[f"{name}.g{step}"] = g
+            out[f"{name}.p{step + 1}"] = p.detach().clone()
+        out[f"{name}.hyper"] = torch.tensor([lr, b1, b2, eps, wd], dtype=torch.float32)
+    save("adam.safetensors", out)
+
+
+if __name__ == "__main__":
+    conv_goldens()
+    norm_goldens()
+    resample_goldens()
+    adam_goldens()
+    for f in sorted(os.listdir(OUT)):
+        if f.endswith(".safetensors"):
+            print(f, os.path.getsize(os.path.join(OUT, f)), "bytes")
