@@ -108,6 +108,13 @@ void fill_typed(const Tensor& t, double value) {
 }
 
 template <class T>
+void add_scalar_typed(const Tensor& t, double s) {
+  T v = T(s);
+  T* p = t.data<T>();
+  parallel_for(t.device(), t.numel(), [=] ANIMA_HD(int64_t i) { p[i] += v; });
+}
+
+template <class T>
 void arange_typed(const Tensor& out, double start, double step) {
   T* p = out.data<T>();
   parallel_for(out.device(), out.numel(),
@@ -236,6 +243,10 @@ void add_inplace(const Tensor& dst, const Tensor& src, float alpha) {
 
 void fill(const Tensor& t, double value) {
   dispatch_dtype(t.dtype(), [&](auto zero) { detail::fill_typed<decltype(zero)>(t, value); });
+}
+
+void add_scalar_(const Tensor& t, double s) {
+  dispatch_dtype(t.dtype(), [&](auto zero) { detail::add_scalar_typed<decltype(zero)>(t, s); });
 }
 
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {

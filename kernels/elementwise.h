@@ -59,6 +59,8 @@ Tensor cast(const Tensor& x, DType dtype);
 
 // In place: dst += alpha * src (same shape and device). Used for gradient accumulation.
 void add_inplace(const Tensor& dst, const Tensor& src, float alpha = 1.f);
+// In place: t += s, any dtype (s converted to t's type).
+void add_scalar_(const Tensor& t, double s);
 // In place: every element of t set to value (any dtype).
 void fill(const Tensor& t, double value);
 // A new tensor filled on its device (no host round trip).

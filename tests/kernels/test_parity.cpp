@@ -7,8 +7,11 @@
 #include <functional>
 
 #include "autograd/functions.h"
+#include "autograd/nn_functions.h"
+#include "kernels/math_mode.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
+#include "kernels/resample.h"
 #include "kernels/shape_ops.h"
 #include "tests/test_util.h"
 
@@ -64,8 +67,17 @@ Run run_on(const ParityCase& c, Device device) {
   return r;
 }
 
+// Parity is checked in strict FP32 (TF32 convolutions are tested on their own, with the
+// tolerance TF32's 10-bit mantissa implies).
+struct StrictFp32 {
+  bool previous = allow_tf32();
+  StrictFp32() { set_allow_tf32(false); }
+  ~StrictFp32() { set_allow_tf32(previous); }
+};
+
 void check_parity(const ParityCase& c, Device other) {
   INFO("parity case: " << c.name << " on " << other.str());
+  StrictFp32 strict;
   Run ref = run_on(c, Device::cpu());
   Run got = run_on(c, other);
   REQUIRE(got.out.device() == other);
@@ -166,6 +178,54 @@ PARITY("fill_add_inplace", 0, 0, ({random_tensor(Shape{300}, 48)}), [&] {
   kernels::add_inplace(t, x[0].detach(), 2.f);
   return t;
 }())
+
+// Layers (issue 3): cuDNN against im2col + OpenBLAS, cuDNN batch norm against the CPU loops.
+PARITY("conv2d_3x3", 1e-4, 1e-4, ({random_tensor(Shape{2, 8, 17, 19}, 60), random_tensor(Shape{16, 8, 3, 3}, 61), random_tensor(Shape{16}, 62)}),
+       conv2d(x[0], x[1], x[2], Conv2dParams{1, 1, 1, 1, 1, 1, 1}))
+PARITY("conv2d_stride2_dilated_grouped", 1e-4, 1e-4, ({random_tensor(Shape{2, 8, 16, 16}, 63), random_tensor(Shape{12, 4, 3, 3}, 64), random_tensor(Shape{12}, 65)}),
+       conv2d(x[0], x[1], x[2], Conv2dParams{2, 2, 2, 2, 2, 2, 2}))
+PARITY("conv2d_depthwise_blur", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 32, 32}, 66), random_tensor(Shape{3, 1, 13, 13}, 67)}),
+       conv2d(x[0], x[1], Tensor(), Conv2dParams{1, 1, 0, 0, 1, 1, 3}))
+PARITY("conv2d_7x7_pointwise", 1e-4, 1e-4, ({random_tensor(Shape{2, 6, 20, 20}, 68), random_tensor(Shape{5, 6, 7, 7}, 69), random_tensor(Shape{4, 5, 1, 1}, 70)}),
+       conv2d(conv2d(x[0], x[1], Tensor(), Conv2dParams{1, 1, 3, 3, 1, 1, 1}), x[2], Tensor(), Conv2dParams{}))
+PARITY("batch_norm_train", 1e-4, 1e-4, ({random_tensor(Shape{4, 6, 9, 7}, 71, -3, 3), random_tensor(Shape{6}, 72), random_tensor(Shape{6}, 73)}),
+       batch_norm(x[0], x[1], x[2], Tensor(), Tensor(), true))
+PARITY("batch_norm_eval_instance_norm", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 8, 8}, 74, -3, 3), random_tensor(Shape{3}, 75), random_tensor(Shape{3}, 76)}),
+       batch_norm(instance_norm(x[0], x[1], x[2]), x[1], x[2], kernels::full(Shape{3}, 0.2, DType::F32, x[0].device()),
+                  kernels::full(Shape{3}, 1.5, DType::F32, x[0].device()), false))
+PARITY("avg_pool2d", 1e-6, 1e-5, ({random_tensor(Shape{2, 3, 15, 16}, 77)}), avg_pool2d(x[0], 3, 2, 1))
+PARITY("interpolate_bilinear", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 13, 17}, 78)}),
+       interpolate(x[0], InterpParams{32, 40, InterpMode::Bilinear, false, {}, {}}))
+PARITY("interpolate_bilinear_align_corners_down", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 64, 48}, 79)}),
+       interpolate(x[0], InterpParams{16, 12, InterpMode::Bilinear, true, {}, {}}))
+PARITY("interpolate_nearest_and_pad", 1e-6, 1e-5, ({random_tensor(Shape{1, 4, 9, 7}, 80)}),
+       pad2d(upsample_nearest(x[0], 2), 1, 2, 3, 0, -1.f))
+
+TEST_CASE("interpolate backward on the GPU: deterministic mode is bit-reproducible [cuda]") {
+  REQUIRE_CUDA_OR_SKIP();
+  bool previous = deterministic();
+  set_deterministic(true);
+  Tensor x = random_tensor(Shape{2, 3, 32, 32}, 81, -1, 1, Device::cuda());
+  Tensor g = random_tensor(Shape{2, 3, 100, 90}, 82, -1, 1, Device::cuda());
+  InterpParams p{100, 90, InterpMode::Bilinear, false, {}, {}};
+  Tensor a = kernels::interpolate_backward(g, x.shape(), p);
+  Tensor b = kernels::interpolate_backward(g, x.shape(), p);
+  set_deterministic(previous);
+  CHECK(test::bit_equal(a, b));
+  CHECK_CLOSE(raw::to_device(a, Device::cpu()),
+              kernels::interpolate_backward(raw::to_device(g, Device::cpu()), x.shape(), p), 1e-5, 1e-5);
+}
+
+TEST_CASE("conv2d with TF32 stays within the TF32 error bound [cuda]") {
+  REQUIRE_CUDA_OR_SKIP();
+  bool previous = allow_tf32();
+  set_allow_tf32(true);
+  Tensor x = random_tensor(Shape{2, 64, 32, 32}, 83), w = random_tensor(Shape{64, 64, 3, 3}, 84);
+  Tensor gpu = kernels::conv2d(raw::to_device(x, Device::cuda()), raw::to_device(w, Device::cuda()), Tensor(), Conv2dParams{1, 1, 1, 1, 1, 1, 1});
+  set_allow_tf32(previous);
+  // 576 products of |x|,|w| <= 1, each rounded to a 10-bit mantissa: error well below 576 * 2^-10.
+  CHECK_CLOSE(raw::to_device(gpu, Device::cpu()), kernels::conv2d(x, w, Tensor(), Conv2dParams{1, 1, 1, 1, 1, 1, 1}), 0.1, 0.01);
+}
 
 TEST_CASE("parity harness: every parity case runs CPU against CPU") {
   CHECK(registry().size() >= 35);

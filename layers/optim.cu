@@ -1,0 +1,106 @@
+#include <cmath>
+
+#include "kernels/elementwise.h"
+#include "kernels/launch.h"
+#include "layers/optim.h"
+
+namespace anima {
+namespace detail {
+
+// One element of torch.optim.Adam's update, in its order of operations.
+struct AdamStep {
+  float beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt;
+  ANIMA_HD void operator()(float& p, float g, float& m, float& v) const {
+    if (weight_decay != 0.f) g = g + weight_decay * p;
+    m = m * beta1 + (1.f - beta1) * g;
+    v = v * beta2 + (1.f - beta2) * (g * g);
+    float denom = ::sqrtf(v) / bias_correction2_sqrt + eps;
+    p = p - step_size * (m / denom);
+  }
+};
+
+void adam_update(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, AdamStep s) {
+  float* pp = p.data<float>();
+  const float* pg = g.data<float>();
+  float* pm = m.data<float>();
+  float* pv = v.data<float>();
+  kernels::parallel_for(p.device(), p.numel(),
+                        [=] ANIMA_HD(int64_t i) { s(pp[i], pg[i], pm[i], pv[i]); });
+}
+
+}  // namespace detail
+
+Adam::Adam(NamedTensors params, AdamOptions options) : opt_(options) {
+  ANIMA_CHECK(options.lr >= 0 && options.eps >= 0 && options.beta1 >= 0 && options.beta1 < 1 &&
+                  options.beta2 >= 0 && options.beta2 < 1 && options.weight_decay >= 0,
+              "Adam: invalid options (lr ", options.lr, ", betas ", options.beta1, ", ",
+              options.beta2, ", eps ", options.eps, ", weight_decay ", options.weight_decay, ")");
+  for (auto& [name, p] : params) {
+    ANIMA_CHECK(p.requires_grad() && p.is_leaf(), "Adam: '", name, "' is not a leaf parameter");
+    slots_.push_back({name, p, kernels::full(p.shape(), 0.0, DType::F32, p.device()),
+                      kernels::full(p.shape(), 0.0, DType::F32, p.device())});
+  }
+}
+
+void Adam::step() {
+  ++step_;
+  double bc1 = 1 - std::pow(opt_.beta1, double(step_));
+  double bc2 = 1 - std::pow(opt_.beta2, double(step_));
+  detail::AdamStep s{float(opt_.beta1), float(opt_.beta2), float(opt_.eps),
+                     float(opt_.weight_decay), float(opt_.lr / bc1), float(std::sqrt(bc2))};
+  for (Slot& slot : slots_) {
+    Tensor g = slot.param.grad();
+    if (!g.defined()) continue;
+    ANIMA_CHECK(g.shape() == slot.param.shape() && g.device() == slot.param.device(), "Adam: gradient of '",
+                slot.name, "' is ", g.shape().str(), " on ", g.device().str(), ", parameter is ",
+                slot.param.shape().str(), " on ", slot.param.device().str());
+    detail::adam_update(slot.param, g, slot.exp_avg, slot.exp_avg_sq, s);
+  }
+}
+
+void Adam::zero_grad() {
+  for (Slot& slot : slots_) slot.param.zero_grad();
+}
+
+NamedTensors Adam::state_dict() const {
+  NamedTensors out;
+  for (const Slot& s : slots_) {
+    out.emplace_back(s.name + ".exp_avg", s.exp_avg);
+    out.emplace_back(s.name + ".exp_avg_sq", s.exp_avg_sq);
+  }
+  out.emplace_back("step", Tensor::from_vector<int64_t>({step_}, Shape{}));
+  return out;
+}
+
+void Adam::load_state_dict(const NamedTensors& state) {
+  auto find = [&](const std::string& name) -> const Tensor& {
+    for (const auto& [n, t] : state)
+      if (n == name) return t;
+    ANIMA_FAIL("Adam::load_state_dict: no entry '", name, "' in the saved optimiser state");
+  };
+  const Tensor& step = find("step");
+  ANIMA_CHECK(step.dtype() == DType::I64 && step.numel() == 1, "Adam::load_state_dict: 'step' must be one int64");
+  for (Slot& s : slots_) {
+    for (Tensor* dst : {&s.exp_avg, &s.exp_avg_sq}) {
+      const Tensor& src = find(s.name + (dst == &s.exp_avg ? ".exp_avg" : ".exp_avg_sq"));
+      ANIMA_CHECK(src.shape() == dst->shape(), "Adam::load_state_dict: state of '", s.name, "' is ",
+                  src.shape().str(), ", parameter is ", dst->shape().str());
+      raw::copy_into(*dst, src);
+    }
+  }
+  step_ = step.to_vector<int64_t>()[0];
+}
+
+MultiStepLR::MultiStepLR(Adam& opt, std::vector<int> milestones, double gamma)
+    : opt_(opt), milestones_(std::move(milestones)), gamma_(gamma), base_lr_(opt.lr()) {}
+
+double MultiStepLR::lr_at(int epoch) const {
+  double lr = base_lr_;
+  for (int m : milestones_)
+    if (epoch >= m) lr *= gamma_;
+  return lr;
+}
+
+void MultiStepLR::set_epoch(int epoch) { opt_.set_lr(lr_at(epoch)); }
+
+}  // namespace anima
