@@ -29,7 +29,9 @@ bool is_pointwise(const ops::ConvGeometry& g) {
 // col (rows C*kh*kw, cols Ho*Wo) of one image-group; a 1x1 stride-1 conv reads x directly.
 const float* im2col(const ops::ConvGeometry& g, const float* x, float* col) {
   if (is_pointwise(g)) return x;
-  cpu_for(g.C * g.kh * g.kw * g.Ho * g.Wo, [=](int64_t i) { col[i] = ops::im2col_value(g, x, i); });
+  int64_t q = g.Ho * g.Wo;
+#pragma omp parallel for schedule(static) if (g.C * g.kh * g.kw * q >= kOmpMinWork)
+  for (int64_t r = 0; r < g.C * g.kh * g.kw; ++r) ops::im2col_row(g, x, r, col + r * q);
   return col;
 }
 

@@ -17,13 +17,24 @@ struct ConvGeometry {
   int64_t sh, sw, ph, pw, dh, dw;
 };
 
-// Value of col at flat index (r * Ho*Wo + q), reading from one image-group `x` of C*H*W floats.
-ANIMA_HD inline float im2col_value(const ConvGeometry& g, const float* x, int64_t idx) {
-  int64_t q = idx % (g.Ho * g.Wo), r = idx / (g.Ho * g.Wo);
-  int64_t wo = q % g.Wo, ho = q / g.Wo;
+// Row r = (c, i, j) of col (Ho*Wo values), read from one image-group `x` of C*H*W floats.
+// One row per call keeps the index arithmetic out of the inner loop.
+ANIMA_HD inline void im2col_row(const ConvGeometry& g, const float* x, int64_t r, float* row) {
   int64_t j = r % g.kw, i = (r / g.kw) % g.kh, c = r / (g.kw * g.kh);
-  int64_t h = ho * g.sh - g.ph + i * g.dh, w = wo * g.sw - g.pw + j * g.dw;
-  return (h >= 0 && h < g.H && w >= 0 && w < g.W) ? x[(c * g.H + h) * g.W + w] : 0.f;
+  const float* plane = x + c * g.H * g.W;
+  for (int64_t ho = 0; ho < g.Ho; ++ho) {
+    int64_t h = ho * g.sh - g.ph + i * g.dh;
+    float* out = row + ho * g.Wo;
+    if (h < 0 || h >= g.H) {
+      for (int64_t wo = 0; wo < g.Wo; ++wo) out[wo] = 0.f;
+      continue;
+    }
+    const float* src = plane + h * g.W;
+    for (int64_t wo = 0; wo < g.Wo; ++wo) {
+      int64_t w = wo * g.sw - g.pw + j * g.dw;
+      out[wo] = (w >= 0 && w < g.W) ? src[w] : 0.f;
+    }
+  }
 }
 
 // The adjoint: input-gradient element (c, h, w) gathers every column entry that read it.

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "autograd/functions.h"
+#include "autograd/nn_functions.h"
+#include "layers/optim.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
@@ -98,6 +100,45 @@ std::vector<Entry> make_entries(Device dev, int64_t n) {
                  Tensor y = matmul(x, w, false, true);
                  y.backward(y.detach());
                }});
+  // Layers at the shapes of the 256x256 generators (issue 3).
+  Tensor w3 = input(Shape{64, 64, 3, 3}, true), b3 = input(Shape{64}, true);
+  double conv_flops = 2.0 * double(act.numel()) * 64 * 9;
+  e.push_back({"conv2d 3x3 64->64 fwd", act_str, 2 * act_bytes, conv_flops, [=] {
+                 NoGradGuard no_grad;
+                 conv2d(ag, w3, b3, Conv2dParams{1, 1, 1, 1, 1, 1, 1});
+               }});
+  e.push_back({"conv2d 3x3 64->64 fwd+bwd", act_str, 6 * act_bytes, 3 * conv_flops, [=] {
+                 Tensor y = conv2d(ag, w3, b3, Conv2dParams{1, 1, 1, 1, 1, 1, 1});
+                 y.backward(y.detach());
+               }});
+  Shape img{n, 3, 256, 256};
+  Tensor x_img = input(img, true), w7 = input(Shape{64, 3, 7, 7}, true);
+  double c7_flops = 2.0 * double(n) * 64 * 256 * 256 * 3 * 49;
+  e.push_back({"conv2d 7x7 3->64 fwd+bwd", img.str(), double(img.numel() + n * 64 * 256 * 256) * f4 * 3,
+               3 * c7_flops, [=] {
+                 Tensor y = conv2d(x_img, w7, Tensor(), Conv2dParams{1, 1, 3, 3, 1, 1, 1});
+                 y.backward(y.detach());
+               }});
+  Tensor bn_w = input(Shape{64}, true), bn_b = input(Shape{64}, true);
+  Tensor rm = kernels::full(Shape{64}, 0.0, DType::F32, dev), rv = kernels::full(Shape{64}, 1.0, DType::F32, dev);
+  e.push_back({"batch_norm train fwd+bwd", act_str, 6 * act_bytes, 0, [=] {
+                 Tensor y = batch_norm(ag, bn_w, bn_b, rm, rv, true);
+                 y.backward(y.detach());
+               }});
+  e.push_back({"interpolate bilinear x2 fwd+bwd", act_str, 10 * act_bytes, 0, [=] {
+                 Tensor y = interpolate_scale(ag, 2.0, InterpMode::Bilinear);
+                 y.backward(y.detach());
+               }});
+  e.push_back({"avg_pool2d 2x2 fwd+bwd", act_str, 2.5 * act_bytes, 0, [=] {
+                 Tensor y = avg_pool2d(ag, 2);
+                 y.backward(y.detach());
+               }});
+  // One Adam step over a KP-detector-sized parameter vector (14.2 M floats).
+  Tensor params = input(Shape{14215368}, true);
+  params.backward(kernels::uniform(params.shape(), -1.f, 1.f, gen, dev));
+  auto adam = std::make_shared<Adam>(NamedTensors{{"p", params}}, AdamOptions{2e-4, 0.5, 0.999});
+  e.push_back({"adam step (14.2M params)", Shape{14215368}.str(), double(params.numel()) * f4 * 7, 0,
+               [=] { adam->step(); }});
   return e;
 }
 
