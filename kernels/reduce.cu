@@ -161,6 +161,16 @@ Tensor reduce(const Tensor& x, ReduceOp op, const std::vector<int>& dims_in, boo
   for (int d = 0; d < x.dim(); ++d) identity_perm = identity_perm && perm[d] == d;
   if ((op == ReduceOp::Max || op == ReduceOp::Min) && K == 0)
     ANIMA_FAIL(name, ": cannot reduce zero elements (shape ", x.shape().str(), ")");
+  // Reduced dims that end the shape are contiguous: reduce them first without a copy, then the
+  // remaining dims on the much smaller result (a bias gradient, sum over {0, 2, 3}, becomes {2, 3}
+  // then {0}). Sums of sums, means of equal-sized means and maxima of maxima are the same function.
+  size_t t = dims.size();
+  while (t > 0 && dims[t - 1] == x.dim() - int(dims.size() - t) - 1) --t;
+  if (!identity_perm && t < dims.size()) {
+    std::vector<int> trailing(dims.begin() + long(t), dims.end()), rest(dims.begin(), dims.begin() + long(t));
+    Tensor partial = reduce(x, op, trailing, true);
+    return raw::view(reduce(partial, op, rest, true), out_shape);
+  }
   Tensor rows = identity_perm ? x : permute(x, perm);
   Tensor out = Tensor::empty(out_shape, DType::F32, x.device());
   int64_t M = out.numel();

@@ -1,3 +1,5 @@
+#include <cstring>
+
 #include "kernels/elementwise.h"
 #include "kernels/launch.h"
 #include "kernels/shape_ops.h"
@@ -50,6 +52,18 @@ void block_copy(const Tensor& src, const Tensor& dst, int dim, int64_t len, int6
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < dim; ++d) outer *= ss[d];
   for (int d = dim + 1; d < ss.ndim; ++d) inner *= ss[d];
+  if (src.device().is_cpu() && src_step == 1 && dst_step == 1) {
+    // Contiguous runs of len * inner elements: one memcpy per outer index.
+    size_t es = dtype_size(src.dtype()), run = size_t(len * inner) * es;
+    const char* ps = static_cast<const char*>(src.data_ptr());
+    char* pd = static_cast<char*>(dst.data_ptr());
+    int64_t src_len = ss[dim], dst_len = dst.shape()[dim];
+    cpu_for(outer, [=](int64_t o) {
+      std::memcpy(pd + size_t((o * dst_len + dst_start) * inner) * es,
+                  ps + size_t((o * src_len + src_start) * inner) * es, run);
+    });
+    return;
+  }
   dispatch_dtype(src.dtype(), [&](auto zero) {
     strided_block_copy<decltype(zero)>(src, dst, outer, len, inner, ss[dim], src_start, src_step,
                                        dst.shape()[dim], dst_start, dst_step);

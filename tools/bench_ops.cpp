@@ -69,7 +69,7 @@ std::vector<Entry> make_entries(Device dev, int64_t n) {
                  Tensor y = relu(ag);
                  y.backward(y.detach());
                }});
-  e.push_back({"sum over N,H,W (bias grad)", act_str, act_bytes * 2, 0, [=] { kernels::sum(a, {0, 2, 3}); }});
+  e.push_back({"sum over N,H,W (bias grad)", act_str, act_bytes, 0, [=] { kernels::sum(a, {0, 2, 3}); }});
   e.push_back({"sum over H,W", act_str, act_bytes, 0, [=] { kernels::sum(a, {2, 3}); }});
   e.push_back({"sum all", act_str, act_bytes, 0, [=] { kernels::sum(a); }});
   e.push_back({"amax over C", act_str, act_bytes * 2, 0, [=] { kernels::amax(a, {1}); }});
