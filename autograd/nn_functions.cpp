@@ -134,3 +134,16 @@ Tensor mse_loss(const Tensor& prediction, const Tensor& target, Reduction r) {
 }
 
 }  // namespace anima
+
+namespace anima {
+
+Tensor grid_sample(const Tensor& input, const Tensor& grid, const GridSampleOptions& o) {
+  Tensor si = input.detach(), sg = grid.detach();
+  return record("grid_sample", kernels::grid_sample(input, grid, o), {input, grid},
+                [si, sg, o](const Tensor& g, const std::vector<bool>& needs) -> Grads {
+                  kernels::GridSampleGrads r = kernels::grid_sample_backward(g, si, sg, o, needs[0], needs[1]);
+                  return {r.input, r.grid};
+                });
+}
+
+}  // namespace anima

@@ -36,3 +36,12 @@ Tensor l1_loss(const Tensor& prediction, const Tensor& target, Reduction r = Red
 Tensor mse_loss(const Tensor& prediction, const Tensor& target, Reduction r = Reduction::Mean);
 
 }  // namespace anima
+
+#include "kernels/grid_sample.h"
+
+namespace anima {
+
+// F.grid_sample for 4-D inputs; differentiable in input and grid.
+Tensor grid_sample(const Tensor& input, const Tensor& grid, const GridSampleOptions& o = {});
+
+}  // namespace anima

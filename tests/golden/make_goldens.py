@@ -104,6 +104,18 @@ def resample_goldens():
     save("resample.safetensors", out)
 
 
+def grid_sample_goldens():
+    out = {}
+    x, grid = rand(2, 3, 5, 7), rand(2, 4, 6, 2) * 1.3  # some samples fall outside [-1, 1]
+    for mode in ("bilinear", "nearest"):
+        for padding in ("zeros", "border", "reflection"):
+            for ac in (False, True):
+                name = f"{mode}_{padding}_ac{int(ac)}"
+                with_grads(name, lambda x, grid: F.grid_sample(x, grid, mode=mode, padding_mode=padding, align_corners=ac),
+                           {"x": x, "grid": grid}, out)
+    save("grid_sample.safetensors", out)
+
+
 def adam_goldens():
     out = {}
     for name, (lr, b1, b2, eps, wd) in {"fomm": (2e-4, 0.5, 0.999, 1e-8, 0.0),
@@ -127,6 +139,7 @@ if __name__ == "__main__":
     norm_goldens()
     resample_goldens()
     adam_goldens()
+    grid_sample_goldens()
     for f in sorted(os.listdir(OUT)):
         if f.endswith(".safetensors"):
             print(f, os.path.getsize(os.path.join(OUT, f)), "bytes")

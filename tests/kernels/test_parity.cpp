@@ -11,6 +11,7 @@
 #include "kernels/math_mode.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
+#include "kernels/grid_sample.h"
 #include "kernels/resample.h"
 #include "kernels/shape_ops.h"
 #include "tests/test_util.h"
@@ -200,6 +201,28 @@ PARITY("interpolate_bilinear_align_corners_down", 1e-5, 1e-4, ({random_tensor(Sh
        interpolate(x[0], InterpParams{16, 12, InterpMode::Bilinear, true, {}, {}}))
 PARITY("interpolate_nearest_and_pad", 1e-6, 1e-5, ({random_tensor(Shape{1, 4, 9, 7}, 80)}),
        pad2d(upsample_nearest(x[0], 2), 1, 2, 3, 0, -1.f))
+
+// Image-animation kernels (issue 4).
+PARITY("grid_sample_bilinear_zeros", 1e-5, 1e-4, ({random_tensor(Shape{2, 4, 16, 12}, 90), random_tensor(Shape{2, 10, 9, 2}, 91, -1.2f, 1.2f)}),
+       grid_sample(x[0], x[1], GridSampleOptions{GridMode::Bilinear, GridPadding::Zeros, false}))
+PARITY("grid_sample_bilinear_reflection_ac", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 8, 8}, 92), random_tensor(Shape{2, 8, 8, 2}, 93, -1.5f, 1.5f)}),
+       grid_sample(x[0], x[1], GridSampleOptions{GridMode::Bilinear, GridPadding::Reflection, true}))
+PARITY("grid_sample_nearest_border", 1e-6, 1e-5, ({random_tensor(Shape{1, 3, 9, 7}, 94), random_tensor(Shape{1, 5, 6, 2}, 95, -1.2f, 1.2f)}),
+       grid_sample(x[0], x[1], GridSampleOptions{GridMode::Nearest, GridPadding::Border, false}))
+
+TEST_CASE("grid_sample backward on the GPU: deterministic mode is bit-reproducible [cuda]") {
+  REQUIRE_CUDA_OR_SKIP();
+  bool previous = deterministic();
+  set_deterministic(true);
+  Tensor x = random_tensor(Shape{2, 8, 32, 32}, 96, -1, 1, Device::cuda());
+  Tensor grid = random_tensor(Shape{2, 64, 64, 2}, 97, -1, 1, Device::cuda());
+  Tensor g = random_tensor(Shape{2, 8, 64, 64}, 98, -1, 1, Device::cuda());
+  auto a = kernels::grid_sample_backward(g, x, grid, {}, true, true);
+  auto b = kernels::grid_sample_backward(g, x, grid, {}, true, true);
+  set_deterministic(previous);
+  CHECK(test::bit_equal(a.input, b.input));
+  CHECK(test::bit_equal(a.grid, b.grid));
+}
 
 TEST_CASE("interpolate backward on the GPU: deterministic mode is bit-reproducible [cuda]") {
   REQUIRE_CUDA_OR_SKIP();
