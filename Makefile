@@ -27,7 +27,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CXX ?= g++
 NVCC ?= $(CUDA_HOME)/bin/nvcc
 # -ffp-contract=off: the host must not fuse a*b+c, so that the Philox float transforms give the
-# same bits as the device (tensor/philox.h).
+# same bits as the device (tensor/philox.h). For the same reason never add --use_fast_math,
+# -ftz=true, -prec-div=false or -prec-sqrt=false to NVCCFLAGS.
 COMMON_FLAGS := $(OPT) -g -I. -DANIMA_CUDA=$(CUDA) -ffp-contract=off
 CXXFLAGS += -std=c++20 $(COMMON_FLAGS) -fopenmp -Wall -Wextra -Wno-unused-parameter -MMD -MP
 LDLIBS := -fopenmp -lopenblas -lpthread

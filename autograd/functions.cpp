@@ -223,6 +223,7 @@ Tensor operator/(const Tensor& x, float s) { return div(x, s); }
 Tensor operator+(float s, const Tensor& x) { return add(x, s); }
 Tensor operator-(float s, const Tensor& x) { return rsub(x, s); }
 Tensor operator*(float s, const Tensor& x) { return mul(x, s); }
+Tensor operator/(float s, const Tensor& x) { return mul(pow(x, -1.f), s); }
 
 // ---------------- reductions ----------------
 
@@ -279,6 +280,16 @@ Tensor amax(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
 }
 Tensor amin(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
   return extreme_reduce("amin", x, dims, keepdim, false);
+}
+
+Tensor mean_abs_diff(const Tensor& a, const Tensor& b) {
+  Tensor y = K::mean_abs_diff(a, b);
+  Tensor sa = a.detach(), sb = b.detach();
+  return record("mean_abs_diff", y, {a, b}, [sa, sb](const Tensor& g, const std::vector<bool>& needs) -> Grads {
+    // sign(a - b) * g / n, with g a scalar tensor on the device (no host read).
+    Tensor ga = K::mul(K::sign(K::sub(sa, sb)), K::div_scalar(g, float(sa.numel())));
+    return {needs[0] ? ga : Tensor(), needs[1] ? K::neg(ga) : Tensor()};
+  });
 }
 
 // ---------------- shape ----------------

@@ -60,6 +60,7 @@ Tensor operator/(const Tensor& x, float s);
 Tensor operator+(float s, const Tensor& x);
 Tensor operator-(float s, const Tensor& x);
 Tensor operator*(float s, const Tensor& x);
+Tensor operator/(float s, const Tensor& x);
 
 // ---- reductions (dims empty = all) ----
 Tensor sum(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
@@ -67,6 +68,9 @@ Tensor mean(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = f
 // Max/min values; the gradient is shared evenly among tied maxima (as PyTorch's amax).
 Tensor amax(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
 Tensor amin(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
+
+// mean(|a - b|) in one fused reduction (same shapes); the gradient is sign(a - b) / n.
+Tensor mean_abs_diff(const Tensor& a, const Tensor& b);
 
 // ---- shape ----
 Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape);  // a view; one -1 allowed

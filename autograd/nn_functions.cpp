@@ -79,6 +79,16 @@ Tensor avg_pool2d(const Tensor& x, int kernel, int stride, int padding) {
                 });
 }
 
+Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
+  int s = stride > 0 ? stride : kernel;
+  K::MaxPoolResult r = K::max_pool2d(x, kernel, s, padding);
+  Shape xs = x.shape();
+  Tensor idx = r.indices;
+  return record("max_pool2d", r.out, {x}, [xs, idx, kernel, s, padding](const Tensor& g, const std::vector<bool>&) -> Grads {
+    return {K::max_pool2d_backward(g, idx, xs, kernel, s, padding)};
+  });
+}
+
 Tensor interpolate(const Tensor& x, const InterpParams& p) {
   Shape xs = x.shape();
   return record("interpolate", K::interpolate(x, p), {x},

@@ -25,6 +25,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
 Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps = 1e-5);
 
 Tensor avg_pool2d(const Tensor& x, int kernel, int stride = 0, int padding = 0);  // stride 0: = kernel
+Tensor max_pool2d(const Tensor& x, int kernel, int stride = 0, int padding = 0);
 Tensor interpolate(const Tensor& x, const InterpParams& p);
 // F.interpolate(x, scale_factor=s, mode=...) (output extent floor(in * s)).
 Tensor interpolate_scale(const Tensor& x, double scale, InterpMode mode, bool align_corners = false);

@@ -126,6 +126,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     ANIMA_CHECK(bias.shape() == Shape{w.size(0)}, "conv2d: bias ", bias.shape().str(),
                 " does not match ", w.size(0), " output channels");
   }
+  if (out.numel() == 0 || x.numel() == 0) return kernels::full(out, 0.0, DType::F32, x.device());
   if (x.is_cuda()) return cudnn::conv2d_forward(x, w, bias, p, out);
   return conv2d_cpu(x, w, bias, p, out);
 }
@@ -136,6 +137,7 @@ Tensor conv2d_backward_input(const Tensor& gout, const Tensor& w, const Shape& x
   ANIMA_CHECK(conv2d_output_shape(x_shape, w.shape(), p) == gout.shape(),
               "conv2d_backward_input: gradient ", gout.shape().str(), " does not match the output of ",
               x_shape.str(), " * ", w.shape().str());
+  if (gout.numel() == 0 || x_shape.numel() == 0) return kernels::full(x_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_data(gout, w, x_shape, p);
   return conv2d_backward_input_cpu(gout, w, x_shape, p);
 }
@@ -146,6 +148,7 @@ Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& 
   ANIMA_CHECK(conv2d_output_shape(x.shape(), w_shape, p) == gout.shape(),
               "conv2d_backward_weight: gradient ", gout.shape().str(), " does not match the output of ",
               x.shape().str(), " * ", w_shape.str());
+  if (gout.numel() == 0 || x.numel() == 0) return kernels::full(w_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_filter(gout, x, w_shape, p);
   return conv2d_backward_weight_cpu(gout, x, w_shape, p);
 }

@@ -32,10 +32,16 @@ cudnnHandle_t handle() {
   return h;
 }
 
+// The legacy cuDNN API takes int extents and tensors of fewer than 2^31 elements.
+void check_int_extents(const char* what, const Shape& s) {
+  ANIMA_CHECK(s.numel() < (int64_t(1) << 31), what, " ", s.str(), " has 2^31 or more elements");
+}
+
 // RAII wrappers: descriptors are cheap to create; they live for one call.
 struct TensorDesc {
   cudnnTensorDescriptor_t d = nullptr;
   explicit TensorDesc(const Shape& s) {
+    check_int_extents("cuDNN tensor", s);
     ANIMA_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
     ANIMA_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s[0]),
                                                  int(s[1]), int(s[2]), int(s[3])));
@@ -46,6 +52,7 @@ struct TensorDesc {
 struct FilterDesc {
   cudnnFilterDescriptor_t d = nullptr;
   explicit FilterDesc(const Shape& s) {
+    check_int_extents("cuDNN filter", s);
     ANIMA_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d));
     ANIMA_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, int(s[0]),
                                                  int(s[1]), int(s[2]), int(s[3])));
@@ -71,6 +78,7 @@ enum class Direction { Forward, BackwardData, BackwardFilter };
 struct AlgoChoice {
   int algo;
   size_t workspace;
+  cudnnMathType_t math;  // the math type cuDNN ranked the algorithm with: set it before the call
 };
 
 std::mutex g_cache_mutex;
@@ -100,12 +108,13 @@ AlgoChoice choose(const std::string& key, Query query) {
   for (int i = 0; i < returned; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
     if (deterministic() && perf[i].determinism != CUDNN_DETERMINISTIC) continue;
-    AlgoChoice c{int(perf[i].algo), perf[i].memory};
+    if (!allow_tf32() && perf[i].mathType != CUDNN_FMA_MATH) continue;  // strict FP32 asked for
+    AlgoChoice c{int(perf[i].algo), perf[i].memory, perf[i].mathType};
     std::lock_guard<std::mutex> lock(g_cache_mutex);
     g_algo_cache[key] = c;
     return c;
   }
-  ANIMA_FAIL("cuDNN: no usable ", deterministic() ? "deterministic " : "",
+  ANIMA_FAIL("cuDNN: no usable ", deterministic() ? "deterministic " : "", allow_tf32() ? "" : "strict-FP32 ",
              "convolution algorithm for ", key);
 }
 
@@ -125,6 +134,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
       cache_key(Direction::Forward, x.shape(), w.shape(), p), [&](int n, int* got, auto* perf) {
         return cudnnGetConvolutionForwardAlgorithm_v7(handle(), xd.d, wd.d, cd.d, yd.d, n, got, perf);
       });
+  ANIMA_CUDNN_CHECK(cudnnSetConvolutionMathType(cd.d, c.math));
   Tensor ws = workspace(c.workspace);
   const float one = 1.f, zero = 0.f;
   ANIMA_CUDNN_CHECK(cudnnConvolutionForward(handle(), &one, xd.d, x.data_ptr(), wd.d, w.data_ptr(),
@@ -144,6 +154,7 @@ Tensor conv2d_backward_data(const Tensor& gout, const Tensor& w, const Shape& x_
       cache_key(Direction::BackwardData, x_shape, w.shape(), p), [&](int n, int* got, auto* perf) {
         return cudnnGetConvolutionBackwardDataAlgorithm_v7(handle(), wd.d, yd.d, cd.d, xd.d, n, got, perf);
       });
+  ANIMA_CUDNN_CHECK(cudnnSetConvolutionMathType(cd.d, c.math));
   Tensor ws = workspace(c.workspace);
   const float one = 1.f, zero = 0.f;
   ANIMA_CUDNN_CHECK(cudnnConvolutionBackwardData(handle(), &one, wd.d, w.data_ptr(), yd.d,
@@ -163,6 +174,7 @@ Tensor conv2d_backward_filter(const Tensor& gout, const Tensor& x, const Shape& 
       cache_key(Direction::BackwardFilter, x.shape(), w_shape, p), [&](int n, int* got, auto* perf) {
         return cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle(), xd.d, yd.d, cd.d, wd.d, n, got, perf);
       });
+  ANIMA_CUDNN_CHECK(cudnnSetConvolutionMathType(cd.d, c.math));
   Tensor ws = workspace(c.workspace);
   const float one = 1.f, zero = 0.f;
   ANIMA_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle(), &one, xd.d, x.data_ptr(), yd.d,

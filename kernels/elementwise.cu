@@ -1,11 +1,14 @@
 // Elementwise ops: each public function names its element body (kernels/elementwise_ops.h) and
 // hands it to one of the map templates below, which run it through parallel_for on either device.
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "kernels/broadcast.h"
 #include "kernels/elementwise.h"
 #include "kernels/elementwise_ops.h"
 #include "kernels/launch.h"
+#include "tensor/philox.h"
 
 namespace anima::kernels {
 namespace detail {
@@ -93,11 +96,27 @@ Tensor expand_typed(const Tensor& x, const Shape& shape) {
   return out;
 }
 
+// Float to integer: truncation toward zero, NaN to 0, saturation at the type's limits (C++
+// leaves these undefined and x86 and GPUs disagree, so the body defines them).
+template <class S, class D>
+ANIMA_HD inline D convert(S v) {
+  if constexpr (std::is_floating_point_v<S> && std::is_integral_v<D>) {
+    if (v != v) return D(0);
+    constexpr double lo = double(std::numeric_limits<D>::lowest()), hi = double(std::numeric_limits<D>::max());
+    double t = double(v);
+    if (t <= lo) return std::numeric_limits<D>::lowest();
+    if (t >= hi) return std::numeric_limits<D>::max();
+    return D(t);
+  } else {
+    return D(v);
+  }
+}
+
 template <class S, class D>
 void cast_typed(const Tensor& x, const Tensor& out) {
   const S* px = x.data<S>();
   D* po = out.data<D>();
-  parallel_for(x.device(), x.numel(), [=] ANIMA_HD(int64_t i) { po[i] = D(px[i]); });
+  parallel_for(x.device(), x.numel(), [=] ANIMA_HD(int64_t i) { po[i] = convert<S, D>(px[i]); });
 }
 
 template <class T>
@@ -118,7 +137,7 @@ template <class T>
 void arange_typed(const Tensor& out, double start, double step) {
   T* p = out.data<T>();
   parallel_for(out.device(), out.numel(),
-               [=] ANIMA_HD(int64_t i) { p[i] = T(start + double(i) * step); });
+               [=] ANIMA_HD(int64_t i) { p[i] = T(add_rn(start, mul_rn(double(i), step))); });
 }
 
 }  // namespace detail

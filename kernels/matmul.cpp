@@ -65,6 +65,9 @@ GemmPlan plan_gemm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   out.push_back(p.M);
   out.push_back(p.N);
   p.out_shape = Shape(out);
+  const int64_t kIntMax = 2147483647;
+  ANIMA_CHECK(p.M <= kIntMax && p.N <= kIntMax && p.K <= kIntMax && p.batch <= kIntMax, "matmul: ",
+              sa.str(), " @ ", sb.str(), " has an extent beyond the BLAS int range");
   return p;
 }
 

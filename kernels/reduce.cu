@@ -11,23 +11,39 @@ namespace detail {
 
 constexpr int64_t kCpuChunk = 4096;
 
+// Reads element k of row `row`: a plain row-major matrix, or a transform of several inputs
+// (mean_abs_diff reads |a - b| without materialising it).
+struct RowLoad {
+  const float* in;
+  int64_t K;
+  ANIMA_HD float operator()(int64_t row, int64_t k) const { return in[row * K + k]; }
+};
+
+struct AbsDiffLoad {
+  const float* a;
+  const float* b;
+  ANIMA_HD float operator()(int64_t, int64_t k) const {
+    float d = a[k] - b[k];
+    return d < 0.f ? -d : d;
+  }
+};
+
 // CPU: fixed chunks of each row reduced in parallel, then combined in chunk order.
-template <class Op>
-void reduce_rows_cpu(const float* in, float* out, int64_t rows, int64_t K, Op op) {
+template <class Op, class Load>
+void reduce_rows_cpu(Load in, float* out, int64_t rows, int64_t K, Op op) {
   int64_t nchunks = K == 0 ? 1 : (K + kCpuChunk - 1) / kCpuChunk;
   std::vector<float> partial(size_t(rows * nchunks));
   float* pp = partial.data();
   cpu_for(rows * nchunks, [=](int64_t t) {
     int64_t row = t / nchunks, c = t % nchunks;
-    const float* p = in + row * K;
     int64_t b = c * kCpuChunk, e = std::min(b + kCpuChunk, K);
     // Eight independent accumulators: instruction-level parallelism and a shorter error chain.
     float acc[8];
     for (float& a : acc) a = op.identity();
     int64_t k = b;
     for (; k + 8 <= e; k += 8)
-      for (int j = 0; j < 8; ++j) acc[j] = op.combine(acc[j], p[k + j]);
-    for (; k < e; ++k) acc[0] = op.combine(acc[0], p[k]);
+      for (int j = 0; j < 8; ++j) acc[j] = op.combine(acc[j], in(row, k + j));
+    for (; k < e; ++k) acc[0] = op.combine(acc[0], in(row, k));
     float r = acc[0];
     for (int j = 1; j < 8; ++j) r = op.combine(r, acc[j]);
     pp[t] = r;
@@ -50,15 +66,14 @@ __device__ float warp_reduce(float v, Op op) {
 // Block (row, split) reduces elements [split*chunk, (split+1)*chunk) of its row: a strided loop
 // per thread, a shuffle tree per warp, then one warp over the per-warp results.
 // With `finish` set (last pass only) the result is op.finish(acc, count).
-template <class Op>
-__global__ void reduce_rows_kernel(const float* in, float* out, int64_t K, int64_t chunk,
+template <class Op, class Load>
+__global__ void reduce_rows_kernel(Load in, float* out, int64_t K, int64_t chunk,
                                    Op op, bool finish, int64_t count) {
   int64_t row = blockIdx.x;
   int split = blockIdx.y, splits = gridDim.y;
   int64_t b = int64_t(split) * chunk, e = min(b + chunk, K);
-  const float* p = in + row * K;
   float acc = op.identity();
-  for (int64_t k = b + threadIdx.x; k < e; k += blockDim.x) acc = op.combine(acc, p[k]);
+  for (int64_t k = b + threadIdx.x; k < e; k += blockDim.x) acc = op.combine(acc, in(row, k));
   acc = warp_reduce(acc, op);
   __shared__ float warp_acc[32];
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -72,8 +87,8 @@ __global__ void reduce_rows_kernel(const float* in, float* out, int64_t K, int64
   }
 }
 
-template <class Op>
-void reduce_rows_cuda(const float* in, float* out, int64_t rows, int64_t K, Op op) {
+template <class Op, class Load>
+void reduce_rows_cuda(Load in, float* out, int64_t rows, int64_t K, Op op) {
   if (rows == 0) return;
   // Threads per block: a power of two between 32 and 256, no larger than the row needs.
   auto threads_for = [](int64_t k) {
@@ -96,14 +111,14 @@ void reduce_rows_cuda(const float* in, float* out, int64_t rows, int64_t K, Op o
   reduce_rows_kernel<<<dim3(unsigned(rows), unsigned(splits)), 256>>>(in, pp, K, chunk, op, false, K);
   ANIMA_CUDA_CHECK_LAUNCH("reduce_rows_kernel");
   // Second pass over the partials; `finish` must see the original count K (for the mean).
-  reduce_rows_kernel<<<dim3(unsigned(rows), 1), threads_for(splits)>>>(pp, out, splits, splits,
-                                                                       op, true, K);
+  reduce_rows_kernel<<<dim3(unsigned(rows), 1), threads_for(splits)>>>(RowLoad{pp, splits}, out, splits,
+                                                                       splits, op, true, K);
   ANIMA_CUDA_CHECK_LAUNCH("reduce_rows_kernel");
 }
 #endif
 
-template <class Op>
-void reduce_rows(Device dev, const float* in, float* out, int64_t rows, int64_t K, Op op) {
+template <class Op, class Load>
+void reduce_rows(Device dev, Load in, float* out, int64_t rows, int64_t K, Op op) {
   if (dev.is_cpu()) {
     reduce_rows_cpu(in, out, rows, K, op);
     return;
@@ -174,7 +189,7 @@ Tensor reduce(const Tensor& x, ReduceOp op, const std::vector<int>& dims_in, boo
   Tensor rows = identity_perm ? x : permute(x, perm);
   Tensor out = Tensor::empty(out_shape, DType::F32, x.device());
   int64_t M = out.numel();
-  const float* in = rows.data<float>();
+  detail::RowLoad in{rows.data<float>(), K};
   float* po = out.data<float>();
   Device dev = x.device();
   switch (op) {
@@ -197,6 +212,18 @@ Tensor amax(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
 }
 Tensor amin(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
   return reduce(x, ReduceOp::Min, dims, keepdim);
+}
+
+Tensor mean_abs_diff(const Tensor& a, const Tensor& b) {
+  check_same_device("mean_abs_diff", {&a, &b});
+  check_dtype("mean_abs_diff", a, DType::F32);
+  check_dtype("mean_abs_diff", b, DType::F32);
+  ANIMA_CHECK(a.shape() == b.shape(), "mean_abs_diff: shapes ", a.shape().str(), " and ",
+              b.shape().str(), " differ");
+  Tensor out = Tensor::empty(Shape{}, DType::F32, a.device());
+  detail::reduce_rows(a.device(), detail::AbsDiffLoad{a.data<float>(), b.data<float>()},
+                      out.data<float>(), 1, a.numel(), ops::MeanReduce{});
+  return out;
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {

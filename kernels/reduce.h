@@ -23,6 +23,10 @@ Tensor mean(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = f
 Tensor amax(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
 Tensor amin(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
 
+// mean(|a - b|) over all elements in one fused pass (no |a - b| tensor is written): the term of
+// the perceptual and reconstruction losses.
+Tensor mean_abs_diff(const Tensor& a, const Tensor& b);
+
 // Sums x down to `shape`, which x's shape broadcasts from (the gradient of a broadcast).
 Tensor sum_to(const Tensor& x, const Shape& shape);
 

@@ -19,9 +19,9 @@ struct PoolGeometry {
 PoolGeometry pool_geometry(const Shape& x, int kh, int kw, int sh, int sw, int ph, int pw) {
   ANIMA_CHECK(kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && ph >= 0 && pw >= 0 && 2 * ph <= kh &&
                   2 * pw <= kw,
-              "avg_pool2d: invalid kernel ", kh, "x", kw, ", stride ", sh, "x", sw, ", padding ",
+              "pooling: invalid kernel ", kh, "x", kw, ", stride ", sh, "x", sw, ", padding ",
               ph, "x", pw, " (padding may be at most half the kernel)");
-  ANIMA_CHECK(x[2] + 2 * ph >= kh && x[3] + 2 * pw >= kw, "avg_pool2d: kernel ", kh, "x", kw,
+  ANIMA_CHECK(x[2] + 2 * ph >= kh && x[3] + 2 * pw >= kw, "pooling: kernel ", kh, "x", kw,
               " larger than the padded input ", x.str());
   return {x[2], x[3], (x[2] + 2 * ph - kh) / sh + 1, (x[3] + 2 * pw - kw) / sw + 1, kh, kw, sh, sw, ph, pw};
 }
@@ -161,6 +161,69 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int
       }
     }
     pd[i] = acc * inv;
+  });
+  return dx;
+}
+
+MaxPoolResult max_pool2d(const Tensor& x, int k, int s, int p) {
+  detail::check_nchw("max_pool2d", x);
+  detail::PoolGeometry g = detail::pool_geometry(x.shape(), k, k, s, s, p, p);
+  Shape os{x.size(0), x.size(1), g.Ho, g.Wo};
+  MaxPoolResult r{Tensor::empty(os, DType::F32, x.device()), Tensor::empty(os, DType::I32, x.device())};
+  const float* px = x.data<float>();
+  float* po = r.out.data<float>();
+  int32_t* pi = r.indices.data<int32_t>();
+  parallel_for(x.device(), r.out.numel(), [=] ANIMA_HD(int64_t i) {
+    int64_t wo = i % g.Wo, ho = (i / g.Wo) % g.Ho, plane = i / (g.Wo * g.Ho);
+    const float* src = px + plane * g.H * g.W;
+    float best = 0.f;
+    int64_t arg = -1;
+    for (int64_t a = 0; a < g.kh; ++a) {
+      int64_t h = ho * g.sh - g.ph + a;
+      if (h < 0 || h >= g.H) continue;
+      for (int64_t b = 0; b < g.kw; ++b) {
+        int64_t w = wo * g.sw - g.pw + b;
+        if (w < 0 || w >= g.W) continue;
+        float v = src[h * g.W + w];
+        if (arg < 0 || v > best || v != v) {  // NaN wins, as in PyTorch
+          best = v;
+          arg = h * g.W + w;
+          if (v != v) break;
+        }
+      }
+    }
+    po[i] = best;
+    pi[i] = int32_t(arg);
+  });
+  return r;
+}
+
+Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& x_shape, int k,
+                           int s, int p) {
+  detail::check_nchw("max_pool2d_backward", grad);
+  detail::PoolGeometry g = detail::pool_geometry(x_shape, k, k, s, s, p, p);
+  ANIMA_CHECK((grad.shape() == Shape{x_shape[0], x_shape[1], g.Ho, g.Wo}) && indices.shape() == grad.shape(),
+              "max_pool2d_backward: gradient ", grad.shape().str(), " / indices ", indices.shape().str(),
+              " do not match input ", x_shape.str());
+  Tensor dx = Tensor::empty(x_shape, DType::F32, grad.device());
+  const float* pg = grad.data<float>();
+  const int32_t* pi = indices.data<int32_t>();
+  float* pd = dx.data<float>();
+  parallel_for(grad.device(), dx.numel(), [=] ANIMA_HD(int64_t i) {
+    int64_t w = i % g.W, h = (i / g.W) % g.H, plane = i / (g.W * g.H);
+    int64_t self = h * g.W + w;
+    float acc = 0.f;
+    for (int64_t a = 0; a < g.kh; ++a) {
+      int64_t hs = h + g.ph - a;
+      if (hs < 0 || hs % g.sh != 0 || hs / g.sh >= g.Ho) continue;
+      for (int64_t b = 0; b < g.kw; ++b) {
+        int64_t ws = w + g.pw - b;
+        if (ws < 0 || ws % g.sw != 0 || ws / g.sw >= g.Wo) continue;
+        int64_t o = (plane * g.Ho + hs / g.sh) * g.Wo + ws / g.sw;
+        if (pi[o] == self) acc += pg[o];
+      }
+    }
+    pd[i] = acc;
   });
   return dx;
 }

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "tensor/hd.h"
+#include "tensor/philox.h"
 
 namespace anima::kernels::ops {
 
@@ -19,7 +20,8 @@ struct Taps {
 };
 
 ANIMA_HD inline Taps bilinear_taps(int64_t dst, int64_t in, float scale, bool align_corners) {
-  float src = align_corners ? scale * float(dst) : scale * (float(dst) + 0.5f) - 0.5f;
+  // No fused multiply-add, so the CPU and the GPU pick the same taps at integer boundaries.
+  float src = align_corners ? mul_rn(scale, float(dst)) : add_rn(mul_rn(scale, float(dst) + 0.5f), -0.5f);
   if (src < 0.f) src = 0.f;
   int64_t i0 = int64_t(src);
   if (i0 > in - 1) i0 = in - 1;
@@ -29,7 +31,7 @@ ANIMA_HD inline Taps bilinear_taps(int64_t dst, int64_t in, float scale, bool al
 
 // PyTorch's legacy 'nearest': floor(dst * scale), clamped.
 ANIMA_HD inline int64_t nearest_tap(int64_t dst, int64_t in, float scale) {
-  int64_t s = int64_t(float(dst) * scale);
+  int64_t s = int64_t(mul_rn(float(dst), scale));
   return s < in - 1 ? s : in - 1;
 }
 

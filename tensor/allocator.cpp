@@ -50,7 +50,7 @@ size_t cpu_block_size(size_t nbytes) { return round_up(nbytes == 0 ? 1 : nbytes,
 void release_cached_locked(State& st) {
   for (auto& [size, blocks] : st.cuda_free) {
     for (void* p : blocks) {
-      cudaFree(p);
+      ANIMA_CUDA_CHECK(cudaFree(p));
       st.cuda.stats.reserved -= size;
     }
   }
@@ -67,11 +67,13 @@ void* cuda_allocate(State& st, size_t nbytes) {
     it->second.pop_back();
   } else {
     cudaError_t err = cudaMalloc(&p, n);
-    if (err != cudaSuccess) {  // give the cache back to the driver and try once more
+    if (err == cudaErrorMemoryAllocation) {  // give the cache back to the driver and try once more
       cudaGetLastError();
       release_cached_locked(st);
       err = cudaMalloc(&p, n);
     }
+    // Anything but out-of-memory (e.g. a sticky fault of an earlier kernel) is reported as it is.
+    if (err != cudaSuccess && err != cudaErrorMemoryAllocation) ANIMA_CUDA_CHECK(err);
     if (err != cudaSuccess) {
       cudaGetLastError();
       size_t free_b = 0, total_b = 0;

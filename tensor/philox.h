@@ -52,7 +52,8 @@ ANIMA_HD inline PhiloxWords philox_group(uint64_t seed, uint64_t stream, uint64_
                        uint32_t(stream >> 32), uint32_t(seed), uint32_t(seed >> 32));
 }
 
-// ---- exactly rounded float helpers (no contraction into FMA on the device) ----
+// ---- exactly rounded helpers (no contraction into FMA on the device); also used by kernels whose
+// CPU and GPU results must agree to the bit (integer results of float arithmetic, tap indices) ----
 ANIMA_HD inline float mul_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fmul_rn(a, b);
@@ -63,6 +64,21 @@ ANIMA_HD inline float mul_rn(float a, float b) {
 ANIMA_HD inline float add_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
+ANIMA_HD inline double mul_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+ANIMA_HD inline double add_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(a, b);
 #else
   return a + b;
 #endif

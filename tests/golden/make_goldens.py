@@ -116,6 +116,34 @@ def grid_sample_goldens():
     save("grid_sample.safetensors", out)
 
 
+def antialias_kernel(channels, scale):
+    """FOMM's AntiAliasInterpolation2d kernel, recomputed from its published formula."""
+    sigma = (1 / scale - 1) / 2
+    size = 2 * round(sigma * 4) + 1
+    grid = torch.meshgrid([torch.arange(size, dtype=torch.float32)] * 2, indexing="ij")
+    kernel = 1
+    for mgrid in grid:
+        mean = (size - 1) / 2
+        kernel = kernel * torch.exp(-(mgrid - mean) ** 2 / (2 * sigma ** 2))
+    kernel = kernel / torch.sum(kernel)
+    return kernel.view(1, 1, size, size).repeat(channels, 1, 1, 1), size // 2
+
+
+def pooling_and_pyramid_goldens():
+    out = {}
+    x = rand(2, 3, 9, 10)
+    with_grads("maxpool2", lambda x: F.max_pool2d(x, 2, 2), {"x": x}, out)
+    with_grads("maxpool3s2p1", lambda x: F.max_pool2d(x, 3, 2, 1), {"x": x}, out)
+    img = torch.rand(1, 3, 32, 32)
+    for scale in (0.5, 0.25, 0.125):
+        w, ka = antialias_kernel(3, scale)
+        step = int(1 / scale)
+        with_grads(f"antialias_{scale}", lambda x: F.conv2d(F.pad(x, (ka, ka, ka, ka)), w, groups=3)[:, :, ::step, ::step],
+                   {"x": img}, out)
+        out[f"antialias_{scale}.weight"] = w
+    save("pooling.safetensors", out)
+
+
 def adam_goldens():
     out = {}
     for name, (lr, b1, b2, eps, wd) in {"fomm": (2e-4, 0.5, 0.999, 1e-8, 0.0),
@@ -140,6 +168,7 @@ if __name__ == "__main__":
     resample_goldens()
     adam_goldens()
     grid_sample_goldens()
+    pooling_and_pyramid_goldens()
     for f in sorted(os.listdir(OUT)):
         if f.endswith(".safetensors"):
             print(f, os.path.getsize(os.path.join(OUT, f)), "bytes")

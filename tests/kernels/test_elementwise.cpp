@@ -94,6 +94,11 @@ TEST_CASE("comparisons, where and cast") {
   Tensor f = tensor({-1.7f, 2.9f, 300.f}, Shape{3});
   CHECK(K::cast(f, DType::I32).to_vector<int32_t>() == std::vector<int32_t>{-1, 2, 300});
   CHECK(K::cast(f, DType::I64).to_vector<int64_t>() == std::vector<int64_t>{-1, 2, 300});
+  // Defined where C++ leaves it undefined: NaN -> 0, saturation at the integer limits.
+  Tensor odd = tensor({NAN, -1.f, 300.f, 3e9f, -3e9f}, Shape{5});
+  CHECK(K::cast(odd, DType::U8).to_vector<uint8_t>() == std::vector<uint8_t>{0, 0, 255, 255, 0});
+  CHECK(K::cast(odd, DType::I32).to_vector<int32_t>() ==
+        std::vector<int32_t>{0, -1, 300, 2147483647, -2147483647 - 1});
   Tensor u = Tensor::from_vector<uint8_t>({0, 128, 255}, Shape{3});
   CHECK(K::cast(u, DType::F32).to_vector<float>() == std::vector<float>{0, 128, 255});
 }

@@ -1,0 +1,76 @@
+#include "layers/anti_alias.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "kernels/shape_ops.h"
+
+namespace anima {
+
+namespace {
+// A holder so the pyramid's children get the official names ("downs" is a ModuleDict there).
+struct ModuleDict : Module {
+  std::string type_name() const override { return "ModuleDict"; }
+  template <class M>
+  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> m) {
+    return register_module(name, m);
+  }
+};
+}  // namespace
+
+AntiAliasInterpolation2d::AntiAliasInterpolation2d(int64_t channels, double scale) : scale_(scale) {
+  ANIMA_CHECK(scale > 0 && scale <= 1, "AntiAliasInterpolation2d: scale must be in (0, 1], got ", scale);
+  double sigma = (1.0 / scale - 1.0) / 2.0;
+  kernel_size_ = 2 * int(std::nearbyint(sigma * 4)) + 1;  // Python's round: half to even
+  pad_ = kernel_size_ / 2;
+  stride_ = int(1.0 / scale);
+  int k = kernel_size_;
+  std::vector<float> kernel(size_t(k * k));
+  double mean = (k - 1) / 2.0, total = 0;
+  for (int i = 0; i < k; ++i)
+    for (int j = 0; j < k; ++j) {
+      // float32 as FOMM computes it: exp(-(i - mean)^2 / (2 sigma^2)) * exp(-(j - mean)^2 / ...)
+      float gi = std::exp(-float((i - mean) * (i - mean)) / float(2 * sigma * sigma));
+      float gj = std::exp(-float((j - mean) * (j - mean)) / float(2 * sigma * sigma));
+      kernel[size_t(i * k + j)] = gi * gj;
+      total += double(gi * gj);
+    }
+  std::vector<float> all;
+  for (int64_t c = 0; c < channels; ++c)
+    for (float v : kernel) all.push_back(float(v / total));
+  weight = Tensor::from_vector(all, Shape{channels, 1, k, k});
+  register_buffer("weight", &weight);
+}
+
+Tensor AntiAliasInterpolation2d::forward(const Tensor& x) {
+  if (scale_ == 1.0) return x;
+  int64_t c = weight.size(0);
+  Tensor blurred = conv2d(x, weight, Tensor(), Conv2dParams{1, 1, pad_, pad_, 1, 1, int(c)});
+  return slice(slice(blurred, 2, 0, blurred.size(2), stride_), 3, 0, blurred.size(3), stride_);
+}
+
+std::string ImagePyramid::scale_key(double scale) {
+  if (scale == std::floor(scale)) return std::to_string(int64_t(scale));
+  std::ostringstream os;
+  os.precision(12);
+  os << scale;
+  return os.str();
+}
+
+ImagePyramid::ImagePyramid(const std::vector<double>& scales, int64_t channels) {
+  auto dict = register_module("downs", std::make_shared<ModuleDict>());
+  for (double s : scales) {
+    std::string key = scale_key(s);
+    for (char& ch : key)
+      if (ch == '.') ch = '-';
+    downs_.emplace_back(s, dict->add("down_" + key, std::make_shared<AntiAliasInterpolation2d>(channels, s)));
+  }
+}
+
+std::map<std::string, Tensor> ImagePyramid::forward(const Tensor& x) {
+  std::map<std::string, Tensor> out;
+  for (auto& [s, down] : downs_) out["prediction_" + scale_key(s)] = down->forward(x);
+  return out;
+}
+
+}  // namespace anima
