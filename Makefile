@@ -37,7 +37,7 @@ ifeq ($(CUDA),1)
 CXXFLAGS += -I$(CUDA_HOME)/include
 NVCC_GENCODE := $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
                 -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
-NVCCFLAGS := -std=c++20 $(OPT) -g -I. -DANIMA_CUDA=1 --extended-lambda $(NVCC_GENCODE) \
+NVCCFLAGS := -std=c++20 $(OPT) -g -I. -DANIMA_CUDA=1 --extended-lambda --expt-relaxed-constexpr $(NVCC_GENCODE) \
              -Xcompiler -fopenmp,-ffp-contract=off,-Wall -MMD -MP
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart
 endif
