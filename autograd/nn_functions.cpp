@@ -147,6 +147,14 @@ Tensor mse_loss(const Tensor& prediction, const Tensor& target, Reduction r) {
 
 namespace anima {
 
+Tensor cutmix(const Tensor& a, const Tensor& b, const Tensor& mask) {
+  ANIMA_CHECK(a.shape() == b.shape() && mask.dim() == 4 && mask.size(1) == 1 && mask.size(0) == a.size(0) &&
+                  mask.size(2) == a.size(2) && mask.size(3) == a.size(3),
+              "cutmix: images ", a.shape().str(), " and ", b.shape().str(), " with mask ", mask.shape().str(),
+              " (expected equal images and a mask [N, 1, H, W])");
+  return mask * a + (1.f - mask) * b;
+}
+
 Tensor grid_sample(const Tensor& input, const Tensor& grid, const GridSampleOptions& o) {
   Tensor si = input.detach(), sg = grid.detach();
   return record("grid_sample", kernels::grid_sample(input, grid, o), {input, grid},

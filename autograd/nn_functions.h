@@ -42,6 +42,10 @@ Tensor mse_loss(const Tensor& prediction, const Tensor& target, Reduction r = Re
 
 namespace anima {
 
+// CutMix (PriorityCut paper, section 3.2): mask * a + (1 - mask) * b, the mask [N, 1, H, W]
+// broadcast over channels; differentiable in a and b (and the mask).
+Tensor cutmix(const Tensor& a, const Tensor& b, const Tensor& mask);
+
 // F.grid_sample for 4-D inputs; differentiable in input and grid.
 Tensor grid_sample(const Tensor& input, const Tensor& grid, const GridSampleOptions& o = {});
 

@@ -7,6 +7,9 @@
 #include <functional>
 
 #include "autograd/functions.h"
+#include "autograd/geometry.h"
+#include "kernels/augment.h"
+#include "kernels/select.h"
 #include "autograd/nn_functions.h"
 #include "kernels/math_mode.h"
 #include "kernels/elementwise.h"
@@ -209,6 +212,37 @@ PARITY("grid_sample_bilinear_reflection_ac", 1e-5, 1e-4, ({random_tensor(Shape{2
        grid_sample(x[0], x[1], GridSampleOptions{GridMode::Bilinear, GridPadding::Reflection, true}))
 PARITY("grid_sample_nearest_border", 1e-6, 1e-5, ({random_tensor(Shape{1, 3, 9, 7}, 94), random_tensor(Shape{1, 5, 6, 2}, 95, -1.2f, 1.2f)}),
        grid_sample(x[0], x[1], GridSampleOptions{GridMode::Nearest, GridPadding::Border, false}))
+
+PARITY("max_pool2d", 0, 0, ({random_tensor(Shape{2, 4, 17, 16}, 100)}), max_pool2d(x[0], 3, 2, 1))
+PARITY("mean_abs_diff", 1e-6, 1e-5, ({random_tensor(Shape{4, 64, 33, 33}, 101), random_tensor(Shape{4, 64, 33, 33}, 102)}),
+       mean_abs_diff(x[0], x[1]))
+PARITY("kp2gaussian_heatmap_keypoints", 1e-5, 1e-4, ({random_tensor(Shape{2, 10, 2}, 103), random_tensor(Shape{2, 10, 16, 16}, 104)}),
+       concat({reshape(kp2gaussian(x[0], 16, 16, 0.01f), {2, -1}), reshape(heatmap_to_keypoints(x[1], 0.1f).value, {2, -1})}, 1))
+PARITY("inverse2x2_matmul2x2", 1e-5, 1e-5, ({random_tensor(Shape{2, 10, 2, 2}, 105, 0.5f, 1.5f), random_tensor(Shape{2, 10, 2, 2}, 106)}),
+       matmul2x2(inverse2x2(x[0]), x[1]))
+// Random augmentations: bit-identical draws, so results agree to the tolerance of the float
+// arithmetic after them (Poisson counts and CutMix boxes exactly).
+PARITY("poisson", 0, 0, ({Tensor::zeros(Shape{1})}), kernels::poisson(Shape{100000}, 20.0, 7, 3, x[0].device()))
+PARITY("poisson_large_lambda", 0, 0, ({Tensor::zeros(Shape{1})}), kernels::poisson(Shape{1000}, 150.0, 7, 4, x[0].device()))
+PARITY("kth_smallest_median", 0, 0, ({random_tensor(Shape{8, 4096}, 107)}), kernels::row_median(x[0].detach()))
+PARITY("cutmix_box_mask", 0, 0, ({Tensor::zeros(Shape{1})}), [&] {
+  Generator gen(12);
+  return kernels::cutmix_box_mask(16, 32, 32, gen, x[0].device());
+}())
+PARITY("mask_noise_and_perturb_test", 1e-6, 1e-5, ({random_tensor(Shape{4, 1, 64, 64}, 108, 0, 1)}), [&] {
+  Generator gen(13);
+  Tensor m = x[0].detach();
+  return kernels::perturb_test(kernels::mask_poisson_noise(m, 20.0, gen), kernels::row_median(reshape(m, {4, -1})));
+}())
+PARITY("perturb_train", 1e-5, 1e-4, ({random_tensor(Shape{4, 1, 64, 64}, 109, 0, 1)}), [&] {
+  Generator gen(14);
+  Tensor m = x[0].detach();
+  return kernels::perturb_train(m, kernels::row_median(reshape(m, {4, -1})), 20.0, gen);
+}())
+PARITY("prioritycut_mask", 0, 0, ({random_tensor(Shape{4, 1, 64, 64}, 110, 0, 1), random_tensor(Shape{4, 1, 64, 64}, 111, 0, 1)}), [&] {
+  Generator gen(15);
+  return kernels::prioritycut_mask(x[0].detach(), x[1].detach(), 0.6, 0.1, 0.5, 256, 256, gen);
+}())
 
 TEST_CASE("grid_sample backward on the GPU: deterministic mode is bit-reproducible [cuda]") {
   REQUIRE_CUDA_OR_SKIP();
