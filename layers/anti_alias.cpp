@@ -3,7 +3,6 @@
 #include <cmath>
 #include <sstream>
 
-#include "kernels/shape_ops.h"
 
 namespace anima {
 
@@ -45,8 +44,9 @@ AntiAliasInterpolation2d::AntiAliasInterpolation2d(int64_t channels, double scal
 Tensor AntiAliasInterpolation2d::forward(const Tensor& x) {
   if (scale_ == 1.0) return x;
   int64_t c = weight.size(0);
-  Tensor blurred = conv2d(x, weight, Tensor(), Conv2dParams{1, 1, pad_, pad_, 1, 1, int(c)});
-  return slice(slice(blurred, 2, 0, blurred.size(2), stride_), 3, 0, blurred.size(3), stride_);
+  // FOMM blurs at full resolution and then keeps every stride-th pixel; a strided convolution
+  // computes exactly those pixels (same values, same output size ceil(H / stride)) and skips the rest.
+  return conv2d(x, weight, Tensor(), Conv2dParams{stride_, stride_, pad_, pad_, 1, 1, int(c)});
 }
 
 std::string ImagePyramid::scale_key(double scale) {

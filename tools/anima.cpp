@@ -5,7 +5,7 @@
 
 #include "tensor/error.h"
 #include "tensor/runtime.h"
-#include "tools/bench_ops.h"
+#include "tools/bench.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"anima: image animation (refined masking, First Order Motion Model + PriorityCut) "
@@ -17,13 +17,15 @@ int main(int argc, char** argv) {
   auto* bench = app.add_subcommand("bench", "time ops on the CPU and the GPU");
   bench->require_subcommand(1);
   anima::tools::BenchOptions bench_opt;
-  auto* bench_ops = bench->add_subcommand("ops", "elementwise, reductions, softmax, matmul, layout ops");
-  bench_ops->add_option("--device", bench_opt.device, "cpu, cuda or all")
-      ->check(CLI::IsMember({"cpu", "cuda", "all"}));
-  bench_ops->add_option("--batch", bench_opt.batch, "batch size (default 16 on the GPU, 2 on the CPU)")
-      ->check(CLI::NonNegativeNumber);
-  bench_ops->add_option("--repeats", bench_opt.repeats, "timed runs per op")->check(CLI::PositiveNumber);
-  bench_ops->add_option("--filter", bench_opt.filter, "only ops whose name contains this text");
+  auto* bench_ops = bench->add_subcommand("ops", "elementwise, reductions, softmax, matmul, layout, conv, norms, resampling, Adam");
+  auto* bench_kernels = bench->add_subcommand("kernels", "image-animation kernels at 256x256: grid_sample, keypoints, pyramid, perceptual loss, augmentations");
+  for (CLI::App* sub : {bench_ops, bench_kernels}) {
+    sub->add_option("--device", bench_opt.device, "cpu, cuda or all")->check(CLI::IsMember({"cpu", "cuda", "all"}));
+    sub->add_option("--batch", bench_opt.batch, "batch size (default 16 on the GPU, 2 on the CPU)")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("--repeats", bench_opt.repeats, "timed runs per op")->check(CLI::PositiveNumber);
+    sub->add_option("--filter", bench_opt.filter, "only ops whose name contains this text");
+  }
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -32,7 +34,10 @@ int main(int argc, char** argv) {
       std::printf("device: %s\n", anima::device_report().c_str());
       return 0;
     }
-    if (bench_ops->parsed()) return anima::tools::bench_ops(bench_opt);
+    if (bench_ops->parsed() || bench_kernels->parsed()) {
+      bench_opt.suite = bench_ops->parsed() ? "ops" : "kernels";
+      return anima::tools::run_bench(bench_opt);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "anima: error: %s\n", e.what());
     return 1;

@@ -144,6 +144,26 @@ def pooling_and_pyramid_goldens():
     save("pooling.safetensors", out)
 
 
+def color_goldens():
+    """torchvision's functional colour ops with fixed factors, and one fixed-order composition."""
+    import torchvision.transforms.functional as TF
+    out = {}
+    img = torch.rand(2, 3, 7, 9)
+    out["img"] = img
+    for name, fn in {"brightness_1.3": lambda x: TF.adjust_brightness(x, 1.3),
+                     "contrast_0.6": lambda x: TF.adjust_contrast(x, 0.6),
+                     "saturation_1.7": lambda x: TF.adjust_saturation(x, 1.7),
+                     "saturation_0.2": lambda x: TF.adjust_saturation(x, 0.2),
+                     "hue_0.1": lambda x: TF.adjust_hue(x, 0.1),
+                     "hue_-0.35": lambda x: TF.adjust_hue(x, -0.35)}.items():
+        out[name] = torch.stack([fn(im) for im in img])
+    # hue, saturation, brightness, contrast in that order
+    x = torch.stack([TF.adjust_contrast(TF.adjust_brightness(TF.adjust_saturation(TF.adjust_hue(im, 0.2), 0.5), 0.8), 1.4)
+                     for im in img])
+    out["composed"] = x
+    save("color.safetensors", out)
+
+
 def adam_goldens():
     out = {}
     for name, (lr, b1, b2, eps, wd) in {"fomm": (2e-4, 0.5, 0.999, 1e-8, 0.0),
@@ -169,6 +189,7 @@ if __name__ == "__main__":
     adam_goldens()
     grid_sample_goldens()
     pooling_and_pyramid_goldens()
+    color_goldens()
     for f in sorted(os.listdir(OUT)):
         if f.endswith(".safetensors"):
             print(f, os.path.getsize(os.path.join(OUT, f)), "bytes")

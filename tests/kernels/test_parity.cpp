@@ -9,6 +9,7 @@
 #include "autograd/functions.h"
 #include "autograd/geometry.h"
 #include "kernels/augment.h"
+#include "kernels/color.h"
 #include "kernels/select.h"
 #include "autograd/nn_functions.h"
 #include "kernels/math_mode.h"
@@ -242,6 +243,11 @@ PARITY("perturb_train", 1e-5, 1e-4, ({random_tensor(Shape{4, 1, 64, 64}, 109, 0,
 PARITY("prioritycut_mask", 0, 0, ({random_tensor(Shape{4, 1, 64, 64}, 110, 0, 1), random_tensor(Shape{4, 1, 64, 64}, 111, 0, 1)}), [&] {
   Generator gen(15);
   return kernels::prioritycut_mask(x[0].detach(), x[1].detach(), 0.6, 0.1, 0.5, 256, 256, gen);
+}())
+
+PARITY("color_jitter", 1e-5, 1e-5, ({random_tensor(Shape{6, 3, 32, 32}, 112, 0, 1)}), [&] {
+  Generator gen(16);
+  return kernels::color_jitter(x[0].detach(), kernels::draw_color_jitter(6, 0.3f, 0.3f, 0.3f, 0.1f, gen));
 }())
 
 TEST_CASE("grid_sample backward on the GPU: deterministic mode is bit-reproducible [cuda]") {

@@ -1,4 +1,4 @@
-#include "tools/bench_ops.h"
+#include "tools/bench.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,7 +7,12 @@
 #include <vector>
 
 #include "autograd/functions.h"
+#include "autograd/geometry.h"
 #include "autograd/nn_functions.h"
+#include "kernels/augment.h"
+#include "kernels/color.h"
+#include "kernels/select.h"
+#include "layers/vgg.h"
 #include "layers/optim.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
@@ -42,7 +47,7 @@ double median_ms(const std::function<void()>& f, int repeats) {
   return ms[ms.size() / 2];
 }
 
-std::vector<Entry> make_entries(Device dev, int64_t n) {
+std::vector<Entry> op_entries(Device dev, int64_t n) {
   Generator gen(1);
   auto input = [&](const Shape& s, bool grad) {
     Tensor t = kernels::uniform(s, -1.f, 1.f, gen, dev);
@@ -142,13 +147,102 @@ std::vector<Entry> make_entries(Device dev, int64_t n) {
   return e;
 }
 
+// The image-animation kernels of issue 4 at the 256x256 shapes.
+std::vector<Entry> kernel_entries(Device dev, int64_t n) {
+  Generator gen(2);
+  auto input = [&](const Shape& s, float lo, float hi, bool grad) {
+    Tensor t = kernels::uniform(s, lo, hi, gen, dev);
+    if (grad) t.set_requires_grad(true);
+    return t;
+  };
+  std::vector<Entry> e;
+  const double f4 = 4.0;
+  // FOMM warps the 3-channel source and 64..256-channel feature maps with a 64x64 or 256x256 grid.
+  Shape img{n, 3, 256, 256}, feat{n, 256, 64, 64};
+  Tensor x = input(img, 0, 1, true), grid = input(Shape{n, 256, 256, 2}, -1, 1, true);
+  Tensor f = input(feat, -1, 1, true), fgrid = input(Shape{n, 64, 64, 2}, -1, 1, true);
+  double img_b = double(img.numel()) * f4, grid_b = double(n * 256 * 256 * 2) * f4;
+  e.push_back({"grid_sample image fwd", img.str(), 2 * img_b + grid_b, 0, [=] {
+                 NoGradGuard ng;
+                 grid_sample(x, grid);
+               }});
+  e.push_back({"grid_sample image fwd+bwd", img.str(), 5 * img_b + 3 * grid_b, 0, [=] {
+                 Tensor y = grid_sample(x, grid);
+                 y.backward(y.detach());
+               }});
+  double feat_b = double(feat.numel()) * f4;
+  e.push_back({"grid_sample features fwd+bwd", feat.str(), 5 * feat_b + 3 * double(n * 64 * 64 * 2) * f4, 0, [=] {
+                 Tensor y = grid_sample(f, fgrid);
+                 y.backward(y.detach());
+               }});
+  Tensor kp = input(Shape{n, 10, 2}, -1, 1, true);
+  e.push_back({"kp2gaussian 10 kp @64x64 fwd+bwd", Shape{n, 10, 64, 64}.str(), double(n * 10 * 64 * 64) * f4 * 4, 0, [=] {
+                 Tensor h = kp2gaussian(kp, 64, 64, 0.01f);
+                 h.backward(h.detach());
+               }});
+  Tensor pred = input(Shape{n, 10, 58, 58}, -1, 1, true);
+  e.push_back({"heatmap->keypoints fwd+bwd", pred.shape().str(), double(pred.numel()) * f4 * 6, 0, [=] {
+                 Tensor v = heatmap_to_keypoints(pred, 0.1f).value;
+                 v.backward(v.detach());
+               }});
+  auto pyramid = std::make_shared<ImagePyramid>(std::vector<double>{1, 0.5, 0.25, 0.125}, 3);
+  pyramid->to(dev);
+  e.push_back({"anti-alias pyramid (4 scales)", img.str(), img_b * 2, 0, [=] {
+                 NoGradGuard ng;
+                 pyramid->forward(x);
+               }});
+  Generator vgen(3);
+  auto vgg = std::make_shared<Vgg19>(vgen);
+  vgg->to(dev);
+  auto loss = std::make_shared<PerceptualLoss>(vgg, PerceptualLossConfig{});
+  loss->to(dev);
+  Tensor real = input(img, 0, 1, false);
+  // Bytes: the VGG activations up to relu5_1 written and read once per pass, both images, all
+  // scales (a lower bound of the traffic; the convolutions dominate the time).
+  double vgg_b = 0;
+  for (double s : {1.0, 0.5, 0.25, 0.125}) vgg_b += 2 * 2 * double(n) * 256 * 256 * s * s * 64 * 2 * 2.7 * f4;
+  e.push_back({"perceptual loss fwd+bwd", img.str(), vgg_b * 1.5, 0, [=] {
+                 Tensor l = loss->forward(x, real);
+                 l.backward();
+               }});
+  Shape masks{n, 1, 64, 64};
+  Tensor m = input(masks, 0, 1, false);
+  e.push_back({"poisson lambda=20", masks.str(), double(masks.numel()) * f4, 0,
+               [=] { kernels::poisson(masks, 20.0, 1, 2, dev); }});
+  e.push_back({"per-sample median", masks.str(), double(masks.numel()) * f4, 0,
+               [=] { kernels::row_median(raw::view(m, Shape{n, 64 * 64})); }});
+  auto pgen = std::make_shared<Generator>(4);
+  e.push_back({"P_train", masks.str(), double(masks.numel()) * f4 * 12, 0, [=] {
+                 kernels::perturb_train(m, kernels::row_median(raw::view(m, Shape{n, 64 * 64})), 20.0, *pgen);
+               }});
+  e.push_back({"P_test", masks.str(), double(masks.numel()) * f4 * 4, 0, [=] {
+                 kernels::perturb_test(m, kernels::row_median(raw::view(m, Shape{n, 64 * 64})));
+               }});
+  Tensor occ = input(masks, 0, 1, false);
+  e.push_back({"PriorityCut mask (64->256)", masks.str(), double(masks.numel()) * f4 * 6, 0, [=] {
+                 kernels::prioritycut_mask(m, occ, 0.5, 0.1, 0.5, 256, 256, *pgen);
+               }});
+  e.push_back({"CutMix box mask", Shape{n, 1, 256, 256}.str(), double(n * 256 * 256) * f4, 0,
+               [=] { kernels::cutmix_box_mask(n, 256, 256, *pgen, dev); }});
+  e.push_back({"colour jitter", img.str(), img_b * 10, 0, [=] {
+                 kernels::color_jitter(real, kernels::draw_color_jitter(n, 0.1f, 0.1f, 0.1f, 0.1f, *pgen));
+               }});
+  Shape vf{n, 64, 256, 256};
+  Tensor mp = input(vf, -1, 1, true);
+  e.push_back({"max_pool2d 2x2 fwd+bwd", vf.str(), double(vf.numel()) * f4 * 2.5, 0, [=] {
+                 Tensor y = max_pool2d(mp, 2);
+                 y.backward(y.detach());
+               }});
+  return e;
+}
+
 void run_device(Device dev, const BenchOptions& opt) {
   int64_t n = opt.batch > 0 ? opt.batch : (dev.is_cuda() ? 16 : 2);
   std::printf("\n== %s, batch %lld ==\n", dev.is_cuda() ? ("GPU: " + cuda_status()).c_str() : "CPU",
               (long long)n);
   std::printf("%-30s %-26s %10s %10s %10s\n", "op", "shape", "ms", "GB/s", "GFLOP/s");
   reset_peak_memory(dev);
-  for (const Entry& e : make_entries(dev, n)) {
+  for (const Entry& e : opt.suite == "kernels" ? kernel_entries(dev, n) : op_entries(dev, n)) {
     if (!opt.filter.empty() && e.name.find(opt.filter) == std::string::npos) continue;
     double ms = median_ms(e.run, opt.repeats);
     double gbs = e.bytes / (ms * 1e-3) / 1e9;
@@ -163,8 +257,9 @@ void run_device(Device dev, const BenchOptions& opt) {
 
 }  // namespace
 
-int bench_ops(const BenchOptions& opt) {
-  std::printf("anima bench ops; %s; median of %d runs after one warm-up\n",
+int run_bench(const BenchOptions& opt) {
+  ANIMA_CHECK(opt.suite == "ops" || opt.suite == "kernels", "bench: unknown suite '", opt.suite, "'");
+  std::printf("anima bench %s; %s; median of %d runs after one warm-up\n", opt.suite.c_str(),
               device_report().c_str(), opt.repeats);
   bool want_cpu = opt.device == "cpu" || opt.device == "all";
   bool want_gpu = opt.device == "cuda" || opt.device == "all";
@@ -173,7 +268,7 @@ int bench_ops(const BenchOptions& opt) {
     if (cuda_available())
       run_device(Device::cuda(), opt);
     else if (opt.device == "cuda")
-      throw Error("bench ops: --device cuda requested but " + cuda_status());
+      throw Error("bench: --device cuda requested but " + cuda_status());
     else
       std::printf("\n(GPU skipped: %s)\n", cuda_status().c_str());
   }

@@ -1,0 +1,22 @@
+// `anima bench ops|kernels`: times the framework's ops (forward, and forward+backward where they
+// are differentiable) on the CPU and, when present, the GPU.
+//   ops:     elementwise, reductions, softmax, matmul, layout copies, conv, norms, resampling, Adam
+//   kernels: the image-animation kernels at the 256x256 shapes (grid_sample, keypoint heatmaps,
+//            anti-alias pyramid, VGG perceptual loss, Poisson noise, mask perturbations, PriorityCut,
+//            colour jitter); grid_sample and the perceptual loss report effective GB/s.
+#pragma once
+#include <string>
+
+namespace anima::tools {
+
+struct BenchOptions {
+  std::string suite = "ops";   // ops or kernels
+  std::string device = "all";  // cpu, cuda or all
+  int batch = 0;               // 0: 16 on the GPU, 2 on the CPU
+  int repeats = 10;
+  std::string filter;          // only ops whose name contains this
+};
+
+int run_bench(const BenchOptions& options);
+
+}  // namespace anima::tools
