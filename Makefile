@@ -108,6 +108,7 @@ test-gpu: $(TESTS)
 
 bench: $(ANIMA)
 	$(ANIMA) bench ops
+	$(ANIMA) bench kernels
 
 demo: | deps
 	@echo "make demo: the demo (train on synthetic data, write an animation) arrives with the"

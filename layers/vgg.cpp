@@ -1,6 +1,7 @@
 #include "layers/vgg.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "layers/safetensors.h"
 
@@ -116,6 +117,11 @@ PerceptualLoss::PerceptualLoss(std::shared_ptr<Vgg19> vgg, PerceptualLossConfig 
     : config_(std::move(config)) {
   ANIMA_CHECK(config_.layers.size() == config_.weights.size(), "PerceptualLoss: ",
               config_.layers.size(), " layers but ", config_.weights.size(), " weights");
+  if (!vgg->pretrained())
+    std::fprintf(stderr,
+                 "WARNING: the perceptual loss uses a VGG-19 with RANDOM (seeded) weights: no weights file "
+                 "was loaded (Vgg19::load_weights / the config's VGG weights path). Losses are not comparable "
+                 "with runs that use ImageNet weights.\n");
   vgg_ = register_module("vgg", std::move(vgg));
   pyramid_ = register_module("pyramid", std::make_shared<ImagePyramid>(config_.scales, 3));
 }
