@@ -1,8 +1,5 @@
 #include "layers/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -10,6 +7,7 @@
 #include <sstream>
 
 #include "layers/json.h"
+#include "tensor/file_util.h"
 
 namespace anima {
 namespace {
@@ -216,12 +214,7 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& w
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  ANIMA_CHECK(in.good(), path, ": cannot open (", std::strerror(errno), ")");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  ANIMA_CHECK(!in.bad(), path, ": read error");
-  return parse_safetensors(ss.str(), path);
+  return parse_safetensors(read_file_bytes(path), path);
 }
 
 std::string serialize_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors,
@@ -277,41 +270,6 @@ std::string serialize_safetensors(const std::vector<std::pair<std::string, Tenso
   uint64_t n = header.size();
   for (int k = 0; k < 8; ++k) out[size_t(k)] = char((n >> (8 * k)) & 0xFF);
   return out + header + data;
-}
-
-void write_file_atomic(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ANIMA_CHECK(fd >= 0, path, ": cannot create temporary file ", tmp, " (", std::strerror(errno), ")");
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      ANIMA_FAIL(path, ": write failed (", std::strerror(err), "); the previous file is untouched");
-    }
-    done += size_t(w);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    ANIMA_FAIL(path, ": fsync/close failed (", std::strerror(err), "); the previous file is untouched");
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    ANIMA_FAIL(path, ": rename failed (", std::strerror(err), ")");
-  }
-  // Make the rename itself durable.
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-  int dfd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
 }
 
 void save_safetensors(const std::string& path,

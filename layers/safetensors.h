@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/file_util.h"
 #include "tensor/tensor.h"
 
 namespace anima {
@@ -43,9 +44,6 @@ void save_safetensors(const std::string& path,
 std::string serialize_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors,
                                   const std::map<std::string, std::string>& metadata,
                                   StoredFloat float_format = StoredFloat::F32);
-
-// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
-void write_file_atomic(const std::string& path, const std::string& bytes);
 
 // float32 <-> half / bfloat16 bit patterns (round to nearest even; NaN and Inf kept).
 uint16_t float_to_half(float f);

@@ -1,0 +1,14 @@
+// Whole-file reads and atomic writes, for checkpoints, images and datasets.
+#pragma once
+#include <string>
+
+namespace anima {
+
+// The file's bytes; throws naming the file and the system's reason.
+std::string read_file_bytes(const std::string& path);
+
+// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename, fsync
+// of the folder. A failure at any step leaves the previous file untouched and the temporary removed.
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+}  // namespace anima
