@@ -47,7 +47,7 @@ Identity make_identity(uint64_t seed, int64_t id) {
   s.limb_len = d.range(0.13, 0.19);
   s.limb_width = d.range(0.035, 0.055);
   s.head_radius = d.range(0.07, 0.10);
-  s.stripe_period = d.range(0.05, 0.12);
+  s.stripe_period = d.range(0.08, 0.16);
   return s;
 }
 
@@ -160,8 +160,13 @@ std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, in
           double cov = clamp01(0.5 - dist * S / 2);  // one-pixel anti-aliased edge
           if (cov <= 0) continue;
           Rgb col = c.color;
-          if (c.striped && std::fmod(std::fabs(fy + 10 * id.stripe_period), 2 * id.stripe_period) < id.stripe_period)
-            col = id.stripe;
+          if (c.striped) {  // soft stripes (a smoothed sine), so the texture is not aliased
+            double t = 0.5 + 0.5 * std::sin(M_PI * fy / id.stripe_period);
+            double m = clamp01((t - 0.3) / 0.4);
+            m = m * m * (3 - 2 * m);
+            col = {float(col.r + (id.stripe.r - col.r) * m), float(col.g + (id.stripe.g - col.g) * m),
+                   float(col.b + (id.stripe.b - col.b) * m)};
+          }
           r += (col.r - r) * cov, g += (col.g - g) * cov, bl += (col.b - bl) * cov;
           cover = cover + (1 - cover) * cov;
         }

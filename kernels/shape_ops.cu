@@ -105,6 +105,28 @@ Tensor transpose(const Tensor& x, int dim0, int dim1) {
   return permute(x, transpose_permutation(x.shape(), dim0, dim1));
 }
 
+namespace detail {
+template <class T>
+void flip_typed(const Tensor& x, const Tensor& out, int64_t extent, int64_t inner) {
+  const T* px = x.data<T>();
+  T* po = out.data<T>();
+  parallel_for(x.device(), x.numel(), [=] ANIMA_HD(int64_t i) {
+    int64_t in = i % inner, k = (i / inner) % extent, o = i / (inner * extent);
+    po[i] = px[(o * extent + (extent - 1 - k)) * inner + in];
+  });
+}
+}  // namespace detail
+
+Tensor flip(const Tensor& x, int dim) {
+  int d = x.shape().wrap_dim(dim, "flip");
+  int64_t inner = 1;
+  for (int k = d + 1; k < x.dim(); ++k) inner *= x.shape()[k];
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (x.numel() == 0) return out;
+  dispatch_dtype(x.dtype(), [&](auto zero) { detail::flip_typed<decltype(zero)>(x, out, x.shape()[d], inner); });
+  return out;
+}
+
 Tensor concat(const std::vector<Tensor>& xs, int dim) {
   ANIMA_CHECK(!xs.empty(), "concat: no tensors given");
   const Shape& s0 = xs[0].shape();

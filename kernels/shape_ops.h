@@ -12,6 +12,9 @@ Tensor transpose(const Tensor& x, int dim0, int dim1);
 // The permutation that swaps dim0 and dim1 of `shape` (negative dims count from the end).
 std::vector<int> transpose_permutation(const Shape& shape, int dim0, int dim1);
 
+// Reverses the order of elements along `dim` (a copy).
+Tensor flip(const Tensor& x, int dim);
+
 // Joins tensors along `dim`; all other extents must match.
 Tensor concat(const std::vector<Tensor>& xs, int dim);
 

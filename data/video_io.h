@@ -1,0 +1,32 @@
+// Video files through FFmpeg's libraries (libavformat, libavcodec, libswscale): any container
+// and codec the system FFmpeg reads, decoded to RGB uint8 frames [H, W, 3]; and mp4 (H.264 via
+// libx264 when the system FFmpeg has it, else MPEG-4 part 2; yuv420p) or GIF output. Every FFmpeg
+// error is an anima::Error with the file name and av_strerror's text; resources are released on
+// every path (RAII), so a truncated or corrupt file is an exception, never a crash or a leak.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace anima {
+
+struct VideoData {
+  std::vector<Tensor> frames;  // uint8 [H, W, 3]
+  double fps = 0;
+};
+
+// Decodes up to max_frames frames (all when negative).
+VideoData read_video(const std::string& path, int64_t max_frames = -1);
+// Number of decodable frames (decodes the stream; exact).
+int64_t probe_video(const std::string& path);
+
+// Writes frames (uint8 [H, W, 3], all the same size) at `fps`. The container follows the
+// extension: .mp4 (H.264 with constant quality `crf`, 0..51, lower is better) or .gif.
+// Odd sizes are padded by one pixel for yuv420p. Written to a temporary file, then renamed.
+void write_video(const std::string& path, const std::vector<Tensor>& frames, double fps, int crf = 18);
+
+// Whether the linked FFmpeg has an H.264 encoder (libx264).
+bool has_h264_encoder();
+
+}  // namespace anima

@@ -1,0 +1,227 @@
+// Image and video IO, the synthetic dataset, the FOMM dataset layouts and the loader.
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "data/dataset.h"
+#include "data/image_io.h"
+#include "data/loader.h"
+#include "data/synthetic.h"
+#include "data/video_io.h"
+#include "tensor/file_util.h"
+
+#include <algorithm>
+#include <unistd.h>
+#include "tests/test_util.h"
+
+using namespace anima;
+
+namespace {
+
+std::string temp_dir(const std::string& name) {
+  std::string d = "/tmp/anima_test_" + name + "_" + std::to_string(::getpid());
+  std::system(("rm -rf '" + d + "' && mkdir -p '" + d + "'").c_str());
+  return d;
+}
+
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+double psnr(const Tensor& a, const Tensor& b) {
+  auto x = a.to_vector<uint8_t>(), y = b.to_vector<uint8_t>();
+  double mse = 0;
+  for (size_t i = 0; i < x.size(); ++i) mse += (double(x[i]) - y[i]) * (double(x[i]) - y[i]);
+  mse /= double(x.size());
+  return mse == 0 ? 99.0 : 10 * std::log10(255.0 * 255.0 / mse);
+}
+
+const std::string& small_dataset() {  // 10 videos (5 identities x 2 clips), 6 frames, 32 px
+  static std::string dir = [] {
+    std::string d = temp_dir("synthetic");
+    SyntheticOptions o;
+    o.videos = 10;
+    o.frames = 6;
+    o.size = 32;
+    o.seed = 3;
+    make_synthetic_dataset(d, o);
+    return d;
+  }();
+  return dir;
+}
+
+}  // namespace
+
+TEST_SUITE("data") {
+
+TEST_CASE("images: PNG round trip, JPEG, format from the bytes, grey to RGB, errors") {
+  std::string d = temp_dir("images");
+  std::vector<PuppetFrame> frames = render_puppet_video(1, 0, 0, 1, 40);
+  write_image(d + "/a.png", frames[0].image);
+  Tensor back = read_image(d + "/a.png");
+  CHECK(back.shape() == Shape{40, 40, 3});
+  CHECK(back.to_vector<uint8_t>() == frames[0].image.to_vector<uint8_t>());
+  // PNG bytes under a .jpg name decode as PNG.
+  std::rename((d + "/a.png").c_str(), (d + "/disguised.jpg").c_str());
+  CHECK(sniff_image_format(read_file_bytes(d + "/disguised.jpg")) == "png");
+  CHECK(read_image(d + "/disguised.jpg").to_vector<uint8_t>() == frames[0].image.to_vector<uint8_t>());
+  write_image(d + "/b.jpg", frames[0].image, 95);
+  CHECK(sniff_image_format(read_file_bytes(d + "/b.jpg")) == "jpeg");
+  CHECK(psnr(read_image(d + "/b.jpg"), frames[0].image) > 30.0);
+  write_image(d + "/grey.png", frames[0].mask);  // one channel
+  Tensor grey = read_image(d + "/grey.png");
+  CHECK(grey.shape() == Shape{40, 40, 3});
+  auto g = grey.to_vector<uint8_t>(), m = frames[0].mask.to_vector<uint8_t>();
+  CHECK(g[3 * 500] == m[500]);
+  CHECK(g[3 * 500 + 2] == m[500]);
+  Tensor chw = image_to_chw(frames[0].image);
+  CHECK(chw.shape() == Shape{3, 40, 40});
+  CHECK(chw_to_image(chw).to_vector<uint8_t>() == frames[0].image.to_vector<uint8_t>());
+  std::ofstream(d + "/junk.png") << "not an image at all";
+  CHECK_THROWS_WITH_AS(read_image(d + "/junk.png"), doctest::Contains("cannot decode image"), Error);
+  CHECK_THROWS_WITH_AS(read_image(d + "/missing.png"), doctest::Contains("cannot open"), Error);
+  CHECK_THROWS_WITH_AS(write_image(d + "/x.tif", frames[0].image), doctest::Contains("unknown extension"), Error);
+}
+
+TEST_CASE("video: mp4 round trip above 30 dB, GIF, frame rate, corrupt and truncated files") {
+  std::string d = temp_dir("video");
+  std::vector<PuppetFrame> frames = render_puppet_video(2, 1, 0, 12, 64);
+  std::vector<Tensor> images;
+  for (auto& f : frames) images.push_back(f.image);
+  write_video(d + "/v.mp4", images, 25.0);
+  VideoData v = read_video(d + "/v.mp4");
+  REQUIRE(v.frames.size() == images.size());
+  CHECK(v.fps == doctest::Approx(25.0));
+  double worst = 99;
+  for (size_t i = 0; i < images.size(); ++i) worst = std::min(worst, psnr(v.frames[i], images[i]));
+  INFO("worst PSNR " << worst << " dB, H.264 encoder present: " << has_h264_encoder());
+  CHECK(worst >= 30.0);
+  CHECK(probe_video(d + "/v.mp4") == 12);
+  CHECK(read_video(d + "/v.mp4", 3).frames.size() == 3);
+  write_video(d + "/v.gif", images, 10.0);
+  CHECK(read_video(d + "/v.gif").frames.size() == 12);
+  // Odd sizes are padded for yuv420p and still decode.
+  std::vector<Tensor> odd{Tensor::zeros(Shape{31, 33, 3}, DType::U8), Tensor::zeros(Shape{31, 33, 3}, DType::U8)};
+  write_video(d + "/odd.mp4", odd, 10.0);
+  CHECK(read_video(d + "/odd.mp4").frames[0].size(1) >= 33);
+  // Truncated and garbage files are clear errors, not crashes.
+  std::string bytes = read_file_bytes(d + "/v.mp4");
+  std::ofstream(d + "/cut.mp4", std::ios::binary) << bytes.substr(0, bytes.size() / 3);
+  bool cut_ok = false;
+  try {
+    cut_ok = probe_video(d + "/cut.mp4") < 12;  // may decode a prefix, or fail: never crash
+  } catch (const Error& e) {
+    cut_ok = std::string(e.what()).find("cut.mp4") != std::string::npos;
+  }
+  CHECK(cut_ok);
+  std::ofstream(d + "/junk.mp4") << "garbage";
+  CHECK_THROWS_WITH_AS(read_video(d + "/junk.mp4"), doctest::Contains("junk.mp4"), Error);
+  CHECK_THROWS_WITH_AS(write_video(d + "/x.avi", images, 25), doctest::Contains("unsupported extension"), Error);
+  CHECK_THROWS_WITH_AS(write_video(d + "/x.mp4", {images[0], odd[0]}, 25), doctest::Contains("frames must all be"), Error);
+}
+
+TEST_CASE("synthetic dataset: layout, disjoint identities, ground truth, determinism") {
+  const std::string& d = small_dataset();
+  CHECK(exists(d + "/train/id0000#clip00.png"));
+  CHECK(exists(d + "/test/id0004#clip01.png"));
+  CHECK(!exists(d + "/train/id0004#clip00.png"));
+  CHECK(exists(d + "/gt/train/id0000#clip01/masks.png"));
+  CHECK(exists(d + "/gt/test/id0004#clip00/background.png"));
+  std::string csv = read_file_bytes(d + "/gt/train/id0001#clip00/keypoints.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 7);  // header + 6 frames
+  // The same seed renders the same video; the pose moves; masks cover the puppet.
+  auto a = render_puppet_video(3, 1, 0, 6, 32), b = render_puppet_video(3, 1, 0, 6, 32);
+  CHECK(a[5].image.to_vector<uint8_t>() == b[5].image.to_vector<uint8_t>());
+  CHECK(a[0].image.to_vector<uint8_t>() != a[5].image.to_vector<uint8_t>());
+  CHECK(a[0].joints != a[5].joints);
+  auto mv = a[2].mask.to_vector<uint8_t>();
+  int64_t covered = std::count_if(mv.begin(), mv.end(), [](uint8_t v) { return v > 128; });
+  CHECK(covered > 40);
+  CHECK(covered < 32 * 32 / 2);
+  CHECK_THROWS_WITH_AS(make_synthetic_dataset("/tmp/x", SyntheticOptions{1, 4, 32}), doctest::Contains("make-dataset"), Error);
+}
+
+TEST_CASE("dataset: strip, frame-folder and mp4 layouts, resizing, id sampling, corrupt entries") {
+  DatasetOptions o;
+  o.frame_h = o.frame_w = 32;
+  VideoDataset train(small_dataset(), "train", o);
+  CHECK(train.size() == 8);
+  CHECK(train.load_video(0).shape() == Shape{6, 3, 32, 32});
+  o.frame_h = o.frame_w = 16;
+  VideoDataset small(small_dataset(), "train", o);
+  CHECK(small.load_video(1).shape() == Shape{6, 3, 16, 16});
+  o.id_sampling = true;
+  o.num_repeats = 3;
+  VideoDataset ids(small_dataset(), "train", o);
+  CHECK(ids.epoch_length() == 4 * 3);
+  CHECK(identity_of("id0003#clip01") == "id0003");
+  // Other layouts under one root: a frame folder, an mp4, a corrupt file, a README.
+  std::string d = temp_dir("layouts");
+  std::system(("mkdir -p '" + d + "/train/folder#a'").c_str());
+  auto frames = render_puppet_video(5, 0, 0, 4, 32);
+  std::vector<Tensor> images;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    images.push_back(frames[i].image);
+    write_image(d + "/train/folder#a/" + std::to_string(i) + ".png", frames[i].image);
+  }
+  write_video(d + "/train/movie#b.mp4", images, 10);
+  std::ofstream(d + "/train/broken#c.png") << "not a png";
+  std::ofstream(d + "/train/README.txt") << "notes";
+  DatasetOptions o2;
+  o2.frame_h = o2.frame_w = 32;
+  VideoDataset mixed(d, "train", o2);
+  CHECK(mixed.size() == 2);
+  CHECK(mixed.skipped() == 1);
+  CHECK(mixed.load_video(0).shape() == Shape{4, 3, 32, 32});
+  CHECK(mixed.load_frames(0, {3, 1}).shape() == Shape{2, 3, 32, 32});
+  CHECK(mixed.load_video(1).shape() == Shape{4, 3, 32, 32});
+  std::string empty = temp_dir("empty");
+  std::system(("mkdir -p '" + empty + "/train'").c_str());
+  std::ofstream(empty + "/train/bad.png") << "x";
+  CHECK_THROWS_WITH_AS(VideoDataset(empty, "train", o2), doctest::Contains("no readable video"), Error);
+  CHECK_THROWS_WITH_AS(VideoDataset(empty, "val", o2), doctest::Contains("is not a folder"), Error);
+}
+
+TEST_CASE("training pairs and the loader: two distinct frames, and batches independent of the worker count") {
+  DatasetOptions o;
+  o.frame_h = o.frame_w = 32;
+  o.seed = 11;
+  o.num_repeats = 2;
+  o.horizontal_flip = true;
+  o.time_flip = true;
+  o.brightness = o.contrast = o.saturation = 0.1f;
+  o.hue = 0.05f;
+  VideoDataset ds(small_dataset(), "train", o);
+  VideoDataset::Pair p = ds.training_pair(0, 3);
+  CHECK(p.source_frame != p.driving_frame);
+  CHECK(p.source.shape() == Shape{3, 32, 32});
+  auto order = ds.epoch_order(1);
+  std::vector<int64_t> sorted = order;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t k = 0; k < sorted.size(); ++k) CHECK(sorted[k] == int64_t(k));
+  CHECK(order != ds.epoch_order(2));
+  std::vector<TrainBatch> one, four;
+  {
+    TrainLoader l1(ds, 3, 1, 2);
+    CHECK(l1.batches_per_epoch() == 5);
+    for (int s = 0; s < 7; ++s) one.push_back(l1.next());
+  }
+  {
+    TrainLoader l4(ds, 3, 4, 6);
+    for (int s = 0; s < 7; ++s) four.push_back(l4.next());
+  }
+  for (int s = 0; s < 7; ++s) {
+    INFO("step " << s);
+    CHECK(one[size_t(s)].step == s);
+    CHECK(one[size_t(s)].epoch == s / 5);
+    CHECK(test::bit_equal(one[size_t(s)].source, four[size_t(s)].source));
+    CHECK(test::bit_equal(one[size_t(s)].driving, four[size_t(s)].driving));
+    CHECK(one[size_t(s)].videos == four[size_t(s)].videos);
+  }
+  CHECK_THROWS_WITH_AS(TrainLoader(ds, 100, 1), doctest::Contains("fewer than one batch"), Error);
+}
+
+}  // TEST_SUITE
