@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <sstream>
 
 #include "data/image_io.h"
 #include "data/video_io.h"
@@ -191,6 +192,20 @@ std::vector<int64_t> VideoDataset::epoch_order(uint64_t epoch) const {
   return order;
 }
 
+Tensor VideoDataset::frame_of_other_identity(uint64_t epoch, int64_t item, int64_t video) const {
+  ANIMA_CHECK(identities_.size() >= 2, "dataset: a frame of another identity needs at least two identities");
+  Draws d{options_.seed, item_stream(epoch, item) ^ 0x07E4u};
+  std::string own = identity_of(videos_.at(size_t(video)).name);
+  std::vector<int64_t> others;
+  for (const auto& list : identities_)
+    if (identity_of(videos_[size_t(list[0])].name) != own) others.push_back(int64_t(&list - identities_.data()));
+  const auto& list = identities_[size_t(others[size_t(d.below(int64_t(others.size())))])];
+  int64_t v = list[size_t(d.below(int64_t(list.size())))];
+  Tensor frames = load_video(v);
+  int64_t f = d.below(frames.size(0));
+  return raw::view(kernels::slice(frames, 0, f, f + 1), Shape{3, options_.frame_h, options_.frame_w});
+}
+
 VideoDataset::Pair VideoDataset::training_pair(uint64_t epoch, int64_t item) const {
   Draws d{options_.seed, item_stream(epoch, item)};
   int64_t n = options_.id_sampling ? int64_t(identities_.size()) : size();
@@ -222,6 +237,62 @@ VideoDataset::Pair VideoDataset::training_pair(uint64_t epoch, int64_t item) con
   p.source = raw::view(kernels::slice(pair, 0, 0, 1), Shape{3, options_.frame_h, options_.frame_w});
   p.driving = raw::view(kernels::slice(pair, 0, 1, 2), Shape{3, options_.frame_h, options_.frame_w});
   return p;
+}
+
+std::vector<std::pair<int64_t, int64_t>> animation_pairs_from_csv(const VideoDataset& ds, const std::string& csv_path) {
+  std::string text = read_file_bytes(csv_path);
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  std::istringstream in(text);
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::vector<std::string> cells;
+    std::string cell;
+    std::istringstream ls(line);
+    while (std::getline(ls, cell, ',')) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  ANIMA_CHECK(!rows.empty(), csv_path, ": empty pairs file");
+  int src = -1, drv = -1;
+  for (size_t c = 0; c < rows[0].size(); ++c) {
+    if (rows[0][c] == "source") src = int(c);
+    if (rows[0][c] == "driving") drv = int(c);
+  }
+  ANIMA_CHECK(src >= 0 && drv >= 0, csv_path, ": the header must name the columns 'source' and 'driving'");
+  std::map<std::string, int64_t> index;
+  for (int64_t i = 0; i < ds.size(); ++i) {
+    index[ds.videos()[size_t(i)].name] = i;
+    index[ds.videos()[size_t(i)].path.substr(ds.videos()[size_t(i)].path.rfind('/') + 1)] = i;
+  }
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    ANIMA_CHECK(int(rows[r].size()) > std::max(src, drv), csv_path, ": row ", r + 1, " has too few columns");
+    auto find = [&](const std::string& name) {
+      auto it = index.find(name);
+      ANIMA_CHECK(it != index.end(), csv_path, ": row ", r + 1, ": no video named '", name, "' in the dataset");
+      return it->second;
+    };
+    pairs.emplace_back(find(rows[r][size_t(src)]), find(rows[r][size_t(drv)]));
+  }
+  return pairs;
+}
+
+std::vector<std::pair<int64_t, int64_t>> random_animation_pairs(const VideoDataset& ds, int64_t count, uint64_t seed) {
+  ANIMA_CHECK(count >= 0, "random_animation_pairs: negative count");
+  Draws d{seed, 0xA17Au};
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  bool several_ids = false;
+  for (const auto& v : ds.videos()) several_ids = several_ids || identity_of(v.name) != identity_of(ds.videos()[0].name);
+  for (int64_t k = 0; k < count; ++k) {
+    int64_t s = d.below(ds.size()), t = d.below(ds.size());
+    for (int tries = 0; several_ids && tries < 1000 &&
+                        identity_of(ds.videos()[size_t(s)].name) == identity_of(ds.videos()[size_t(t)].name);
+         ++tries)
+      t = d.below(ds.size());
+    pairs.emplace_back(s, t);
+  }
+  return pairs;
 }
 
 }  // namespace anima

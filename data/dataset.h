@@ -58,12 +58,23 @@ class VideoDataset {
   // The order of items in an epoch (a seeded permutation).
   std::vector<int64_t> epoch_order(uint64_t epoch) const;
 
+  // A random frame [3, H, W] of a video of another identity than video `video` (the refined-
+  // masking training's cross-identity frame); depends only on (seed, epoch, item).
+  Tensor frame_of_other_identity(uint64_t epoch, int64_t item, int64_t video) const;
+
  private:
   std::vector<VideoEntry> videos_;
   std::vector<std::vector<int64_t>> identities_;  // video indices per identity
   DatasetOptions options_;
   int64_t skipped_ = 0;
 };
+
+// Animation pairs (source video, driving video) by index into a dataset:
+// - from a csv with a header naming the columns "source" and "driving" (video names as listed in
+//   the dataset, with or without extension), as FOMM's pairs files;
+// - or `count` random pairs of different identities drawn with `seed`.
+std::vector<std::pair<int64_t, int64_t>> animation_pairs_from_csv(const VideoDataset& ds, const std::string& csv_path);
+std::vector<std::pair<int64_t, int64_t>> random_animation_pairs(const VideoDataset& ds, int64_t count, uint64_t seed);
 
 // The identity of a video name: the part before the first '#' (the whole name if none).
 std::string identity_of(const std::string& name);

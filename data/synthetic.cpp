@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "data/image_io.h"
+#include "data/video_io.h"
 #include "tensor/file_util.h"
 #include "tensor/philox.h"
 
@@ -219,6 +220,8 @@ int64_t make_synthetic_dataset(const std::string& out, const SyntheticOptions& o
                   o.test_fraction > 0 && o.test_fraction < 1,
               "make-dataset: need at least 2 videos of 2 frames of 16x16, clips per identity >= 1 and a test "
               "fraction in (0, 1)");
+  ANIMA_CHECK(o.layout == "png" || o.layout == "frames" || o.layout == "mp4", "make-dataset: unknown layout '",
+              o.layout, "' (png, frames or mp4)");
   int64_t identities = (o.videos + o.clips_per_identity - 1) / o.clips_per_identity;
   int64_t test_ids = std::max<int64_t>(1, int64_t(std::lround(double(identities) * o.test_fraction)));
   ANIMA_CHECK(test_ids < identities, "make-dataset: ", o.videos, " videos make only ", identities,
@@ -250,8 +253,10 @@ int64_t make_synthetic_dataset(const std::string& out, const SyntheticOptions& o
         csv << "\n";
       }
       std::string base = out + "/" + split + "/" + name;
-      if (!o.frame_folders) {
+      if (o.layout == "png") {
         write_image(base + ".png", strip(images));
+      } else if (o.layout == "mp4") {
+        write_video(base + ".mp4", images, 25.0);
       } else {
         make_dirs(base);
         for (size_t f = 0; f < images.size(); ++f) {

@@ -5,7 +5,8 @@
 //
 // Layout written under `out`:
 //   train/<id>#<clip>.png, test/...       videos as horizontal frame strips (FOMM's .png layout),
-//   or train/<id>#<clip>/0000.png ...      as frame folders (frame_folders = true)
+//   or train/<id>#<clip>/0000.png ...      as frame folders (layout "frames"),
+//   or train/<id>#<clip>.mp4               as H.264 videos at 25 fps (layout "mp4")
 //   gt/<split>/<name>/masks.png            foreground masks (strip, grey as RGB)
 //   gt/<split>/<name>/keypoints.csv        per frame: 14 joints as x,y in [-1, 1]
 //   gt/<split>/<name>/background.png       the clean background
@@ -26,7 +27,7 @@ struct SyntheticOptions {
   uint64_t seed = 0;
   double test_fraction = 0.2;
   int64_t clips_per_identity = 2;
-  bool frame_folders = false;
+  std::string layout = "png";  // png (strips), frames (folders) or mp4
 };
 
 constexpr int kPuppetJoints = 14;

@@ -6,6 +6,7 @@
 #include "tensor/error.h"
 #include "tensor/runtime.h"
 #include "tools/bench.h"
+#include "tools/data_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"anima: image animation (refined masking, First Order Motion Model + PriorityCut) "
@@ -27,6 +28,26 @@ int main(int argc, char** argv) {
     sub->add_option("--filter", bench_opt.filter, "only ops whose name contains this text");
   }
 
+  auto* bench_data = bench->add_subcommand("data", "read a dataset in the FOMM layout and time the loader");
+  anima::tools::BenchDataOptions data_opt;
+  bench_data->add_option("--data", data_opt.data, "dataset root (with train/)")->required();
+  bench_data->add_option("--size", data_opt.size, "frame size")->check(CLI::PositiveNumber);
+  bench_data->add_option("--batch", data_opt.batch, "batch size")->check(CLI::PositiveNumber);
+  bench_data->add_option("--workers", data_opt.workers, "loader threads")->check(CLI::PositiveNumber);
+  bench_data->add_option("--batches", data_opt.batches, "batches to time")->check(CLI::Range(2, 1000000));
+
+  auto* make_ds = app.add_subcommand("make-dataset", "write the synthetic puppet dataset (FOMM layout)");
+  anima::SyntheticOptions syn;
+  std::string syn_out;
+  make_ds->add_option("--out", syn_out, "output folder")->required();
+  make_ds->add_option("--videos", syn.videos, "number of videos")->check(CLI::Range(2, 10000000));
+  make_ds->add_option("--frames", syn.frames, "frames per video")->check(CLI::Range(2, 100000));
+  make_ds->add_option("--size", syn.size, "frame size in pixels")->check(CLI::Range(16, 4096));
+  make_ds->add_option("--seed", syn.seed, "random seed");
+  make_ds->add_option("--clips-per-identity", syn.clips_per_identity, "videos per identity")->check(CLI::PositiveNumber);
+  make_ds->add_option("--layout", syn.layout, "png (strips), frames (folders) or mp4")
+      ->check(CLI::IsMember({"png", "frames", "mp4"}));
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) {
@@ -34,6 +55,8 @@ int main(int argc, char** argv) {
       std::printf("device: %s\n", anima::device_report().c_str());
       return 0;
     }
+    if (make_ds->parsed()) return anima::tools::make_dataset(syn_out, syn);
+    if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
     if (bench_ops->parsed() || bench_kernels->parsed()) {
       bench_opt.suite = bench_ops->parsed() ? "ops" : "kernels";
       return anima::tools::run_bench(bench_opt);

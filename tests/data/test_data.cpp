@@ -222,6 +222,39 @@ TEST_CASE("training pairs and the loader: two distinct frames, and batches indep
     CHECK(one[size_t(s)].videos == four[size_t(s)].videos);
   }
   CHECK_THROWS_WITH_AS(TrainLoader(ds, 100, 1), doctest::Contains("fewer than one batch"), Error);
+  // A frame of another identity, for the refined-masking training.
+  Tensor other = ds.frame_of_other_identity(0, 2, 0);
+  CHECK(other.shape() == Shape{3, 32, 32});
+}
+
+TEST_CASE("animation pairs from a csv and from a seed; the mp4 layout of the synthetic data") {
+  DatasetOptions o;
+  o.frame_h = o.frame_w = 32;
+  VideoDataset test_set(small_dataset(), "test", o);
+  REQUIRE(test_set.size() == 2);
+  std::string d = temp_dir("pairs");
+  std::ofstream(d + "/pairs.csv") << "distance,source,driving\n0,id0004#clip00,id0004#clip01.png\n";
+  auto pairs = animation_pairs_from_csv(test_set, d + "/pairs.csv");
+  REQUIRE(pairs.size() == 1);
+  CHECK(pairs[0] == std::pair<int64_t, int64_t>{0, 1});
+  std::ofstream(d + "/bad.csv") << "source,driving\nnope,id0004#clip00\n";
+  CHECK_THROWS_WITH_AS(animation_pairs_from_csv(test_set, d + "/bad.csv"), doctest::Contains("no video named 'nope'"), Error);
+  VideoDataset train(small_dataset(), "train", o);
+  auto random = random_animation_pairs(train, 20, 5);
+  CHECK(random.size() == 20);
+  for (auto [s, t] : random)
+    CHECK(identity_of(train.videos()[size_t(s)].name) != identity_of(train.videos()[size_t(t)].name));
+  CHECK(random == random_animation_pairs(train, 20, 5));
+  std::string mp4 = temp_dir("mp4layout");
+  SyntheticOptions so;
+  so.videos = 4;
+  so.frames = 5;
+  so.size = 32;
+  so.layout = "mp4";
+  make_synthetic_dataset(mp4, so);
+  VideoDataset vids(mp4, "train", o);
+  CHECK(vids.videos()[0].kind == VideoEntry::Kind::VideoFile);
+  CHECK(vids.load_video(0).shape() == Shape{5, 3, 32, 32});
 }
 
 }  // TEST_SUITE
