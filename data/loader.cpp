@@ -42,6 +42,12 @@ TrainBatch TrainLoader::build(int64_t step) const {
   }
   b.source = kernels::concat(src, 0);
   b.driving = kernels::concat(drv, 0);
+  if (!device_.is_cpu()) {  // staged in pinned memory for an asynchronous copy in next()
+    b.host_source = Tensor::empty_pinned(b.source.shape());
+    b.host_driving = Tensor::empty_pinned(b.driving.shape());
+    raw::copy_into(b.host_source, b.source);
+    raw::copy_into(b.host_driving, b.driving);
+  }
   return b;
 }
 
@@ -82,8 +88,8 @@ TrainBatch TrainLoader::next() {
   }
   cv_.notify_all();
   if (!device_.is_cpu()) {
-    b.source = raw::to_device(b.source, device_);
-    b.driving = raw::to_device(b.driving, device_);
+    b.source = raw::to_device(b.host_source, device_);
+    b.driving = raw::to_device(b.host_driving, device_);
   }
   return b;
 }

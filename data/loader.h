@@ -3,7 +3,8 @@
 // come from the dataset's seeded epoch order, and each item's frames and augmentations depend only
 // on (seed, epoch, item). So the batches do not depend on the number of workers or their timing.
 // Workers fill a bounded window of `prefetch` batches ahead of the consumer. The last incomplete
-// batch of an epoch is dropped (as FOMM's DataLoader with drop_last).
+// batch of an epoch is dropped (as FOMM's DataLoader with drop_last). For a GPU, batches are
+// assembled in pinned host memory and copied asynchronously on the default stream.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -18,6 +19,7 @@ namespace anima {
 
 struct TrainBatch {
   Tensor source, driving;  // float32 [B, 3, H, W] on the loader's device
+  Tensor host_source, host_driving;  // the pinned staging copies (kept alive with the batch)
   std::vector<int64_t> videos;
   int64_t step = 0, epoch = 0;
 };

@@ -135,6 +135,31 @@ void deallocate(Device device, void* ptr, size_t nbytes) {
   st.cuda.on_free(n);
 }
 
+void* allocate_pinned(size_t nbytes) {
+#if ANIMA_CUDA
+  if (cuda_available()) {
+    void* p = nullptr;
+    ANIMA_CUDA_CHECK(cudaHostAlloc(&p, nbytes == 0 ? 1 : nbytes, cudaHostAllocDefault));
+    return p;
+  }
+#endif
+  void* p = std::aligned_alloc(kCpuAlign, cpu_block_size(nbytes));
+  ANIMA_CHECK(p != nullptr, "allocate_pinned: out of host memory allocating ", nbytes, " bytes");
+  return p;
+}
+
+void deallocate_pinned(void* ptr) {
+  if (!ptr) return;
+#if ANIMA_CUDA
+  if (cuda_available()) {
+    // cudaFreeHost waits for pending copies from this buffer.
+    ANIMA_CUDA_CHECK(cudaFreeHost(ptr));
+    return;
+  }
+#endif
+  std::free(ptr);
+}
+
 MemoryStats memory_stats(Device device) {
   State& st = state();
   std::lock_guard<std::mutex> lock(st.mutex);

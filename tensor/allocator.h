@@ -24,6 +24,9 @@ struct MemoryStats {
 
 void* allocate(Device device, size_t nbytes);
 void deallocate(Device device, void* ptr, size_t nbytes);
+// Page-locked host memory (cudaHostAlloc); plain aligned memory in a build or machine without CUDA.
+void* allocate_pinned(size_t nbytes);
+void deallocate_pinned(void* ptr);
 
 MemoryStats memory_stats(Device device);
 void reset_peak_memory(Device device);

@@ -14,8 +14,14 @@
 
 namespace anima {
 
-Storage::Storage(Device dev, size_t n) : device(dev), nbytes(n), data(allocate(dev, n)) {}
-Storage::~Storage() { deallocate(device, data, nbytes); }
+Storage::Storage(Device dev, size_t n, bool pin)
+    : device(dev), nbytes(n), pinned(pin), data(pin ? allocate_pinned(n) : allocate(dev, n)) {}
+Storage::~Storage() {
+  if (pinned)
+    deallocate_pinned(data);
+  else
+    deallocate(device, data, nbytes);
+}
 
 const TensorImpl& Tensor::checked() const {
   ANIMA_CHECK(impl_ != nullptr, "use of an undefined tensor");
@@ -40,6 +46,15 @@ void* Tensor::data_ptr() const {
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(device, size_t(shape.numel()) * dtype_size(dtype));
+  impl->shape = shape;
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
+  auto impl = std::make_shared<TensorImpl>();
+  bool pin = cuda_available();
+  impl->storage = std::make_shared<Storage>(Device::cpu(), size_t(shape.numel()) * dtype_size(dtype), pin);
   impl->shape = shape;
   impl->dtype = dtype;
   return Tensor(std::move(impl));
@@ -199,6 +214,11 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   cudaMemcpyKind kind = src.is_cuda() ? (dst.is_cuda() ? cudaMemcpyDeviceToDevice
                                                        : cudaMemcpyDeviceToHost)
                                       : cudaMemcpyHostToDevice;
+  if (kind == cudaMemcpyHostToDevice && src.is_pinned()) {
+    // Queued on the default stream: later kernels see the data, the host does not wait.
+    ANIMA_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), src.nbytes(), kind, 0));
+    return;
+  }
   ANIMA_CUDA_CHECK(cudaMemcpy(dst.data_ptr(), src.data_ptr(), src.nbytes(), kind));
 #else
   ANIMA_FAIL("copy_into: CUDA tensor in a CUDA=0 build");

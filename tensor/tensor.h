@@ -22,13 +22,15 @@ namespace anima {
 // A block of device or host memory from the allocators; freed (or returned to the CUDA cache)
 // when the last tensor using it goes away.
 struct Storage {
-  Storage(Device device, size_t nbytes);
+  // pinned: page-locked host memory (CPU device only), so copies to the GPU run asynchronously.
+  Storage(Device device, size_t nbytes, bool pinned = false);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
   Device device;
   size_t nbytes;
+  bool pinned;
   void* data;
 };
 
@@ -58,6 +60,9 @@ class Tensor {
   static Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
                      Device device = Device::cpu());
   static Tensor scalar(float value, Device device = Device::cpu());
+  // A CPU tensor in page-locked memory when a GPU is usable (plain memory otherwise): copies from
+  // it to the GPU are asynchronous. Keep it alive until the work that reads the copy is queued.
+  static Tensor empty_pinned(const Shape& shape, DType dtype = DType::F32);
   // Copies host data in; values.size() must equal shape.numel().
   template <class T>
   static Tensor from_vector(const std::vector<T>& values, const Shape& shape,
@@ -73,6 +78,7 @@ class Tensor {
   Device device() const;
   size_t nbytes() const { return size_t(numel()) * dtype_size(dtype()); }
   bool is_cuda() const { return device().is_cuda(); }
+  bool is_pinned() const { return defined() && impl_->storage->pinned; }
   bool same_storage(const Tensor& other) const;
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }

@@ -10,6 +10,7 @@
 #include "data/loader.h"
 #include "data/synthetic.h"
 #include "data/video_io.h"
+#include "kernels/elementwise.h"
 #include "tensor/file_util.h"
 
 #include <algorithm>
@@ -255,6 +256,34 @@ TEST_CASE("animation pairs from a csv and from a seed; the mp4 layout of the syn
   VideoDataset vids(mp4, "train", o);
   CHECK(vids.videos()[0].kind == VideoEntry::Kind::VideoFile);
   CHECK(vids.load_video(0).shape() == Shape{5, 3, 32, 32});
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("data") {
+
+TEST_CASE("pinned staging buffers: plain memory without a GPU") {
+  Tensor t = Tensor::empty_pinned(Shape{4, 4});
+  CHECK(t.device().is_cpu());
+  CHECK(t.is_pinned() == cuda_available());
+  kernels::fill(t, 2.0);
+  CHECK(t.to_vector<float>() == std::vector<float>(16, 2.f));
+}
+
+TEST_CASE("the loader delivers the same batches on the GPU through pinned memory [cuda]") {
+  REQUIRE_CUDA_OR_SKIP();
+  DatasetOptions o;
+  o.frame_h = o.frame_w = 32;
+  o.num_repeats = 2;
+  VideoDataset ds(small_dataset(), "train", o);
+  TrainLoader cpu(ds, 4, 2), gpu(ds, 4, 2, 4, Device::cuda());
+  for (int s = 0; s < 3; ++s) {
+    TrainBatch a = cpu.next(), b = gpu.next();
+    CHECK(b.source.is_cuda());
+    CHECK(b.host_source.is_pinned());
+    CHECK(test::bit_equal(a.source, raw::to_device(b.source, Device::cpu())));
+    CHECK(test::bit_equal(a.driving, raw::to_device(b.driving, Device::cpu())));
+  }
 }
 
 }  // TEST_SUITE
