@@ -26,6 +26,33 @@ PoolGeometry pool_geometry(const Shape& x, int kh, int kw, int sh, int sw, int p
   return {x[2], x[3], (x[2] + 2 * ph - kh) / sh + 1, (x[3] + 2 * pw - kw) / sw + 1, kh, kw, sh, sw, ph, pw};
 }
 
+// Calls visit(h, w) for every in-bounds input pixel of the window of output (ho, wo).
+template <class Visit>
+ANIMA_HD inline void for_window(const PoolGeometry& g, int64_t ho, int64_t wo, Visit visit) {
+  for (int64_t a = 0; a < g.kh; ++a) {
+    int64_t h = ho * g.sh - g.ph + a;
+    if (h < 0 || h >= g.H) continue;
+    for (int64_t b = 0; b < g.kw; ++b) {
+      int64_t w = wo * g.sw - g.pw + b;
+      if (w >= 0 && w < g.W) visit(h, w);
+    }
+  }
+}
+
+// The adjoint walk: calls visit(ho, wo) for every window that covers input pixel (h, w).
+template <class Visit>
+ANIMA_HD inline void for_windows_covering(const PoolGeometry& g, int64_t h, int64_t w, Visit visit) {
+  for (int64_t a = 0; a < g.kh; ++a) {
+    int64_t hs = h + g.ph - a;
+    if (hs < 0 || hs % g.sh != 0 || hs / g.sh >= g.Ho) continue;
+    for (int64_t b = 0; b < g.kw; ++b) {
+      int64_t ws = w + g.pw - b;
+      if (ws < 0 || ws % g.sw != 0 || ws / g.sw >= g.Wo) continue;
+      visit(hs / g.sh, ws / g.sw);
+    }
+  }
+}
+
 // Bilinear/nearest geometry of one resize.
 struct InterpGeometry {
   int64_t H, W, Ho, Wo;
@@ -123,14 +150,7 @@ Tensor avg_pool2d(const Tensor& x, int kh, int kw, int sh, int sw, int ph, int p
     int64_t wo = i % g.Wo, ho = (i / g.Wo) % g.Ho, plane = i / (g.Wo * g.Ho);
     const float* src = px + plane * g.H * g.W;
     float acc = 0.f;
-    for (int64_t a = 0; a < g.kh; ++a) {
-      int64_t h = ho * g.sh - g.ph + a;
-      if (h < 0 || h >= g.H) continue;
-      for (int64_t b = 0; b < g.kw; ++b) {
-        int64_t w = wo * g.sw - g.pw + b;
-        if (w >= 0 && w < g.W) acc += src[h * g.W + w];
-      }
-    }
+    detail::for_window(g, ho, wo, [&](int64_t h, int64_t w) { acc += src[h * g.W + w]; });
     po[i] = acc * inv;
   });
   return out;
@@ -151,15 +171,7 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int
     int64_t w = i % g.W, h = (i / g.W) % g.H, plane = i / (g.W * g.H);
     const float* gp = pg + plane * g.Ho * g.Wo;
     float acc = 0.f;
-    for (int64_t a = 0; a < g.kh; ++a) {
-      int64_t hs = h + g.ph - a;
-      if (hs < 0 || hs % g.sh != 0 || hs / g.sh >= g.Ho) continue;
-      for (int64_t b = 0; b < g.kw; ++b) {
-        int64_t ws = w + g.pw - b;
-        if (ws < 0 || ws % g.sw != 0 || ws / g.sw >= g.Wo) continue;
-        acc += gp[(hs / g.sh) * g.Wo + ws / g.sw];
-      }
-    }
+    detail::for_windows_covering(g, h, w, [&](int64_t ho, int64_t wo) { acc += gp[ho * g.Wo + wo]; });
     pd[i] = acc * inv;
   });
   return dx;
@@ -213,16 +225,10 @@ Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shap
     int64_t w = i % g.W, h = (i / g.W) % g.H, plane = i / (g.W * g.H);
     int64_t self = h * g.W + w;
     float acc = 0.f;
-    for (int64_t a = 0; a < g.kh; ++a) {
-      int64_t hs = h + g.ph - a;
-      if (hs < 0 || hs % g.sh != 0 || hs / g.sh >= g.Ho) continue;
-      for (int64_t b = 0; b < g.kw; ++b) {
-        int64_t ws = w + g.pw - b;
-        if (ws < 0 || ws % g.sw != 0 || ws / g.sw >= g.Wo) continue;
-        int64_t o = (plane * g.Ho + hs / g.sh) * g.Wo + ws / g.sw;
-        if (pi[o] == self) acc += pg[o];
-      }
-    }
+    detail::for_windows_covering(g, h, w, [&](int64_t ho, int64_t wo) {
+      int64_t o = (plane * g.Ho + ho) * g.Wo + wo;
+      if (pi[o] == self) acc += pg[o];
+    });
     pd[i] = acc;
   });
   return dx;
