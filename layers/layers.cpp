@@ -81,7 +81,11 @@ Sequential::Sequential(std::vector<std::shared_ptr<UnaryModule>> layers) {
 }
 
 void Sequential::append(std::shared_ptr<UnaryModule> layer) {
-  register_module(std::to_string(layers_.size()), layer);
+  append_named(std::to_string(layers_.size()), std::move(layer));
+}
+
+void Sequential::append_named(const std::string& name, std::shared_ptr<UnaryModule> layer) {
+  register_module(name, layer);
   layers_.push_back(std::move(layer));
 }
 

@@ -114,6 +114,8 @@ class Sequential : public UnaryModule {
   Sequential() = default;
   explicit Sequential(std::vector<std::shared_ptr<UnaryModule>> layers);
   void append(std::shared_ptr<UnaryModule> layer);
+  // Appends under an explicit child name (PyTorch's add_module), e.g. FOMM's bottleneck "r0".
+  void append_named(const std::string& name, std::shared_ptr<UnaryModule> layer);
   Tensor forward(const Tensor& x) override;
   size_t size() const { return layers_.size(); }
   std::string type_name() const override { return "Sequential"; }

@@ -1,0 +1,86 @@
+// The building blocks of the First Order Motion Model (Siarohin et al. 2019), with the official
+// module names so that converted checkpoints load by name:
+//   DownBlock2d (conv, norm, pool), UpBlock2d (conv, norm), SameBlock2d (conv, norm),
+//   ResBlock2d (conv1, conv2, norm1, norm2), Encoder (down_blocks), Decoder (up_blocks),
+//   Hourglass (encoder, decoder).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "layers/layers.h"
+
+namespace anima::fomm {
+
+// conv 3x3 (or k, padding p) -> BatchNorm -> ReLU -> AvgPool 2x2
+class DownBlock2d : public UnaryModule {
+ public:
+  DownBlock2d(int64_t in, int64_t out, int kernel, int padding, Generator& gen);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "DownBlock2d"; }
+  std::shared_ptr<Conv2d> conv;
+  std::shared_ptr<BatchNorm2d> norm;
+};
+
+// nearest upsample x2 -> conv -> BatchNorm -> ReLU
+class UpBlock2d : public UnaryModule {
+ public:
+  UpBlock2d(int64_t in, int64_t out, int kernel, int padding, Generator& gen);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "UpBlock2d"; }
+  std::shared_ptr<Conv2d> conv;
+  std::shared_ptr<BatchNorm2d> norm;
+};
+
+// conv -> BatchNorm -> ReLU, same resolution
+class SameBlock2d : public UnaryModule {
+ public:
+  SameBlock2d(int64_t in, int64_t out, int kernel, int padding, Generator& gen);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "SameBlock2d"; }
+  std::shared_ptr<Conv2d> conv;
+  std::shared_ptr<BatchNorm2d> norm;
+};
+
+// x + conv2(relu(norm2(conv1(relu(norm1(x))))))
+class ResBlock2d : public UnaryModule {
+ public:
+  ResBlock2d(int64_t features, int kernel, int padding, Generator& gen);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "ResBlock2d"; }
+  std::shared_ptr<Conv2d> conv1, conv2;
+  std::shared_ptr<BatchNorm2d> norm1, norm2;
+};
+
+class Encoder : public Module {
+ public:
+  Encoder(int64_t block_expansion, int64_t in_features, int num_blocks, int64_t max_features, Generator& gen);
+  // [x, down1(x), down2(down1(x)), ...]
+  std::vector<Tensor> forward(const Tensor& x);
+  std::string type_name() const override { return "Encoder"; }
+  std::shared_ptr<ModuleList<DownBlock2d>> down_blocks;
+};
+
+class Decoder : public Module {
+ public:
+  Decoder(int64_t block_expansion, int64_t in_features, int num_blocks, int64_t max_features, Generator& gen);
+  // Consumes the encoder's list from the deepest level, concatenating each skip connection.
+  Tensor forward(std::vector<Tensor> skips);
+  int64_t out_filters() const { return out_filters_; }
+  std::string type_name() const override { return "Decoder"; }
+  std::shared_ptr<ModuleList<UpBlock2d>> up_blocks;
+
+ private:
+  int64_t out_filters_;
+};
+
+class Hourglass : public UnaryModule {
+ public:
+  Hourglass(int64_t block_expansion, int64_t in_features, int num_blocks, int64_t max_features, Generator& gen);
+  Tensor forward(const Tensor& x) override;
+  int64_t out_filters() const { return decoder->out_filters(); }
+  std::string type_name() const override { return "Hourglass"; }
+  std::shared_ptr<Encoder> encoder;
+  std::shared_ptr<Decoder> decoder;
+};
+
+}  // namespace anima::fomm
