@@ -22,7 +22,7 @@ MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
 
 DEBIAN_PACKAGES := libopenblas-dev doctest-dev libcli11-dev libstb-dev \
-                   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+                   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libyaml-cpp-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 CXX ?= g++
@@ -32,7 +32,7 @@ NVCC ?= $(CUDA_HOME)/bin/nvcc
 # -ftz=true, -prec-div=false or -prec-sqrt=false to NVCCFLAGS.
 COMMON_FLAGS := $(OPT) -g -I. -DANIMA_CUDA=$(CUDA) -ffp-contract=off
 CXXFLAGS += -std=c++20 $(COMMON_FLAGS) -fopenmp -Wall -Wextra -Wno-unused-parameter -MMD -MP
-LDLIBS := -fopenmp -lopenblas -lstb -lavformat -lavcodec -lswscale -lavutil -lpthread
+LDLIBS := -fopenmp -lopenblas -lyaml-cpp -lstb -lavformat -lavcodec -lswscale -lavutil -lpthread
 
 ifeq ($(CUDA),1)
 CXXFLAGS += -I$(CUDA_HOME)/include

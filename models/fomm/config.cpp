@@ -1,0 +1,169 @@
+#include "models/fomm/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+#include "tensor/file_util.h"
+
+namespace anima::fomm {
+namespace {
+
+// A key that is absent or empty ("key:" with nothing) counts as not given.
+bool present(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
+
+// Reads the keys of one YAML mapping into fields, remembering which keys were understood.
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string path, FommConfig& cfg)
+      : node_(node), given_(present(node)), path_(std::move(path)), cfg_(cfg) {
+    ANIMA_CHECK(!given_ || node_.IsMap(), "config: '", path_, "' must be a mapping");
+  }
+  ~Section() {
+    if (!given_) return;
+    for (const auto& kv : node_) {
+      std::string key = kv.first.as<std::string>();
+      if (!known_.count(key)) cfg_.warnings.push_back("unknown key '" + join(key) + "' ignored");
+    }
+  }
+  template <class T>
+  void get(const std::string& key, T& field) {
+    known_.insert(key);
+    if (!given_ || !present(node_[key])) return;
+    try {
+      field = node_[key].as<T>();
+    } catch (const YAML::Exception& e) {
+      ANIMA_FAIL("config: '", join(key), "' has the wrong type (", e.msg, ")");
+    }
+  }
+  Section sub(const std::string& key) {
+    known_.insert(key);
+    return Section(given_ ? node_[key] : YAML::Node(), join(key), cfg_);
+  }
+  void ignore(const std::string& key) { known_.insert(key); }
+
+ private:
+  std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  YAML::Node node_;
+  bool given_;
+  std::string path_;
+  FommConfig& cfg_;
+  std::set<std::string> known_;
+};
+
+}  // namespace
+
+FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
+  FommConfig c;
+  c.text = text;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    ANIMA_FAIL(what, ": invalid YAML: ", e.what());
+  }
+  ANIMA_CHECK(root.IsMap(), what, ": the config must be a YAML mapping");
+  {
+    Section top(root, "", c);
+    {
+      Section d = top.sub("dataset_params");
+      d.get("root_dir", c.dataset.root_dir);
+      d.get("frame_shape", c.dataset.frame_shape);
+      d.get("id_sampling", c.dataset.id_sampling);
+      d.get("pairs_list", c.dataset.pairs_list);
+      Section aug = d.sub("augmentation_params");
+      Section flip = aug.sub("flip_param");
+      flip.get("horizontal_flip", c.dataset.horizontal_flip);
+      flip.get("time_flip", c.dataset.time_flip);
+      Section jitter = aug.sub("jitter_param");
+      jitter.get("brightness", c.dataset.brightness);
+      jitter.get("contrast", c.dataset.contrast);
+      jitter.get("saturation", c.dataset.saturation);
+      jitter.get("hue", c.dataset.hue);
+    }
+    {
+      Section m = top.sub("model_params");
+      Section common = m.sub("common_params");
+      int64_t num_kp = 10, num_channels = 3;
+      bool jacobian = true;
+      common.get("num_kp", num_kp);
+      common.get("num_channels", num_channels);
+      common.get("estimate_jacobian", jacobian);
+      c.kp_detector.num_kp = c.generator.num_kp = c.discriminator.num_kp = num_kp;
+      c.kp_detector.num_channels = c.generator.num_channels = c.discriminator.num_channels = num_channels;
+      c.kp_detector.estimate_jacobian = jacobian;
+      Section kp = m.sub("kp_detector_params");
+      kp.get("temperature", c.kp_detector.temperature);
+      kp.get("block_expansion", c.kp_detector.block_expansion);
+      kp.get("max_features", c.kp_detector.max_features);
+      kp.get("scale_factor", c.kp_detector.scale_factor);
+      kp.get("num_blocks", c.kp_detector.num_blocks);
+      kp.get("single_jacobian_map", c.kp_detector.single_jacobian_map);
+      kp.get("pad", c.kp_detector.pad);
+      Section g = m.sub("generator_params");
+      g.get("block_expansion", c.generator.block_expansion);
+      g.get("max_features", c.generator.max_features);
+      g.get("num_down_blocks", c.generator.num_down_blocks);
+      g.get("num_bottleneck_blocks", c.generator.num_bottleneck_blocks);
+      g.get("estimate_occlusion_map", c.generator.estimate_occlusion_map);
+      g.get("align_corners", c.generator.align_corners);  // anima's switch (see generator.h)
+      Section dm = g.sub("dense_motion_params");
+      dm.get("block_expansion", c.generator.dense_motion.block_expansion);
+      dm.get("max_features", c.generator.dense_motion.max_features);
+      dm.get("num_blocks", c.generator.dense_motion.num_blocks);
+      dm.get("scale_factor", c.generator.dense_motion.scale_factor);
+      Section d = m.sub("discriminator_params");
+      d.get("scales", c.discriminator.scales);
+      d.get("block_expansion", c.discriminator.block_expansion);
+      d.get("max_features", c.discriminator.max_features);
+      d.get("num_blocks", c.discriminator.num_blocks);
+      d.get("sn", c.discriminator.sn);
+      d.get("use_kp", c.discriminator.use_kp);
+    }
+    {
+      Section t = top.sub("train_params");
+      t.get("num_epochs", c.train.num_epochs);
+      t.get("num_repeats", c.train.num_repeats);
+      t.get("epoch_milestones", c.train.epoch_milestones);
+      t.get("lr_generator", c.train.lr_generator);
+      t.get("lr_discriminator", c.train.lr_discriminator);
+      t.get("lr_kp_detector", c.train.lr_kp_detector);
+      t.get("batch_size", c.train.batch_size);
+      t.get("scales", c.train.scales);
+      t.get("checkpoint_freq", c.train.checkpoint_freq);
+      Section tp = t.sub("transform_params");
+      tp.get("sigma_affine", c.train.transform_params.sigma_affine);
+      tp.get("sigma_tps", c.train.transform_params.sigma_tps);
+      tp.get("points_tps", c.train.transform_params.points_tps);
+      Section lw = t.sub("loss_weights");
+      lw.get("generator_gan", c.train.loss_weights.generator_gan);
+      lw.get("discriminator_gan", c.train.loss_weights.discriminator_gan);
+      lw.get("feature_matching", c.train.loss_weights.feature_matching);
+      lw.get("perceptual", c.train.loss_weights.perceptual);
+      lw.get("equivariance_value", c.train.loss_weights.equivariance_value);
+      lw.get("equivariance_jacobian", c.train.loss_weights.equivariance_jacobian);
+    }
+    {
+      Section r = top.sub("reconstruction_params");
+      r.get("num_videos", c.reconstruction_num_videos);
+      r.ignore("format");
+      Section a = top.sub("animate_params");
+      a.get("num_pairs", c.animate_num_pairs);
+      a.ignore("format");
+      Section n = a.sub("normalization_params");
+      n.get("adapt_movement_scale", c.normalization.adapt_movement_scale);
+      n.get("use_relative_movement", c.normalization.use_relative_movement);
+      n.get("use_relative_jacobian", c.normalization.use_relative_jacobian);
+      top.ignore("visualizer_params");
+    }
+  }
+  ANIMA_CHECK(c.dataset.frame_shape.size() == 3 && c.dataset.frame_shape[0] > 0 && c.dataset.frame_shape[1] > 0,
+              what, ": dataset_params.frame_shape must be [H, W, C]");
+  ANIMA_CHECK(c.train.batch_size > 0 && c.train.num_epochs > 0 && c.train.num_repeats > 0, what,
+              ": train_params batch_size, num_epochs and num_repeats must be positive");
+  return c;
+}
+
+FommConfig load_fomm_config(const std::string& path) { return parse_fomm_config(read_file_bytes(path), path); }
+
+}  // namespace anima::fomm

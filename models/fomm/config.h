@@ -1,0 +1,65 @@
+// First Order Motion Model configurations, read from the official YAML format
+// (dataset_params, model_params {common_params, kp_detector_params, generator_params,
+// discriminator_params}, train_params, reconstruction_params, animate_params), so that the
+// official configs load unchanged. Keys the file gives override the defaults below (which are
+// the official code's defaults); unknown keys are reported as warnings (typos do not pass
+// silently); wrong types are errors naming the key.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "models/fomm/discriminator.h"
+#include "models/fomm/generator.h"
+#include "models/fomm/keypoint_detector.h"
+#include "models/fomm/transform.h"
+
+namespace anima::fomm {
+
+struct DatasetParams {
+  std::string root_dir;
+  std::vector<int64_t> frame_shape{256, 256, 3};
+  bool id_sampling = false;
+  std::string pairs_list;
+  bool horizontal_flip = false, time_flip = false;
+  float brightness = 0, contrast = 0, saturation = 0, hue = 0;
+};
+
+struct LossWeights {
+  float generator_gan = 0, discriminator_gan = 1;
+  std::vector<float> feature_matching{0, 0, 0, 0};
+  std::vector<float> perceptual{10, 10, 10, 10, 10};
+  float equivariance_value = 10, equivariance_jacobian = 10;
+};
+
+struct TrainParams {
+  int num_epochs = 100, num_repeats = 1;
+  std::vector<int> epoch_milestones{60, 90};
+  double lr_generator = 2e-4, lr_discriminator = 2e-4, lr_kp_detector = 2e-4;
+  int batch_size = 16;
+  std::vector<double> scales{1, 0.5, 0.25, 0.125};
+  int checkpoint_freq = 50;
+  TransformParams transform_params;
+  LossWeights loss_weights;
+};
+
+struct NormalizationParams {
+  bool adapt_movement_scale = false, use_relative_movement = true, use_relative_jacobian = true;
+};
+
+struct FommConfig {
+  DatasetParams dataset;
+  KPDetectorConfig kp_detector;
+  GeneratorConfig generator;
+  DiscriminatorConfig discriminator;
+  TrainParams train;
+  int reconstruction_num_videos = 1000;
+  int animate_num_pairs = 50;
+  NormalizationParams normalization;
+  std::string text;                   // the YAML as read (saved in checkpoints and run folders)
+  std::vector<std::string> warnings;  // unknown keys
+};
+
+FommConfig load_fomm_config(const std::string& path);
+FommConfig parse_fomm_config(const std::string& yaml_text, const std::string& what);
+
+}  // namespace anima::fomm

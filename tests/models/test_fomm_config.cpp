@@ -1,0 +1,42 @@
+#include "models/fomm/config.h"
+#include "tests/test_util.h"
+
+using namespace anima;
+using namespace anima::fomm;
+
+TEST_SUITE("models") {
+
+TEST_CASE("configs: the official vox-256 values load and build the official networks") {
+  FommConfig c = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/vox-256.yaml");
+  CHECK(c.warnings.empty());
+  CHECK(c.dataset.id_sampling);
+  CHECK(c.dataset.frame_shape == std::vector<int64_t>{256, 256, 3});
+  CHECK(c.dataset.hue == doctest::Approx(0.1f));
+  CHECK(c.train.batch_size == 40);
+  CHECK(c.train.num_repeats == 75);
+  CHECK(c.train.epoch_milestones == std::vector<int>{60, 90});
+  CHECK(c.train.loss_weights.feature_matching == std::vector<float>{10, 10, 10, 10});
+  CHECK(c.train.transform_params.points_tps == 5);
+  CHECK(c.normalization.use_relative_jacobian);
+  Generator gen(1);
+  CHECK(KPDetector(c.kp_detector, gen).parameter_count() == 14215368);
+  CHECK(OcclusionAwareGenerator(c.generator, gen).parameter_count() == 45575391);
+  CHECK(MultiScaleDiscriminator(c.discriminator, gen).parameter_count() == 2758849);
+  FommConfig small = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/fomm-shapes-64.yaml");
+  CHECK(small.warnings.empty());
+  CHECK(small.dataset.frame_shape[0] == 64);
+  CHECK(small.kp_detector.num_blocks == 3);
+}
+
+TEST_CASE("configs: unknown keys warn, wrong types and bad YAML are errors naming the key") {
+  FommConfig c = parse_fomm_config("model_params:\n  generator_params:\n    block_expnsion: 3\n", "t.yaml");
+  REQUIRE(c.warnings.size() == 1);
+  CHECK(c.warnings[0].find("model_params.generator_params.block_expnsion") != std::string::npos);
+  CHECK_THROWS_WITH_AS(parse_fomm_config("train_params:\n  batch_size: many\n", "t.yaml"),
+                       doctest::Contains("train_params.batch_size' has the wrong type"), Error);
+  CHECK_THROWS_WITH_AS(parse_fomm_config("a: [1, 2\n", "t.yaml"), doctest::Contains("t.yaml: invalid YAML"), Error);
+  CHECK_THROWS_WITH_AS(parse_fomm_config("- 1\n", "t.yaml"), doctest::Contains("must be a YAML mapping"), Error);
+  CHECK_THROWS_WITH_AS(parse_fomm_config("train_params:\n  batch_size: 0\n", "t.yaml"), doctest::Contains("must be positive"), Error);
+}
+
+}  // TEST_SUITE
