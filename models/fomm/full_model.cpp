@@ -1,0 +1,120 @@
+#include "models/fomm/full_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/functions.h"
+
+namespace anima::fomm {
+
+FommTrainer::FommTrainer(const FommConfig& c, std::shared_ptr<Vgg19> vgg, Generator& gen, Device device)
+    : cfg_(c), rng_(gen), device_(device) {
+  kp_detector = std::make_shared<KPDetector>(c.kp_detector, gen);
+  generator = std::make_shared<OcclusionAwareGenerator>(c.generator, gen);
+  DiscriminatorConfig dc = c.discriminator;
+  discriminator = std::make_shared<MultiScaleDiscriminator>(dc, gen);
+  PerceptualLossConfig pc;
+  pc.scales = c.train.scales;
+  pc.weights = c.train.loss_weights.perceptual;
+  pc.layers.assign({"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"});
+  pc.layers.resize(pc.weights.size());
+  perceptual_ = std::make_shared<PerceptualLoss>(std::move(vgg), pc);
+  pyramid_ = std::make_shared<ImagePyramid>(c.train.scales, c.generator.num_channels);
+  for (Module* m : std::initializer_list<Module*>{kp_detector.get(), generator.get(), discriminator.get(),
+                                                  perceptual_.get(), pyramid_.get()})
+    m->to(device);
+  // Adam with betas (0.5, 0.999), as the official training script.
+  opt_kp = std::make_unique<Adam>(kp_detector->named_parameters(), AdamOptions{c.train.lr_kp_detector, 0.5, 0.999});
+  opt_generator = std::make_unique<Adam>(generator->named_parameters(), AdamOptions{c.train.lr_generator, 0.5, 0.999});
+  opt_discriminator =
+      std::make_unique<Adam>(discriminator->named_parameters(), AdamOptions{c.train.lr_discriminator, 0.5, 0.999});
+  sched_kp_ = std::make_unique<MultiStepLR>(*opt_kp, c.train.epoch_milestones, 0.1);
+  sched_gen_ = std::make_unique<MultiStepLR>(*opt_generator, c.train.epoch_milestones, 0.1);
+  sched_disc_ = std::make_unique<MultiStepLR>(*opt_discriminator, c.train.epoch_milestones, 0.1);
+}
+
+void FommTrainer::set_epoch(int epoch) {
+  sched_kp_->set_epoch(epoch);
+  sched_gen_->set_epoch(epoch);
+  sched_disc_->set_epoch(epoch);
+}
+
+CheckpointParts FommTrainer::checkpoint_parts() {
+  return {{{"kp_detector", kp_detector.get()}, {"generator", generator.get()}, {"discriminator", discriminator.get()}},
+          {{"optimizer_kp_detector", opt_kp.get()},
+           {"optimizer_generator", opt_generator.get()},
+           {"optimizer_discriminator", opt_discriminator.get()}}};
+}
+
+StepOutput FommTrainer::step(const Tensor& source, const Tensor& driving) {
+  const LossWeights& w = cfg_.train.loss_weights;
+  StepOutput o;
+  o.kp_source = kp_detector->forward(source);
+  o.kp_driving = kp_detector->forward(driving);
+  o.generated = generator->forward(source, o.kp_driving, o.kp_source);
+  const Tensor& prediction = o.generated.prediction;
+  o.losses["perceptual"] = perceptual_->forward(prediction, driving);
+  bool gan = w.generator_gan != 0 || w.discriminator_gan != 0 ||
+             std::any_of(w.feature_matching.begin(), w.feature_matching.end(), [](float v) { return v != 0; });
+  if (gan) {
+    auto pyr_real = pyramid_->forward(driving);
+    auto pyr_gen = pyramid_->forward(prediction);
+    Tensor kp_d = o.kp_driving.value.detach();
+    auto maps_gen = discriminator->forward(pyr_gen, kp_d);
+    auto maps_real = discriminator->forward(pyr_real, kp_d);
+    if (w.generator_gan != 0) {
+      Tensor total;
+      for (auto& [key, m] : maps_gen) {
+        Tensor t = lsgan_generator_loss(m.prediction) * w.generator_gan;
+        total = total.defined() ? total + t : t;
+      }
+      o.losses["gen_gan"] = total;
+    }
+    if (std::any_of(w.feature_matching.begin(), w.feature_matching.end(), [](float v) { return v != 0; })) {
+      Tensor total;
+      for (auto& [key, m] : maps_gen) {
+        Tensor t = feature_matching_loss(maps_real.at(key).features, m.features, w.feature_matching);
+        total = total.defined() ? total + t : t;
+      }
+      o.losses["feature_matching"] = total;
+    }
+  }
+  if (w.equivariance_value != 0 || w.equivariance_jacobian != 0) {
+    RandomTransform t(driving.size(0), cfg_.train.transform_params, rng_, device_);
+    Tensor transformed_frame = t.transform_frame(driving);
+    Keypoints transformed = kp_detector->forward(transformed_frame);
+    if (w.equivariance_value != 0)
+      o.losses["equivariance_value"] = equivariance_value_loss(o.kp_driving, transformed, t) * w.equivariance_value;
+    if (w.equivariance_jacobian != 0 && transformed.jacobian.defined())
+      o.losses["equivariance_jacobian"] = equivariance_jacobian_loss(o.kp_driving, transformed, t) * w.equivariance_jacobian;
+  }
+  Tensor total;
+  for (auto& [name, v] : o.losses) total = total.defined() ? total + v : v;
+  opt_kp->zero_grad();
+  opt_generator->zero_grad();
+  total.backward();
+  opt_kp->step();
+  opt_generator->step();
+  // The generator-side pass leaves gradients on the discriminator (from feature matching and the
+  // GAN term); they are discarded, as the official loop zeroes them before its own step.
+  opt_discriminator->zero_grad();
+  if (w.discriminator_gan != 0) {
+    auto pyr_real = pyramid_->forward(driving);
+    auto pyr_gen = pyramid_->forward(prediction.detach());
+    Tensor kp_d = o.kp_driving.value.detach();
+    auto maps_gen = discriminator->forward(pyr_gen, kp_d);
+    auto maps_real = discriminator->forward(pyr_real, kp_d);
+    Tensor d_total;
+    for (auto& [key, m] : maps_gen) {
+      Tensor t = lsgan_discriminator_loss(maps_real.at(key).prediction, m.prediction) * w.discriminator_gan;
+      d_total = d_total.defined() ? d_total + t : t;
+    }
+    d_total.backward();
+    opt_discriminator->step();
+    opt_discriminator->zero_grad();
+    o.discriminator_loss = d_total;
+  }
+  return o;
+}
+
+}  // namespace anima::fomm
