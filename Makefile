@@ -47,11 +47,15 @@ LIB_DIRS := tensor kernels autograd layers models data
 LIB_CPP := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp $(d)/*/*.cpp))
 LIB_CU := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cu $(d)/*/*.cu))
 TOOL_CPP := $(wildcard tools/*.cpp)
+# The commands (everything in tools/ but main) are linked into the tests too, so that training
+# and resuming are tested end to end.
+TOOL_LIB_CPP := $(filter-out tools/anima.cpp,$(TOOL_CPP))
 TEST_CPP := $(wildcard tests/*.cpp tests/*/*.cpp)
 
 LIB_OBJ := $(LIB_CPP:%.cpp=$(BUILD_DIR)/obj/%.o) $(LIB_CU:%.cu=$(BUILD_DIR)/obj/%.cu.o)
 TOOL_OBJ := $(TOOL_CPP:%.cpp=$(BUILD_DIR)/obj/%.o)
 TEST_OBJ := $(TEST_CPP:%.cpp=$(BUILD_DIR)/obj/%.o)
+TOOL_LIB_OBJ := $(TOOL_LIB_CPP:%.cpp=$(BUILD_DIR)/obj/%.o)
 
 LIB := $(BUILD_DIR)/libanima.a
 ANIMA := $(BUILD_DIR)/anima
@@ -87,6 +91,9 @@ $(BUILD_DIR)/obj/%.cu.o: %.cu | deps
 	$(CXX) $(CXXFLAGS) -x c++ -c $< -o $@
 endif
 
+# The commit goes into run logs.
+$(BUILD_DIR)/obj/tools/train.o: CXXFLAGS += -DANIMA_GIT_COMMIT='"$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)"'
+
 # Tests find the committed golden files through an absolute path.
 $(TEST_OBJ): CXXFLAGS += -DANIMA_GOLDEN_DIR='"$(CURDIR)/tests/golden"'
 
@@ -97,8 +104,8 @@ $(LIB): $(LIB_OBJ)
 $(ANIMA): $(TOOL_OBJ) $(LIB)
 	$(CXX) -o $@ $(TOOL_OBJ) $(LIB) $(LDLIBS)
 
-$(TESTS): $(TEST_OBJ) $(LIB)
-	$(CXX) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
+$(TESTS): $(TEST_OBJ) $(TOOL_LIB_OBJ) $(LIB)
+	$(CXX) -o $@ $(TEST_OBJ) $(TOOL_LIB_OBJ) $(LIB) $(LDLIBS)
 
 # The test binary prints doctest's report, then our closing line "N passed, N failed, N skipped".
 test: $(TESTS)

@@ -120,7 +120,7 @@ PerceptualLoss::PerceptualLoss(std::shared_ptr<Vgg19> vgg, PerceptualLossConfig 
   if (!vgg->pretrained())
     std::fprintf(stderr,
                  "WARNING: the perceptual loss uses a VGG-19 with RANDOM (seeded) weights: no weights file "
-                 "was loaded (Vgg19::load_weights / the config's VGG weights path). Losses are not comparable "
+                 "was loaded (Vgg19::load_weights, anima train --vgg FILE). Losses are not comparable "
                  "with runs that use ImageNet weights.\n");
   vgg_ = register_module("vgg", std::move(vgg));
   pyramid_ = register_module("pyramid", std::make_shared<ImagePyramid>(config_.scales, 3));

@@ -7,6 +7,7 @@
 #include "tensor/runtime.h"
 #include "tools/bench.h"
 #include "tools/data_commands.h"
+#include "tools/train.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"anima: image animation (refined masking, First Order Motion Model + PriorityCut) "
@@ -48,6 +49,21 @@ int main(int argc, char** argv) {
   make_ds->add_option("--layout", syn.layout, "png (strips), frames (folders) or mp4")
       ->check(CLI::IsMember({"png", "frames", "mp4"}));
 
+  auto* train = app.add_subcommand("train", "train the First Order Motion Model from a config");
+  anima::tools::TrainOptions train_opt;
+  train->add_option("--config", train_opt.config, "YAML config (FOMM format)")->required()->check(CLI::ExistingFile);
+  train->add_option("--out", train_opt.out, "run folder")->required();
+  train->add_option("--data", train_opt.data, "dataset root (default: dataset_params.root_dir)");
+  train->add_option("--checkpoint", train_opt.checkpoint, "resume from this checkpoint")->check(CLI::ExistingFile);
+  train->add_option("--vgg", train_opt.vgg, "VGG-19 weights (safetensors) for the perceptual loss")->check(CLI::ExistingFile);
+  train->add_option("--device", train_opt.device, "auto, cpu or cuda");
+  train->add_option("--seed", train_opt.seed, "random seed");
+  train->add_option("--workers", train_opt.workers, "loader threads")->check(CLI::PositiveNumber);
+  train->add_option("--epochs", train_opt.epochs, "override train_params.num_epochs")->check(CLI::PositiveNumber);
+  train->add_option("--max-steps", train_opt.max_steps, "stop after this many steps")->check(CLI::NonNegativeNumber);
+  train->add_option("--log-every", train_opt.log_every, "log every N steps")->check(CLI::PositiveNumber);
+  train->add_flag("--quiet", train_opt.quiet, "no progress bar");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) {
@@ -56,6 +72,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (make_ds->parsed()) return anima::tools::make_dataset(syn_out, syn);
+    if (train->parsed()) return anima::tools::train(train_opt);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
     if (bench_ops->parsed() || bench_kernels->parsed()) {
       bench_opt.suite = bench_ops->parsed() ? "ops" : "kernels";

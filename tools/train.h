@@ -1,0 +1,28 @@
+// `anima train`: trains the First Order Motion Model from a config on a dataset in the FOMM
+// layout, into a run folder:
+//   <out>/config.yaml      the config as given
+//   <out>/log.txt          a header (commit, device, seed, config) and one line of loss terms per
+//                          logged step
+//   <out>/checkpoint.safetensors  models, optimisers, epoch, step and RNG state (atomic writes)
+// Resuming from a checkpoint continues the same run: the same seed gives the same numbers as an
+// uninterrupted run. SIGINT saves a checkpoint and stops cleanly; a non-finite loss stops the
+// run naming the term (the previous checkpoint is kept).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace anima::tools {
+
+struct TrainOptions {
+  std::string config, out, data, checkpoint, vgg, device = "auto";
+  uint64_t seed = 0;
+  int workers = 2;
+  int64_t max_steps = -1;  // stop after this many steps in total (for tests and quick runs)
+  int log_every = 10;
+  int epochs = -1;         // override train_params.num_epochs
+  bool quiet = false;      // no progress bar
+};
+
+int train(const TrainOptions& options);
+
+}  // namespace anima::tools
