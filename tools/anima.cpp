@@ -6,6 +6,7 @@
 #include "tensor/error.h"
 #include "tensor/runtime.h"
 #include "tools/bench.h"
+#include "tools/animate.h"
 #include "tools/data_commands.h"
 #include "tools/train.h"
 
@@ -64,6 +65,30 @@ int main(int argc, char** argv) {
   train->add_option("--log-every", train_opt.log_every, "log every N steps")->check(CLI::PositiveNumber);
   train->add_flag("--quiet", train_opt.quiet, "no progress bar");
 
+  auto* animate = app.add_subcommand("animate", "animate a source image with a driving video (FOMM)");
+  anima::tools::AnimateOptions an;
+  animate->add_option("--checkpoint", an.checkpoint, "checkpoint (ours or a converted official one)")->required()->check(CLI::ExistingFile);
+  animate->add_option("--config", an.config, "config (default: the one stored in the checkpoint)")->check(CLI::ExistingFile);
+  animate->add_option("--source", an.source, "source image")->required()->check(CLI::ExistingFile);
+  animate->add_option("--driving", an.driving, "driving video")->required()->check(CLI::ExistingFile);
+  animate->add_option("--out", an.out, "result: .mp4, .gif or a folder of PNG frames")->required();
+  animate->add_option("--best-frame", an.best_frame, "driving frame used as the reference pose");
+  animate->add_option("--batch", an.batch, "frames per forward pass")->check(CLI::PositiveNumber);
+  animate->add_option("--save-intermediates", an.save_intermediates, "folder for per-frame keypoints, masks, occlusion, deformed source");
+  animate->add_option("--device", an.device, "auto, cpu or cuda");
+  animate->add_flag("--side-by-side", an.side_by_side, "write source | driving | result");
+  animate->add_flag("--adapt-scale", an.adapt_scale, "adapt the movement scale by keypoint hull areas");
+  animate->add_flag("--absolute", an.no_relative, "use absolute keypoints instead of relative motion");
+
+  auto* recon = app.add_subcommand("reconstruct", "reconstruct every test video from its first frame (FOMM)");
+  anima::tools::ReconstructOptions rc;
+  recon->add_option("--checkpoint", rc.checkpoint, "checkpoint")->required()->check(CLI::ExistingFile);
+  recon->add_option("--config", rc.config, "config (default: stored in the checkpoint)")->check(CLI::ExistingFile);
+  recon->add_option("--data", rc.data, "dataset root (default: dataset_params.root_dir)");
+  recon->add_option("--out", rc.out, "output folder")->required();
+  recon->add_option("--max-videos", rc.max_videos, "at most this many test videos");
+  recon->add_option("--device", rc.device, "auto, cpu or cuda");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) {
@@ -73,6 +98,8 @@ int main(int argc, char** argv) {
     }
     if (make_ds->parsed()) return anima::tools::make_dataset(syn_out, syn);
     if (train->parsed()) return anima::tools::train(train_opt);
+    if (animate->parsed()) return anima::tools::animate(an);
+    if (recon->parsed()) return anima::tools::reconstruct(rc);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
     if (bench_ops->parsed() || bench_kernels->parsed()) {
       bench_opt.suite = bench_ops->parsed() ? "ops" : "kernels";

@@ -7,9 +7,13 @@
 
 #include "data/synthetic.h"
 #include "layers/safetensors.h"
+#include "models/fomm/inference.h"
 #include "tensor/file_util.h"
 #include "tests/test_util.h"
+#include "tools/animate.h"
 #include "tools/train.h"
+#include "data/image_io.h"
+#include "data/video_io.h"
 
 using namespace anima;
 
@@ -49,6 +53,20 @@ train_params:
 }  // namespace
 
 TEST_SUITE("tools") {
+
+TEST_CASE("FOMM normalize_kp: relative movement, relative Jacobians, hull-area scale") {
+  CHECK(fomm::convex_hull_area({0, 0, 1, 0, 1, 1, 0, 1, 0.5f, 0.5f}) == doctest::Approx(1.0));
+  CHECK(fomm::convex_hull_area({0, 0, 1, 1, 2, 2}) == 0.0);
+  fomm::Keypoints src{test::tensor({0, 0, 0.5f, 0, 0, 0.5f}, Shape{1, 3, 2}), Tensor(), Tensor()};
+  fomm::Keypoints init{test::tensor({0, 0, 1, 0, 0, 1}, Shape{1, 3, 2}), Tensor(), Tensor()};
+  fomm::Keypoints now{test::tensor({0.2f, 0, 1.2f, 0, 0.2f, 1}, Shape{1, 3, 2}), Tensor(), Tensor()};
+  fomm::Keypoints rel = fomm::normalize_kp(src, now, init, {false, true, true});
+  CHECK_CLOSE(rel.value, test::tensor({0.2f, 0, 0.7f, 0, 0.2f, 0.5f}, Shape{1, 3, 2}), 1e-6, 0);
+  fomm::Keypoints scaled = fomm::normalize_kp(src, now, init, {true, true, true});  // hull areas 1/8 vs 1/2
+  CHECK_CLOSE(scaled.value, test::tensor({0.1f, 0, 0.6f, 0, 0.1f, 0.5f}, Shape{1, 3, 2}), 1e-6, 0);
+  fomm::Keypoints absolute = fomm::normalize_kp(src, now, init, {false, false, false});
+  CHECK(test::bit_equal(absolute.value, now.value));
+}
 
 TEST_CASE("train writes a run folder; resuming from a checkpoint equals the uninterrupted run") {
   std::string d = "/tmp/anima_test_train_" + std::to_string(::getpid());
@@ -96,6 +114,44 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   }
   CHECK(compared > 50);
   CHECK(read_file_bytes(d + "/second_half/log.txt").find("resumed from") != std::string::npos);
+
+  // The trained checkpoint animates a source image with a driving video and reconstructs videos.
+  auto frames = render_puppet_video(9, 30, 0, 5, 32);
+  std::vector<Tensor> images;
+  for (auto& f : frames) images.push_back(f.image);
+  write_video(d + "/driving.mp4", images, 12.0);
+  write_image(d + "/source.png", render_puppet_video(9, 31, 0, 1, 40)[0].image);  // resized to 32x32
+  tools::AnimateOptions an;
+  an.checkpoint = d + "/straight/checkpoint.safetensors";
+  an.source = d + "/source.png";
+  an.driving = d + "/driving.mp4";
+  an.out = d + "/animation";
+  an.device = "cpu";
+  an.best_frame = 2;
+  an.save_intermediates = d + "/intermediates";
+  an.batch = 2;
+  REQUIRE(tools::animate(an) == 0);
+  CHECK(read_image(d + "/animation/00004.png").shape() == Shape{32, 32, 3});
+  SafetensorsFile inter = load_safetensors(d + "/intermediates/frame_00003.safetensors");
+  CHECK(inter.at("mask").shape() == Shape{1, 5, 16, 16});
+  CHECK(inter.at("jacobian_driving").shape() == Shape{1, 4, 2, 2});
+  an.out = d + "/animation.mp4";
+  an.side_by_side = true;
+  REQUIRE(tools::animate(an) == 0);
+  VideoData v = read_video(d + "/animation.mp4");
+  CHECK(v.frames.size() == 5);
+  CHECK(v.fps == doctest::Approx(12.0));
+  CHECK(v.frames[0].size(1) == 96);  // source | driving | result
+  an.best_frame = 9;
+  CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("--best-frame 9 outside"), Error);
+  tools::ReconstructOptions rc;
+  rc.checkpoint = d + "/straight/checkpoint.safetensors";
+  rc.data = d + "/data";
+  rc.out = d + "/recon";
+  rc.device = "cpu";
+  REQUIRE(tools::reconstruct(rc) == 0);
+  std::string csv = read_file_bytes(d + "/recon/reconstruction.csv");
+  CHECK(csv.find("mean,,") != std::string::npos);
   std::system(("rm -rf '" + d + "'").c_str());
 }
 

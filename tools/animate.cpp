@@ -1,0 +1,186 @@
+#include "tools/animate.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "autograd/functions.h"
+#include "autograd/grad_mode.h"
+#include "data/dataset.h"
+#include "data/image_io.h"
+#include "data/video_io.h"
+#include "kernels/elementwise.h"
+#include "kernels/resample.h"
+#include "kernels/shape_ops.h"
+#include "layers/checkpoint.h"
+#include "layers/safetensors.h"
+#include "models/fomm/config.h"
+#include "models/fomm/inference.h"
+#include "tensor/file_util.h"
+#include "tensor/runtime.h"
+
+namespace anima::tools {
+namespace {
+
+struct LoadedModel {
+  fomm::FommConfig cfg;
+  std::shared_ptr<fomm::KPDetector> kp;
+  std::shared_ptr<fomm::OcclusionAwareGenerator> generator;
+  Device device;
+};
+
+LoadedModel load_model(const std::string& checkpoint, const std::string& config, const std::string& device_name) {
+  LoadedModel m;
+  SafetensorsFile f = load_safetensors(checkpoint);
+  if (!config.empty()) {
+    m.cfg = fomm::load_fomm_config(config);
+  } else {
+    auto it = f.metadata.find("config");
+    ANIMA_CHECK(it != f.metadata.end(), checkpoint, ": no config stored in the checkpoint; pass --config");
+    m.cfg = fomm::parse_fomm_config(it->second, checkpoint + " (stored config)");
+  }
+  m.device = device_name == "auto" ? (cuda_available() ? Device::cuda() : Device::cpu()) : parse_device(device_name);
+  Generator gen(0);
+  m.kp = std::make_shared<fomm::KPDetector>(m.cfg.kp_detector, gen);
+  m.generator = std::make_shared<fomm::OcclusionAwareGenerator>(m.cfg.generator, gen);
+  load_checkpoint(checkpoint, {{{"kp_detector", m.kp.get()}, {"generator", m.generator.get()}}, {}});
+  m.kp->to(m.device);
+  m.generator->to(m.device);
+  m.kp->eval();
+  m.generator->eval();
+  return m;
+}
+
+// uint8 [H, W, 3] -> float [1, 3, h, w] on the device.
+Tensor prepare(const Tensor& image, int64_t h, int64_t w, Device device) {
+  Tensor chw = image_to_chw(image);
+  Tensor x = raw::view(chw, Shape{1, 3, chw.size(1), chw.size(2)});
+  if (chw.size(1) != h || chw.size(2) != w) {
+    InterpParams p;
+    p.out_h = h;
+    p.out_w = w;
+    x = kernels::interpolate(x, p);
+  }
+  return raw::to_device(x, device);
+}
+
+Tensor to_image(const Tensor& batch_item) {  // [1, 3, h, w] -> uint8 [h, w, 3]
+  return chw_to_image(raw::view(raw::to_device(batch_item, Device::cpu()),
+                                Shape{3, batch_item.size(2), batch_item.size(3)}));
+}
+
+void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps) {
+  std::string ext = out.size() > 4 ? out.substr(out.size() - 4) : "";
+  if (ext == ".mp4" || ext == ".gif") {
+    write_video(out, frames, fps > 0 ? fps : 25.0);
+    return;
+  }
+  ::mkdir(out.c_str(), 0755);  // a folder of lossless PNG frames
+  for (size_t i = 0; i < frames.size(); ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "/%05zu.png", i);
+    write_image(out + name, frames[i]);
+  }
+}
+
+}  // namespace
+
+int animate(const AnimateOptions& o) {
+  NoGradGuard no_grad;
+  LoadedModel m = load_model(o.checkpoint, o.config, o.device);
+  int64_t h = m.cfg.dataset.frame_shape[0], w = m.cfg.dataset.frame_shape[1];
+  Tensor source = prepare(read_image(o.source), h, w, m.device);
+  VideoData driving = read_video(o.driving);
+  ANIMA_CHECK(o.best_frame >= 0 && o.best_frame < int(driving.frames.size()), "animate: --best-frame ", o.best_frame,
+              " outside the driving video's ", driving.frames.size(), " frames");
+  fomm::NormalizeOptions norm{m.cfg.normalization.adapt_movement_scale || o.adapt_scale,
+                              m.cfg.normalization.use_relative_movement && !o.no_relative,
+                              m.cfg.normalization.use_relative_jacobian && !o.no_relative};
+  fomm::Keypoints kp_source = m.kp->forward(source);
+  fomm::Keypoints kp_initial = m.kp->forward(prepare(driving.frames[size_t(o.best_frame)], h, w, m.device));
+  if (!o.save_intermediates.empty()) ::mkdir(o.save_intermediates.c_str(), 0755);
+  std::vector<Tensor> out_frames;
+  int64_t n = int64_t(driving.frames.size());
+  for (int64_t start = 0; start < n; start += o.batch) {
+    int64_t count = std::min<int64_t>(o.batch, n - start);
+    std::vector<Tensor> batch;
+    for (int64_t k = 0; k < count; ++k) batch.push_back(prepare(driving.frames[size_t(start + k)], h, w, m.device));
+    Tensor drv = kernels::concat(batch, 0);
+    fomm::Keypoints kp_driving = m.kp->forward(drv);
+    fomm::Keypoints kp_norm = fomm::normalize_kp(kp_source, kp_driving, kp_initial, norm);
+    Tensor src = kernels::expand(source, Shape{count, 3, h, w});
+    fomm::Keypoints ks{kernels::expand(kp_source.value, kp_norm.value.shape()),
+                       kp_source.jacobian.defined() ? kernels::expand(kp_source.jacobian, kp_norm.jacobian.shape()) : Tensor(),
+                       Tensor()};
+    fomm::GeneratorOutput g = m.generator->forward(src, kp_norm, ks);
+    for (int64_t k = 0; k < count; ++k) {
+      Tensor pred = to_image(kernels::slice(g.prediction, 0, k, k + 1));
+      if (o.side_by_side) {
+        Tensor s = to_image(source), d = to_image(kernels::slice(drv, 0, k, k + 1));
+        pred = kernels::concat({s, d, pred}, 1);
+      }
+      out_frames.push_back(pred);
+      if (!o.save_intermediates.empty()) {
+        NamedTensors t = {{"kp_driving", kernels::slice(kp_norm.value, 0, k, k + 1)},
+                          {"mask", kernels::slice(g.motion.mask, 0, k, k + 1)},
+                          {"deformed", kernels::slice(g.deformed, 0, k, k + 1)}};
+        if (kp_norm.jacobian.defined()) t.emplace_back("jacobian_driving", kernels::slice(kp_norm.jacobian, 0, k, k + 1));
+        if (g.motion.occlusion_map.defined()) t.emplace_back("occlusion_map", kernels::slice(g.motion.occlusion_map, 0, k, k + 1));
+        t.emplace_back("kp_source", kp_source.value);
+        char name[48];
+        std::snprintf(name, sizeof name, "/frame_%05lld.safetensors", (long long)(start + k));
+        save_safetensors(o.save_intermediates + name, t);
+      }
+    }
+  }
+  write_frames(o.out, out_frames, driving.fps);
+  std::printf("animate: %zu frames at %.2f fps -> %s\n", out_frames.size(), driving.fps, o.out.c_str());
+  return 0;
+}
+
+int reconstruct(const ReconstructOptions& o) {
+  NoGradGuard no_grad;
+  LoadedModel m = load_model(o.checkpoint, o.config, o.device);
+  DatasetOptions d;
+  d.frame_h = m.cfg.dataset.frame_shape[0];
+  d.frame_w = m.cfg.dataset.frame_shape[1];
+  VideoDataset test(o.data.empty() ? m.cfg.dataset.root_dir : o.data, "test", d);
+  ::mkdir(o.out.c_str(), 0755);
+  std::ostringstream csv;
+  csv << "video,frames,mean_l1\n";
+  double total = 0;
+  int64_t videos = o.max_videos < 0 ? test.size() : std::min<int64_t>(o.max_videos, test.size());
+  for (int64_t v = 0; v < videos; ++v) {
+    Tensor frames = raw::to_device(test.load_video(v), m.device);
+    Tensor source = kernels::slice(frames, 0, 0, 1);
+    fomm::Keypoints kp_source = m.kp->forward(source);
+    std::vector<Tensor> out;
+    double l1 = 0;
+    for (int64_t start = 0; start < frames.size(0); start += o.batch) {
+      int64_t count = std::min<int64_t>(o.batch, frames.size(0) - start);
+      Tensor drv = kernels::slice(frames, 0, start, start + count);
+      fomm::Keypoints kd = m.kp->forward(drv);
+      fomm::Keypoints ks{kernels::expand(kp_source.value, kd.value.shape()),
+                         kp_source.jacobian.defined() ? kernels::expand(kp_source.jacobian, kd.jacobian.shape()) : Tensor(),
+                         Tensor()};
+      Tensor pred = m.generator->forward(kernels::expand(source, drv.shape()), kd, ks).prediction;
+      l1 += double(mean_abs_diff(pred, drv).item()) * double(count);
+      for (int64_t k = 0; k < count; ++k)
+        out.push_back(kernels::concat({to_image(kernels::slice(drv, 0, k, k + 1)), to_image(kernels::slice(pred, 0, k, k + 1))}, 1));
+    }
+    l1 /= double(frames.size(0));
+    total += l1;
+    const std::string& name = test.videos()[size_t(v)].name;
+    csv << name << "," << frames.size(0) << "," << l1 << "\n";
+    write_frames(o.out + "/" + name + ".mp4", out, 25.0);
+  }
+  csv << "mean,," << total / double(std::max<int64_t>(videos, 1)) << "\n";
+  write_file_atomic(o.out + "/reconstruction.csv", csv.str());
+  std::printf("reconstruct: %lld videos, mean L1 %.5f -> %s\n", (long long)videos,
+              total / double(std::max<int64_t>(videos, 1)), o.out.c_str());
+  return 0;
+}
+
+}  // namespace anima::tools
