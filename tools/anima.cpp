@@ -8,6 +8,7 @@
 #include "tools/bench.h"
 #include "tools/animate.h"
 #include "tools/data_commands.h"
+#include "tools/inspect.h"
 #include "tools/train.h"
 
 int main(int argc, char** argv) {
@@ -89,6 +90,12 @@ int main(int argc, char** argv) {
   recon->add_option("--max-videos", rc.max_videos, "at most this many test videos");
   recon->add_option("--device", rc.device, "auto, cpu or cuda");
 
+  auto* inspect = app.add_subcommand("inspect", "list a checkpoint's tensors and metadata, or a config's networks");
+  std::string inspect_path;
+  bool inspect_all = false;
+  inspect->add_option("path", inspect_path, "a .safetensors checkpoint or a .yaml config")->required()->check(CLI::ExistingFile);
+  inspect->add_flag("--all", inspect_all, "for a config: every tensor's name and shape");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) {
@@ -98,6 +105,7 @@ int main(int argc, char** argv) {
     }
     if (make_ds->parsed()) return anima::tools::make_dataset(syn_out, syn);
     if (train->parsed()) return anima::tools::train(train_opt);
+    if (inspect->parsed()) return anima::tools::inspect(inspect_path, inspect_all);
     if (animate->parsed()) return anima::tools::animate(an);
     if (recon->parsed()) return anima::tools::reconstruct(rc);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);

@@ -1,0 +1,48 @@
+#include "tools/inspect.h"
+
+#include <cstdio>
+
+#include "layers/safetensors.h"
+#include "models/fomm/config.h"
+
+namespace anima::tools {
+namespace {
+
+void print_module(const char* name, const Module& m, bool all) {
+  std::printf("%s: %lld parameters\n", name, (long long)m.parameter_count());
+  if (!all) return;
+  for (const auto& [n, t] : m.state_dict())
+    std::printf("  %-70s %-20s %s\n", n.c_str(), t.shape().str().c_str(), dtype_name(t.dtype()));
+}
+
+}  // namespace
+
+int inspect(const std::string& path, bool all) {
+  bool yaml = path.size() > 5 && (path.substr(path.size() - 5) == ".yaml" || path.substr(path.size() - 4) == ".yml");
+  if (yaml) {
+    fomm::FommConfig c = fomm::load_fomm_config(path);
+    for (const std::string& w : c.warnings) std::printf("warning: %s\n", w.c_str());
+    Generator gen(0);
+    print_module("kp_detector", fomm::KPDetector(c.kp_detector, gen), all);
+    print_module("generator", fomm::OcclusionAwareGenerator(c.generator, gen), all);
+    print_module("discriminator", fomm::MultiScaleDiscriminator(c.discriminator, gen), all);
+    return 0;
+  }
+  SafetensorsFile f = load_safetensors(path);
+  std::printf("%s: %zu tensors\n", path.c_str(), f.tensors.size());
+  for (const auto& [k, v] : f.metadata) {
+    std::string shown = v.size() > 60 ? v.substr(0, 57) + "..." : v;
+    for (char& ch : shown)
+      if (ch == '\n') ch = ' ';
+    std::printf("  metadata %-16s %s\n", k.c_str(), shown.c_str());
+  }
+  int64_t total = 0;
+  for (const auto& [n, t] : f.tensors) {
+    total += t.numel();
+    std::printf("  %-70s %-20s %s\n", n.c_str(), t.shape().str().c_str(), f.stored_dtypes.at(n).c_str());
+  }
+  std::printf("  total elements: %lld\n", (long long)total);
+  return 0;
+}
+
+}  // namespace anima::tools
