@@ -1,0 +1,23 @@
+#include "models/prioritycut/losses.h"
+
+#include "autograd/functions.h"
+#include "autograd/nn_functions.h"
+
+namespace anima::prioritycut {
+
+Tensor unet_generator_loss(const UNetDiscriminator::Output& f) {
+  return mean(pow(1.f - f.global, 2.f)) + mean(pow(1.f - f.pixel, 2.f));
+}
+
+Tensor unet_discriminator_loss(const UNetDiscriminator::Output& r, const UNetDiscriminator::Output& f) {
+  return mean(pow(1.f - r.global, 2.f) + pow(f.global, 2.f)) + mean(pow(1.f - r.pixel, 2.f) + pow(f.pixel, 2.f));
+}
+
+Tensor consistency_loss(UNetDiscriminator& d, const Tensor& real, const Tensor& fake, const Tensor& mask,
+                        const UNetDiscriminator::Output& d_real, const UNetDiscriminator::Output& d_fake, const Tensor& kp) {
+  Tensor mixed = d.forward(cutmix(real, fake, mask), kp).pixel;
+  Tensor target = cutmix(d_real.pixel, d_fake.pixel, mask);
+  return mse_loss(mixed, target);
+}
+
+}  // namespace anima::prioritycut
