@@ -6,17 +6,6 @@
 
 namespace anima {
 
-namespace {
-// A holder so the pyramid's children get the official names ("downs" is a ModuleDict there).
-struct ModuleDict : Module {
-  std::string type_name() const override { return "ModuleDict"; }
-  template <class M>
-  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> m) {
-    return register_module(name, m);
-  }
-};
-}  // namespace
-
 AntiAliasInterpolation2d::AntiAliasInterpolation2d(int64_t channels, double scale) : scale_(scale) {
   ANIMA_CHECK(scale > 0 && scale <= 1, "AntiAliasInterpolation2d: scale must be in (0, 1], got ", scale);
   double sigma = (1.0 / scale - 1.0) / 2.0;

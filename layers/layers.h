@@ -124,6 +124,17 @@ class Sequential : public UnaryModule {
   std::vector<std::shared_ptr<UnaryModule>> layers_;
 };
 
+// Children under names chosen by the caller (PyTorch's ModuleDict, or any plain container level
+// needed to reproduce an official name such as "downs.down_0-25" or "encoder.down_blocks.0").
+class ModuleDict : public Module {
+ public:
+  template <class M>
+  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> m) {
+    return register_module(name, std::move(m));
+  }
+  std::string type_name() const override { return "ModuleDict"; }
+};
+
 // Children named "0", "1", ...; typed access by index.
 template <class M>
 class ModuleList : public Module {

@@ -97,16 +97,6 @@ Discriminator::Output Discriminator::forward(const Tensor& x, const Tensor& kp) 
   return o;
 }
 
-namespace {
-struct ModuleDict : Module {
-  std::string type_name() const override { return "ModuleDict"; }
-  template <class M>
-  std::shared_ptr<M> add(const std::string& n, std::shared_ptr<M> m) {
-    return register_module(n, m);
-  }
-};
-}  // namespace
-
 MultiScaleDiscriminator::MultiScaleDiscriminator(const DiscriminatorConfig& c, Generator& gen) {
   auto dict = register_module("discs", std::make_shared<ModuleDict>());
   for (double s : c.scales) {

@@ -7,14 +7,6 @@
 namespace anima::prioritycut {
 namespace {
 
-struct Holder : Module {  // a named container level ("encoder", "down_blocks", "0", ...)
-  std::string type_name() const override { return "Module"; }
-  template <class M>
-  std::shared_ptr<M> add(const std::string& n, std::shared_ptr<M> m) {
-    return register_module(n, m);
-  }
-};
-
 std::shared_ptr<UnaryModule> make_conv(int64_t in, int64_t out, int k, int p, bool sn, Generator& gen) {
   if (sn) return std::make_shared<fomm::SpectralNormConv2d>(in, out, k, p, gen);
   return std::make_shared<Conv2d>(in, out, k, Conv2d::Options{1, p}, gen);
@@ -23,24 +15,24 @@ std::shared_ptr<UnaryModule> make_conv(int64_t in, int64_t out, int k, int p, bo
 }  // namespace
 
 UNetDiscriminator::UNetDiscriminator(const UNetDiscriminatorConfig& c, Generator& gen) : cfg_(c) {
-  auto encoder = register_module("encoder", std::make_shared<Holder>());
-  auto downs = encoder->add("down_blocks", std::make_shared<Holder>());
+  auto encoder = register_module("encoder", std::make_shared<ModuleDict>());
+  auto downs = encoder->add("down_blocks", std::make_shared<ModuleDict>());
   std::vector<int64_t> channels;
   for (int i = 0; i < c.num_blocks; ++i) {
     int64_t in = i == 0 ? c.num_channels + (c.use_kp ? c.num_kp : 0) : channels.back();
     int64_t out = std::min(c.max_features, c.block_expansion << (i + 1));
-    auto block = downs->add(std::to_string(i), std::make_shared<Holder>());
+    auto block = downs->add(std::to_string(i), std::make_shared<ModuleDict>());
     down_conv_.push_back(block->add("conv", make_conv(in, out, 3, 1, c.sn, gen)));
     down_norm_.push_back(i == 0 ? nullptr : block->add("norm", std::make_shared<InstanceNorm2d>(out, true)));
     channels.push_back(out);
   }
   global_head_ = register_module("global_head", make_conv(channels.back(), 1, 1, 0, c.sn, gen));
-  auto decoder = register_module("decoder", std::make_shared<Holder>());
-  auto ups = decoder->add("up_blocks", std::make_shared<Holder>());
+  auto decoder = register_module("decoder", std::make_shared<ModuleDict>());
+  auto ups = decoder->add("up_blocks", std::make_shared<ModuleDict>());
   int64_t in = channels.back();
   for (int i = c.num_blocks - 1; i >= 0; --i) {
     int64_t out = i == 0 ? c.block_expansion : channels[size_t(i - 1)];
-    auto block = ups->add(std::to_string(c.num_blocks - 1 - i), std::make_shared<Holder>());
+    auto block = ups->add(std::to_string(c.num_blocks - 1 - i), std::make_shared<ModuleDict>());
     up_conv_.push_back(block->add("conv", make_conv(in, out, 3, 1, c.sn, gen)));
     up_norm_.push_back(block->add("norm", std::make_shared<InstanceNorm2d>(out, true)));
     // The skip of the next finer level is concatenated after this block.

@@ -7,40 +7,14 @@
 #include "models/fomm/full_model.h"
 #include "kernels/shape_ops.h"
 #include "tests/test_util.h"
+#include "tests/tiny_fomm_config.h"
 
 using namespace anima;
 using namespace anima::fomm;
 
 namespace {
 
-FommConfig tiny_config() {
-  FommConfig c = parse_fomm_config(R"(
-model_params:
-  common_params: {num_kp: 4, num_channels: 3, estimate_jacobian: True}
-  kp_detector_params: {temperature: 0.1, block_expansion: 8, max_features: 32, scale_factor: 0.5, num_blocks: 3}
-  generator_params:
-    block_expansion: 8
-    max_features: 32
-    num_down_blocks: 2
-    num_bottleneck_blocks: 1
-    estimate_occlusion_map: True
-    dense_motion_params: {block_expansion: 8, max_features: 32, num_blocks: 3, scale_factor: 0.5}
-  discriminator_params: {scales: [1], block_expansion: 8, max_features: 32, num_blocks: 3, sn: True}
-train_params:
-  lr_generator: 2.0e-3
-  lr_kp_detector: 2.0e-3
-  lr_discriminator: 2.0e-3
-  scales: [1, 0.5]
-  loss_weights:
-    generator_gan: 1
-    discriminator_gan: 1
-    feature_matching: [10, 10, 10]
-    perceptual: [10, 10]
-    equivariance_value: 10
-    equivariance_jacobian: 10
-)", "tiny");
-  return c;
-}
+FommConfig tiny_config() { return parse_fomm_config(test::kTinyFommYaml, "tiny"); }
 
 // Source and driving frames of two synthetic puppet videos at 32x32.
 std::pair<Tensor, Tensor> puppet_batch() {

@@ -10,6 +10,7 @@
 #include "models/fomm/inference.h"
 #include "tensor/file_util.h"
 #include "tests/test_util.h"
+#include "tests/tiny_fomm_config.h"
 #include "tools/animate.h"
 #include "tools/train.h"
 #include "data/image_io.h"
@@ -17,40 +18,6 @@
 
 using namespace anima;
 
-namespace {
-const char* kTinyConfig = R"(dataset_params:
-  frame_shape: [32, 32, 3]
-  id_sampling: True
-  augmentation_params:
-    flip_param: {horizontal_flip: True, time_flip: True}
-    jitter_param: {brightness: 0.1, contrast: 0.1, saturation: 0.1, hue: 0.05}
-model_params:
-  common_params: {num_kp: 4, num_channels: 3, estimate_jacobian: True}
-  kp_detector_params: {temperature: 0.1, block_expansion: 8, max_features: 32, scale_factor: 0.5, num_blocks: 3}
-  generator_params:
-    block_expansion: 8
-    max_features: 32
-    num_down_blocks: 2
-    num_bottleneck_blocks: 1
-    estimate_occlusion_map: True
-    dense_motion_params: {block_expansion: 8, max_features: 32, num_blocks: 3, scale_factor: 0.5}
-  discriminator_params: {scales: [1], block_expansion: 8, max_features: 32, num_blocks: 3, sn: True}
-train_params:
-  num_epochs: 2
-  num_repeats: 2
-  epoch_milestones: [1]
-  batch_size: 2
-  scales: [1, 0.5]
-  checkpoint_freq: 1
-  loss_weights:
-    generator_gan: 1
-    discriminator_gan: 1
-    feature_matching: [10, 10, 10]
-    perceptual: [10, 10]
-    equivariance_value: 10
-    equivariance_jacobian: 10
-)";
-}  // namespace
 
 TEST_SUITE("tools") {
 
@@ -76,7 +43,7 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   so.frames = 6;
   so.size = 32;
   make_synthetic_dataset(d + "/data", so);
-  std::ofstream(d + "/tiny.yaml") << kTinyConfig;
+  std::ofstream(d + "/tiny.yaml") << test::kTinyFommYaml;
   tools::TrainOptions o;
   o.config = d + "/tiny.yaml";
   o.data = d + "/data";
