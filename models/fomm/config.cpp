@@ -144,6 +144,17 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
       lw.get("equivariance_jacobian", c.train.loss_weights.equivariance_jacobian);
     }
     {
+      Section pc = top.sub("prioritycut_params");
+      pc.get("discriminator", c.prioritycut.discriminator);
+      pc.get("mix", c.prioritycut.mix);
+      pc.get("mix_probability", c.prioritycut.mix_probability);
+      pc.get("consistency_weight", c.prioritycut.consistency_weight);
+      pc.get("warmup_epochs", c.prioritycut.warmup_epochs);
+      pc.get("bg_threshold", c.prioritycut.bg_threshold);
+      pc.get("k_min", c.prioritycut.k_min);
+      pc.get("k_max", c.prioritycut.k_max);
+    }
+    {
       Section r = top.sub("reconstruction_params");
       r.get("num_videos", c.reconstruction_num_videos);
       r.ignore("format");
@@ -159,6 +170,12 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
   }
   ANIMA_CHECK(c.dataset.frame_shape.size() == 3 && c.dataset.frame_shape[0] > 0 && c.dataset.frame_shape[1] > 0,
               what, ": dataset_params.frame_shape must be [H, W, C]");
+  ANIMA_CHECK(c.prioritycut.discriminator == "global" || c.prioritycut.discriminator == "unet", what,
+              ": prioritycut_params.discriminator must be global or unet, got '", c.prioritycut.discriminator, "'");
+  ANIMA_CHECK(c.prioritycut.mix == "none" || c.prioritycut.mix == "prioritycut" || c.prioritycut.mix == "cutmix", what,
+              ": prioritycut_params.mix must be none, prioritycut or cutmix, got '", c.prioritycut.mix, "'");
+  ANIMA_CHECK(c.prioritycut.mix == "none" || c.prioritycut.discriminator == "unet", what,
+              ": prioritycut_params.mix needs the unet discriminator");
   ANIMA_CHECK(c.train.batch_size > 0 && c.train.num_epochs > 0 && c.train.num_repeats > 0, what,
               ": train_params batch_size, num_epochs and num_repeats must be positive");
   return c;

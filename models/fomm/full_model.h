@@ -13,6 +13,7 @@
 #include "layers/vgg.h"
 #include "models/fomm/config.h"
 #include "models/fomm/losses.h"
+#include "models/prioritycut/losses.h"
 
 namespace anima::fomm {
 
@@ -30,12 +31,15 @@ class FommTrainer {
 
   // Forward, backward and the optimiser steps for one batch (source, driving: [B, 3, H, W]).
   StepOutput step(const Tensor& source, const Tensor& driving);
-  // The learning rates of `epoch` (MultiStepLR at the config's milestones).
+  // The epoch of the next steps: learning rates (MultiStepLR at the config's milestones) and the
+  // mixed-image warm-up.
   void set_epoch(int epoch);
 
   std::shared_ptr<KPDetector> kp_detector;
   std::shared_ptr<OcclusionAwareGenerator> generator;
-  std::shared_ptr<MultiScaleDiscriminator> discriminator;
+  std::shared_ptr<MultiScaleDiscriminator> discriminator;   // prioritycut_params.discriminator = global
+  std::shared_ptr<prioritycut::UNetDiscriminator> unet;     // = unet (registered as "discriminator")
+  Tensor last_mix_mask;  // the last PriorityCut/CutMix mask, for visualisation
   std::unique_ptr<Adam> opt_kp, opt_generator, opt_discriminator;
   CheckpointParts checkpoint_parts();
   Generator& rng() { return rng_; }
@@ -47,6 +51,8 @@ class FommTrainer {
   std::unique_ptr<MultiStepLR> sched_kp_, sched_gen_, sched_disc_;
   Generator& rng_;
   Device device_;
+  int epoch_ = 0;
+  void unet_step(const Tensor& driving, const StepOutput& o, StepOutput& out_losses);
 };
 
 }  // namespace anima::fomm

@@ -22,6 +22,11 @@ TEST_CASE("configs: the official vox-256 values load and build the official netw
   CHECK(KPDetector(c.kp_detector, gen).parameter_count() == 14215368);
   CHECK(OcclusionAwareGenerator(c.generator, gen).parameter_count() == 45575391);
   CHECK(MultiScaleDiscriminator(c.discriminator, gen).parameter_count() == 2758849);
+  FommConfig pc = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/prioritycut-vox-256.yaml");
+  CHECK(pc.warnings.empty());
+  CHECK(pc.prioritycut.discriminator == "unet");
+  CHECK(pc.prioritycut.mix == "prioritycut");
+  CHECK(pc.train.loss_weights.generator_gan == 1.f);
   FommConfig small = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/fomm-shapes-64.yaml");
   CHECK(small.warnings.empty());
   CHECK(small.dataset.frame_shape[0] == 64);

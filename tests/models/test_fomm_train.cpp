@@ -60,4 +60,37 @@ TEST_CASE("FOMM training steps on the CPU: finite terms, falling reconstruction 
   for (int s = 0; s < 3; ++s) CHECK(again[size_t(s)] == log[size_t(s)]);
 }
 
+TEST_CASE("PriorityCut training steps: the U-Net discriminator with PriorityCut and CutMix mixing") {
+  for (const char* mix : {"prioritycut", "cutmix"}) {
+    INFO(mix);
+    std::string yaml = std::string(test::kTinyFommYaml) + "prioritycut_params:\n  discriminator: unet\n  mix: " + mix +
+                       "\n  mix_probability: 1.0\n  warmup_epochs: 1\n  k_min: 0.1\n  k_max: 0.5\n";
+    FommConfig c = parse_fomm_config(yaml, "tiny-pc");
+    c.discriminator.num_blocks = 2;  // 32x32 must divide by 2^blocks
+    c.train.loss_weights.feature_matching = {10, 10};
+    Generator gen(4);
+    FommTrainer t(c, std::make_shared<Vgg19>(gen), gen);
+    CHECK(t.unet != nullptr);
+    CHECK(t.discriminator == nullptr);
+    auto [source, driving] = puppet_batch();
+    t.set_epoch(0);  // warm-up: no mixing yet
+    StepOutput first = t.step(source, driving);
+    CHECK(first.losses.count("consistency") == 0);
+    t.set_epoch(1);
+    StepOutput o = t.step(source, driving);
+    REQUIRE(o.losses.count("consistency") == 1);
+    CHECK(std::isfinite(o.losses.at("consistency").item()));
+    CHECK(std::isfinite(o.losses.at("disc_mix").item()));
+    CHECK(std::isfinite(o.discriminator_loss.item()));
+    CHECK(t.last_mix_mask.shape() == Shape{2, 1, 32, 32});
+    auto parts = t.checkpoint_parts();
+    CHECK(parts.modules[2].first == "discriminator");
+    CHECK(parts.modules[2].second->named_parameters().front().first == "encoder.down_blocks.0.conv.bias");
+  }
+  CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {mix: prioritycut}\n", "x"),
+                       doctest::Contains("needs the unet discriminator"), Error);
+  CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {discriminator: patch}\n", "x"),
+                       doctest::Contains("must be global or unet"), Error);
+}
+
 }  // TEST_SUITE
