@@ -14,6 +14,8 @@
 #include "models/fomm/full_model.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
+#include "tools/visualize.h"
+#include "data/image_io.h"
 
 #ifndef ANIMA_GIT_COMMIT
 #define ANIMA_GIT_COMMIT "unknown"
@@ -134,6 +136,12 @@ int train(const TrainOptions& o) {
         std::fprintf(stderr, "\r[train] step %lld/%lld  epoch %d  %.2f steps/s  ETA %.0f s   ", (long long)step,
                      (long long)total, epoch, rate, double(total - step) / std::max(rate, 1e-9));
       }
+    }
+    if (epoch_end || step == total) {  // the epoch's picture: the last batch's inputs and outputs
+      ::mkdir((o.out + "/vis").c_str(), 0755);
+      char name[48];
+      std::snprintf(name, sizeof name, "/vis/epoch_%04d.png", epoch);
+      write_image(o.out + name, visualize_step(batch.source, batch.driving, out, trainer.last_mix_mask));
     }
     if (epoch_end && (epoch + 1) % cfg.train.checkpoint_freq == 0) save(epoch + 1);
     if (g_interrupted) {

@@ -58,6 +58,9 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   CHECK(log.find("seed 5") != std::string::npos);
   CHECK(log.find("equivariance_jacobian") != std::string::npos);
   CHECK(log.find("step 4") != std::string::npos);
+  Tensor vis = read_image(d + "/straight/vis/epoch_0000.png");
+  CHECK(vis.size(0) == 2 * 32);  // two samples
+  CHECK(vis.size(1) == 6 * 32);  // source, driving, deformed, prediction, occlusion, background mask
   o.max_steps = 2;
   o.out = d + "/first_half";
   REQUIRE(tools::train(o) == 0);
