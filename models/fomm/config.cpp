@@ -68,6 +68,7 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
     {
       Section d = top.sub("dataset_params");
       d.get("root_dir", c.dataset.root_dir);
+      d.get("image_shape", c.dataset.frame_shape);  // the older official configs' name
       d.get("frame_shape", c.dataset.frame_shape);
       d.get("id_sampling", c.dataset.id_sampling);
       d.get("pairs_list", c.dataset.pairs_list);

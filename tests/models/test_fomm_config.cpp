@@ -27,6 +27,13 @@ TEST_CASE("configs: the official vox-256 values load and build the official netw
   CHECK(pc.prioritycut.discriminator == "unet");
   CHECK(pc.prioritycut.mix == "prioritycut");
   CHECK(pc.train.loss_weights.generator_gan == 1.f);
+  for (const char* name : {"taichi-256", "bair-256", "prioritycut-taichi-256", "prioritycut-bair-256"}) {
+    INFO(name);
+    FommConfig other = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/" + name + ".yaml");
+    CHECK(other.warnings.empty());
+    CHECK(other.dataset.frame_shape[0] == 256);
+  }
+  CHECK(parse_fomm_config("dataset_params: {image_shape: [128, 96, 3]}\n", "old").dataset.frame_shape[1] == 96);
   FommConfig small = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/fomm-shapes-64.yaml");
   CHECK(small.warnings.empty());
   CHECK(small.dataset.frame_shape[0] == 64);
