@@ -31,6 +31,14 @@ int main(int argc, char** argv) {
     sub->add_option("--filter", bench_opt.filter, "only ops whose name contains this text");
   }
 
+  auto* bench_model = bench->add_subcommand("model", "training-step time, peak memory and animation frames/s of a model");
+  anima::tools::BenchModelOptions model_opt;
+  std::string model_name = "fomm";
+  bench_model->add_option("--model", model_name, "fomm (refined-mask: issue 7)")->check(CLI::IsMember({"fomm"}));
+  bench_model->add_option("--config", model_opt.config, "model config")->check(CLI::ExistingFile);
+  bench_model->add_option("--device", model_opt.device, "auto, cpu or cuda");
+  bench_model->add_option("--batch", model_opt.batch, "batch size (default: the config's)")->check(CLI::NonNegativeNumber);
+  bench_model->add_option("--steps", model_opt.steps, "timed steps")->check(CLI::PositiveNumber);
   auto* bench_data = bench->add_subcommand("data", "read a dataset in the FOMM layout and time the loader");
   anima::tools::BenchDataOptions data_opt;
   bench_data->add_option("--data", data_opt.data, "dataset root (with train/)")->required();
@@ -109,6 +117,7 @@ int main(int argc, char** argv) {
     if (animate->parsed()) return anima::tools::animate(an);
     if (recon->parsed()) return anima::tools::reconstruct(rc);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
+    if (bench_model->parsed()) return anima::tools::bench_model(model_opt);
     if (bench_ops->parsed() || bench_kernels->parsed()) {
       bench_opt.suite = bench_ops->parsed() ? "ops" : "kernels";
       return anima::tools::run_bench(bench_opt);

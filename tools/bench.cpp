@@ -13,6 +13,7 @@
 #include "kernels/color.h"
 #include "kernels/select.h"
 #include "layers/vgg.h"
+#include "models/fomm/full_model.h"
 #include "layers/optim.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
@@ -272,6 +273,38 @@ int run_bench(const BenchOptions& opt) {
     else
       std::printf("\n(GPU skipped: %s)\n", cuda_status().c_str());
   }
+  return 0;
+}
+
+}  // namespace anima::tools
+
+namespace anima::tools {
+
+int bench_model(const BenchModelOptions& o) {
+  fomm::FommConfig cfg = fomm::load_fomm_config(o.config);
+  Device dev = o.device == "auto" ? (cuda_available() ? Device::cuda() : Device::cpu()) : parse_device(o.device);
+  if (dev.is_cuda()) require_cuda("bench model");
+  int64_t b = o.batch > 0 ? o.batch : cfg.train.batch_size;
+  int64_t h = cfg.dataset.frame_shape[0], w = cfg.dataset.frame_shape[1];
+  Generator gen(0);
+  fomm::FommTrainer trainer(cfg, std::make_shared<Vgg19>(gen), gen, dev);
+  Tensor src = kernels::uniform(Shape{b, 3, h, w}, 0.f, 1.f, gen, dev), drv = kernels::uniform(Shape{b, 3, h, w}, 0.f, 1.f, gen, dev);
+  std::printf("anima bench model fomm; %s; config %s; batch %lld at %lldx%lld on %s\n", device_report().c_str(),
+              o.config.c_str(), (long long)b, (long long)h, (long long)w, dev.str().c_str());
+  reset_peak_memory(dev);
+  double step_ms = median_ms([&] { trainer.step(src, drv); }, o.steps);
+  std::printf("training step: %.1f ms (median of %d after a warm-up), peak memory %.1f MiB\n", step_ms, o.steps,
+              double(memory_stats(dev).peak) / (1 << 20));
+  NoGradGuard no_grad;
+  trainer.kp_detector->eval();
+  trainer.generator->eval();
+  fomm::Keypoints ks = trainer.kp_detector->forward(src);
+  double anim_ms = median_ms([&] {
+    fomm::Keypoints kd = trainer.kp_detector->forward(drv);
+    trainer.generator->forward(src, kd, ks);
+  }, o.steps);
+  std::printf("animation: %.1f frames/s (batch %lld, keypoints + generator per frame)\n", double(b) / (anim_ms * 1e-3),
+              (long long)b);
   return 0;
 }
 

@@ -20,3 +20,16 @@ struct BenchOptions {
 int run_bench(const BenchOptions& options);
 
 }  // namespace anima::tools
+
+namespace anima::tools {
+
+struct BenchModelOptions {
+  std::string config = "configs/fomm-shapes-64.yaml";
+  std::string device = "auto";
+  int batch = 0;     // 0: the config's batch size
+  int steps = 3;     // timed training steps (after one warm-up)
+};
+// `anima bench model --model fomm`: training-step time and peak memory, and animation frames/s.
+int bench_model(const BenchModelOptions& options);
+
+}  // namespace anima::tools
