@@ -60,6 +60,17 @@ TEST_CASE("FOMM training steps on the CPU: finite terms, falling reconstruction 
   for (int s = 0; s < 3; ++s) CHECK(again[size_t(s)] == log[size_t(s)]);
 }
 
+TEST_CASE("a training step with keypoint heatmaps fed to the discriminator (the -adv configs)") {
+  FommConfig c = tiny_config();
+  c.discriminator.use_kp = true;
+  Generator gen(3);
+  FommTrainer t(c, std::make_shared<Vgg19>(gen), gen);
+  auto [source, driving] = puppet_batch();
+  StepOutput o = t.step(source, driving);
+  CHECK(std::isfinite(o.losses.at("gen_gan").item()));
+  CHECK(std::isfinite(o.discriminator_loss.item()));
+}
+
 TEST_CASE("PriorityCut training steps: the U-Net discriminator with PriorityCut and CutMix mixing") {
   for (const char* mix : {"prioritycut", "cutmix"}) {
     INFO(mix);
