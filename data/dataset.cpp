@@ -160,8 +160,6 @@ Tensor VideoDataset::load_video(int64_t i) const {
   return kernels::concat(batch, 0);
 }
 
-int64_t VideoDataset::frame_count(int64_t i) const { return load_video(i).size(0); }
-
 Tensor VideoDataset::load_frames(int64_t i, const std::vector<int64_t>& indices) const {
   const VideoEntry& e = videos_.at(size_t(i));
   std::vector<Tensor> out;

@@ -44,7 +44,6 @@ class VideoDataset {
 
   // All frames of video i: [T, 3, H, W].
   Tensor load_video(int64_t i) const;
-  int64_t frame_count(int64_t i) const;
   // Frames `indices` of video i: [len, 3, H, W] (reads only those frames from a frame folder).
   Tensor load_frames(int64_t i, const std::vector<int64_t>& indices) const;
 

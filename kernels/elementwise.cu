@@ -264,6 +264,14 @@ void fill(const Tensor& t, double value) {
   dispatch_dtype(t.dtype(), [&](auto zero) { detail::fill_typed<decltype(zero)>(t, value); });
 }
 
+Tensor eye(int64_t rows, int64_t cols, Device device) {
+  ANIMA_CHECK(rows >= 0 && cols >= 0, "eye: negative size ", rows, "x", cols);
+  Tensor out = Tensor::empty(Shape{rows, cols}, DType::F32, device);
+  float* p = out.data<float>();
+  parallel_for(device, rows * cols, [=] ANIMA_HD(int64_t i) { p[i] = (i / cols == i % cols) ? 1.f : 0.f; });
+  return out;
+}
+
 void add_scalar_(const Tensor& t, double s) {
   dispatch_dtype(t.dtype(), [&](auto zero) { detail::add_scalar_typed<decltype(zero)>(t, s); });
 }

@@ -63,6 +63,8 @@ void add_inplace(const Tensor& dst, const Tensor& src, float alpha = 1.f);
 void add_scalar_(const Tensor& t, double s);
 // In place: every element of t set to value (any dtype).
 void fill(const Tensor& t, double value);
+// The rows x cols identity (ones on the diagonal), built on its device (no host round trip).
+Tensor eye(int64_t rows, int64_t cols, Device device = Device::cpu());
 // A new tensor filled on its device (no host round trip).
 Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
             Device device = Device::cpu());

@@ -2,6 +2,7 @@
 
 #include "autograd/functions.h"
 #include "autograd/geometry.h"
+#include "kernels/elementwise.h"
 
 namespace anima::fomm {
 
@@ -21,7 +22,7 @@ Tensor feature_matching_loss(const std::vector<Tensor>& real, const std::vector<
     Tensor term = mean_abs_diff(real[i].detach(), fake[i]) * weights[i];
     total = total.defined() ? total + term : term;
   }
-  return total.defined() ? total : Tensor::scalar(0.f, real.empty() ? Device::cpu() : real[0].device());
+  return total.defined() ? total : kernels::full(Shape{}, 0.0, DType::F32, real.empty() ? Device::cpu() : real[0].device());
 }
 
 Tensor equivariance_value_loss(const Keypoints& driving, const Keypoints& transformed, const RandomTransform& t) {
@@ -31,7 +32,7 @@ Tensor equivariance_value_loss(const Keypoints& driving, const Keypoints& transf
 Tensor equivariance_jacobian_loss(const Keypoints& driving, const Keypoints& transformed, const RandomTransform& t) {
   Tensor jt = matmul2x2(t.jacobian(transformed.value), transformed.jacobian);
   Tensor value = matmul2x2(inverse2x2(driving.jacobian), jt);
-  Tensor eye = Tensor::from_vector<float>({1, 0, 0, 1}, Shape{1, 1, 2, 2}, value.device());
+  Tensor eye = raw::view(kernels::eye(2, 2, value.device()), Shape{1, 1, 2, 2});  // built on the device: no sync
   return mean(abs(eye - value));
 }
 

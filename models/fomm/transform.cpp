@@ -12,7 +12,7 @@ RandomTransform::RandomTransform(int64_t n, const TransformParams& p, Generator&
   ANIMA_CHECK(n >= 1 && p.points_tps >= 0 && p.sigma_affine >= 0 && p.sigma_tps >= 0,
               "RandomTransform: invalid parameters");
   Tensor noise = kernels::normal(Shape{n, 2, 3}, 0.f, p.sigma_affine, gen, device);
-  Tensor eye = Tensor::from_vector<float>({1, 0, 0, 0, 1, 0}, Shape{1, 2, 3}, device);
+  Tensor eye = raw::view(kernels::eye(2, 3, device), Shape{1, 2, 3});  // built on the device: no sync per step
   theta = kernels::add(noise, eye);
   if (p.points_tps > 0) {
     control_points = raw::view(make_coordinate_grid(p.points_tps, p.points_tps, device),

@@ -113,6 +113,8 @@ TEST_CASE("expand, fill, add_inplace, arange and linspace") {
   Tensor f = K::full(Shape{2, 2}, -3.5);
   CHECK(f.to_vector<float>() == std::vector<float>{-3.5f, -3.5f, -3.5f, -3.5f});
   CHECK(K::full(Shape{3}, 4, DType::I32).to_vector<int32_t>() == std::vector<int32_t>{4, 4, 4});
+  CHECK(K::eye(2, 3).to_vector<float>() == std::vector<float>{1, 0, 0, 0, 1, 0});
+  CHECK(K::eye(0, 2).numel() == 0);
   Tensor acc = tensor({1, 1}, Shape{2});
   K::add_inplace(acc, tensor({2, 4}, Shape{2}), 0.5f);
   CHECK(acc.to_vector<float>() == std::vector<float>{2, 3});

@@ -174,8 +174,8 @@ PARITY("matmul_transposed_shared", 1e-4, 1e-4, ({random_tensor(Shape{2, 48, 64},
        matmul(x[0], x[1], true, true))
 PARITY("softmax", 1e-6, 1e-5, ({random_tensor(Shape{4, 11, 64}, 46, -3, 3)}), softmax(x[0], 1))
 PARITY("log_softmax", 1e-5, 1e-5, ({random_tensor(Shape{4, 3364}, 47, -3, 3)}), log_softmax(x[0], -1))
-PARITY("linspace_arange", 0, 0, ({Tensor::zeros(Shape{1})}),
-       concat({kernels::linspace(-1.f, 1.f, 64, x[0].device()),
+PARITY("linspace_arange_eye", 0, 0, ({Tensor::zeros(Shape{1})}),
+       concat({reshape(kernels::eye(5, 7, x[0].device()), {-1}), kernels::linspace(-1.f, 1.f, 64, x[0].device()),
                kernels::arange(0, 10, 0.5, DType::F32, x[0].device())}, 0))
 PARITY("fill_add_inplace", 0, 0, ({random_tensor(Shape{300}, 48)}), [&] {
   Tensor t = Tensor::empty(Shape{300}, DType::F32, x[0].device());
