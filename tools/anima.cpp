@@ -34,8 +34,9 @@ int main(int argc, char** argv) {
   auto* bench_model = bench->add_subcommand("model", "training-step time, peak memory and animation frames/s of a model");
   anima::tools::BenchModelOptions model_opt;
   std::string model_name = "fomm";
-  bench_model->add_option("--model", model_name, "fomm (refined-mask: issue 7)")->check(CLI::IsMember({"fomm"}));
-  bench_model->add_option("--config", model_opt.config, "model config")->check(CLI::ExistingFile);
+  bench_model->add_option("--model", model_name, "fomm or refined-mask (picks the small default config)")
+      ->check(CLI::IsMember({"fomm", "refined-mask"}));
+  auto* bench_model_config = bench_model->add_option("--config", model_opt.config, "model config (either kind)")->check(CLI::ExistingFile);
   bench_model->add_option("--device", model_opt.device, "auto, cpu or cuda");
   bench_model->add_option("--batch", model_opt.batch, "batch size (default: the config's)")->check(CLI::NonNegativeNumber);
   bench_model->add_option("--steps", model_opt.steps, "timed steps")->check(CLI::PositiveNumber);
@@ -59,9 +60,9 @@ int main(int argc, char** argv) {
   make_ds->add_option("--layout", syn.layout, "png (strips), frames (folders) or mp4")
       ->check(CLI::IsMember({"png", "frames", "mp4"}));
 
-  auto* train = app.add_subcommand("train", "train the First Order Motion Model from a config");
+  auto* train = app.add_subcommand("train", "train a model from a config (FOMM/PriorityCut, or refined-mask)");
   anima::tools::TrainOptions train_opt;
-  train->add_option("--config", train_opt.config, "YAML config (FOMM format)")->required()->check(CLI::ExistingFile);
+  train->add_option("--config", train_opt.config, "YAML config (FOMM format; `model: refined_mask` for the refined-mask model)")->required()->check(CLI::ExistingFile);
   train->add_option("--out", train_opt.out, "run folder")->required();
   train->add_option("--data", train_opt.data, "dataset root (default: dataset_params.root_dir)");
   train->add_option("--checkpoint", train_opt.checkpoint, "resume from this checkpoint")->check(CLI::ExistingFile);
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
   train->add_option("--log-every", train_opt.log_every, "log every N steps")->check(CLI::PositiveNumber);
   train->add_flag("--quiet", train_opt.quiet, "no progress bar");
 
-  auto* animate = app.add_subcommand("animate", "animate a source image with a driving video (FOMM)");
+  auto* animate = app.add_subcommand("animate", "animate a source image with a driving video (either model)");
   anima::tools::AnimateOptions an;
   animate->add_option("--checkpoint", an.checkpoint, "checkpoint (ours or a converted official one)")->required()->check(CLI::ExistingFile);
   animate->add_option("--config", an.config, "config (default: the one stored in the checkpoint)")->check(CLI::ExistingFile);
@@ -88,8 +89,11 @@ int main(int argc, char** argv) {
   animate->add_flag("--side-by-side", an.side_by_side, "write source | driving | result");
   animate->add_flag("--adapt-scale", an.adapt_scale, "adapt the movement scale by keypoint hull areas");
   animate->add_flag("--absolute", an.no_relative, "use absolute keypoints instead of relative motion");
+  const auto ablations = CLI::IsMember({"full", "no_pert", "no_ref", "no_id"});
+  animate->add_option("--ablation", an.ablation, "refined-mask: full, no_pert (no P_test), no_ref (no r), no_id (neither)")
+      ->check(ablations);
 
-  auto* recon = app.add_subcommand("reconstruct", "reconstruct every test video from its first frame (FOMM)");
+  auto* recon = app.add_subcommand("reconstruct", "reconstruct every test video from its first frame (either model)");
   anima::tools::ReconstructOptions rc;
   recon->add_option("--checkpoint", rc.checkpoint, "checkpoint")->required()->check(CLI::ExistingFile);
   recon->add_option("--config", rc.config, "config (default: stored in the checkpoint)")->check(CLI::ExistingFile);
@@ -97,6 +101,7 @@ int main(int argc, char** argv) {
   recon->add_option("--out", rc.out, "output folder")->required();
   recon->add_option("--max-videos", rc.max_videos, "at most this many test videos");
   recon->add_option("--device", rc.device, "auto, cpu or cuda");
+  recon->add_option("--ablation", rc.ablation, "refined-mask: full, no_pert, no_ref or no_id")->check(ablations);
 
   auto* inspect = app.add_subcommand("inspect", "list a checkpoint's tensors and metadata, or a config's networks");
   std::string inspect_path;
@@ -117,7 +122,10 @@ int main(int argc, char** argv) {
     if (animate->parsed()) return anima::tools::animate(an);
     if (recon->parsed()) return anima::tools::reconstruct(rc);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
-    if (bench_model->parsed()) return anima::tools::bench_model(model_opt);
+    if (bench_model->parsed()) {
+      if (!bench_model_config->count() && model_name == "refined-mask") model_opt.config = "configs/refined-mask-shapes-64.yaml";
+      return anima::tools::bench_model(model_opt);
+    }
     if (bench_ops->parsed() || bench_kernels->parsed()) {
       bench_opt.suite = bench_ops->parsed() ? "ops" : "kernels";
       return anima::tools::run_bench(bench_opt);

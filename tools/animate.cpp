@@ -18,6 +18,7 @@
 #include "layers/safetensors.h"
 #include "models/fomm/config.h"
 #include "models/fomm/inference.h"
+#include "models/refined_mask/config.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
 
@@ -53,8 +54,10 @@ LoadedModel load_model(const std::string& checkpoint, const std::string& config,
   return m;
 }
 
+}  // namespace
+
 // uint8 [H, W, 3] -> float [1, 3, h, w] on the device.
-Tensor prepare(const Tensor& image, int64_t h, int64_t w, Device device) {
+Tensor prepare_frame(const Tensor& image, int64_t h, int64_t w, Device device) {
   Tensor chw = image_to_chw(image);
   Tensor x = raw::view(chw, Shape{1, 3, chw.size(1), chw.size(2)});
   if (chw.size(1) != h || chw.size(2) != w) {
@@ -66,7 +69,7 @@ Tensor prepare(const Tensor& image, int64_t h, int64_t w, Device device) {
   return raw::to_device(x, device);
 }
 
-Tensor to_image(const Tensor& batch_item) {  // [1, 3, h, w] -> uint8 [h, w, 3]
+Tensor frame_to_image(const Tensor& batch_item) {  // [1, 3, h, w] -> uint8 [h, w, 3]
   return chw_to_image(raw::view(raw::to_device(batch_item, Device::cpu()),
                                 Shape{3, batch_item.size(2), batch_item.size(3)}));
 }
@@ -85,13 +88,22 @@ void write_frames(const std::string& out, const std::vector<Tensor>& frames, dou
   }
 }
 
-}  // namespace
+
+std::string checkpoint_model_kind(const std::string& checkpoint, const std::string& config) {
+  if (!config.empty()) return refined_mask::config_model_kind(read_file_bytes(config), config);
+  SafetensorsFile f = load_safetensors(checkpoint);
+  auto it = f.metadata.find("model");
+  return it == f.metadata.end() ? "fomm" : it->second;  // converted official checkpoints: FOMM
+}
 
 int animate(const AnimateOptions& o) {
+  if (checkpoint_model_kind(o.checkpoint, o.config) == "refined_mask") return animate_refined_mask(o);
+  ANIMA_CHECK(o.ablation == "full", "animate: --ablation is for the refined-mask model; ", o.checkpoint,
+              " is a First Order Motion Model checkpoint");
   NoGradGuard no_grad;
   LoadedModel m = load_model(o.checkpoint, o.config, o.device);
   int64_t h = m.cfg.dataset.frame_shape[0], w = m.cfg.dataset.frame_shape[1];
-  Tensor source = prepare(read_image(o.source), h, w, m.device);
+  Tensor source = prepare_frame(read_image(o.source), h, w, m.device);
   VideoData driving = read_video(o.driving);
   ANIMA_CHECK(o.best_frame >= 0 && o.best_frame < int(driving.frames.size()), "animate: --best-frame ", o.best_frame,
               " outside the driving video's ", driving.frames.size(), " frames");
@@ -99,14 +111,14 @@ int animate(const AnimateOptions& o) {
                               m.cfg.normalization.use_relative_movement && !o.no_relative,
                               m.cfg.normalization.use_relative_jacobian && !o.no_relative};
   fomm::Keypoints kp_source = m.kp->forward(source);
-  fomm::Keypoints kp_initial = m.kp->forward(prepare(driving.frames[size_t(o.best_frame)], h, w, m.device));
+  fomm::Keypoints kp_initial = m.kp->forward(prepare_frame(driving.frames[size_t(o.best_frame)], h, w, m.device));
   if (!o.save_intermediates.empty()) ::mkdir(o.save_intermediates.c_str(), 0755);
   std::vector<Tensor> out_frames;
   int64_t n = int64_t(driving.frames.size());
   for (int64_t start = 0; start < n; start += o.batch) {
     int64_t count = std::min<int64_t>(o.batch, n - start);
     std::vector<Tensor> batch;
-    for (int64_t k = 0; k < count; ++k) batch.push_back(prepare(driving.frames[size_t(start + k)], h, w, m.device));
+    for (int64_t k = 0; k < count; ++k) batch.push_back(prepare_frame(driving.frames[size_t(start + k)], h, w, m.device));
     Tensor drv = kernels::concat(batch, 0);
     fomm::Keypoints kp_driving = m.kp->forward(drv);
     fomm::Keypoints kp_norm = fomm::normalize_kp(kp_source, kp_driving, kp_initial, norm);
@@ -116,9 +128,9 @@ int animate(const AnimateOptions& o) {
                        Tensor()};
     fomm::GeneratorOutput g = m.generator->forward(src, kp_norm, ks);
     for (int64_t k = 0; k < count; ++k) {
-      Tensor pred = to_image(kernels::slice(g.prediction, 0, k, k + 1));
+      Tensor pred = frame_to_image(kernels::slice(g.prediction, 0, k, k + 1));
       if (o.side_by_side) {
-        Tensor s = to_image(source), d = to_image(kernels::slice(drv, 0, k, k + 1));
+        Tensor s = frame_to_image(source), d = frame_to_image(kernels::slice(drv, 0, k, k + 1));
         pred = kernels::concat({s, d, pred}, 1);
       }
       out_frames.push_back(pred);
@@ -140,47 +152,65 @@ int animate(const AnimateOptions& o) {
   return 0;
 }
 
-int reconstruct(const ReconstructOptions& o) {
-  NoGradGuard no_grad;
-  LoadedModel m = load_model(o.checkpoint, o.config, o.device);
+int reconstruct_test_videos(const ReconstructOptions& o, const std::string& root, int64_t h, int64_t w, Device device,
+                            const std::string& label, const ReconstructBatch& per_batch) {
   DatasetOptions d;
-  d.frame_h = m.cfg.dataset.frame_shape[0];
-  d.frame_w = m.cfg.dataset.frame_shape[1];
-  VideoDataset test(o.data.empty() ? m.cfg.dataset.root_dir : o.data, "test", d);
+  d.frame_h = h;
+  d.frame_w = w;
+  VideoDataset test(o.data.empty() ? root : o.data, "test", d);
   ::mkdir(o.out.c_str(), 0755);
+  ::mkdir((o.out + "/frames").c_str(), 0755);
   std::ostringstream csv;
   csv << "video,frames,mean_l1\n";
   double total = 0;
   int64_t videos = o.max_videos < 0 ? test.size() : std::min<int64_t>(o.max_videos, test.size());
   for (int64_t v = 0; v < videos; ++v) {
-    Tensor frames = raw::to_device(test.load_video(v), m.device);
-    Tensor source = kernels::slice(frames, 0, 0, 1);
-    fomm::Keypoints kp_source = m.kp->forward(source);
-    std::vector<Tensor> out;
+    Tensor frames = raw::to_device(test.load_video(v), device);
+    std::vector<Tensor> generated, visual;
     double l1 = 0;
     for (int64_t start = 0; start < frames.size(0); start += o.batch) {
       int64_t count = std::min<int64_t>(o.batch, frames.size(0) - start);
       Tensor drv = kernels::slice(frames, 0, start, start + count);
-      fomm::Keypoints kd = m.kp->forward(drv);
-      fomm::Keypoints ks{kernels::expand(kp_source.value, kd.value.shape()),
-                         kp_source.jacobian.defined() ? kernels::expand(kp_source.jacobian, kd.jacobian.shape()) : Tensor(),
-                         Tensor()};
-      Tensor pred = m.generator->forward(kernels::expand(source, drv.shape()), kd, ks).prediction;
+      Tensor pred = per_batch(kernels::slice(frames, 0, 0, 1), drv, start == 0, visual);
       l1 += double(mean_abs_diff(pred, drv).item()) * double(count);
-      for (int64_t k = 0; k < count; ++k)
-        out.push_back(kernels::concat({to_image(kernels::slice(drv, 0, k, k + 1)), to_image(kernels::slice(pred, 0, k, k + 1))}, 1));
+      for (int64_t k = 0; k < count; ++k) generated.push_back(frame_to_image(kernels::slice(pred, 0, k, k + 1)));
     }
     l1 /= double(frames.size(0));
     total += l1;
     const std::string& name = test.videos()[size_t(v)].name;
     csv << name << "," << frames.size(0) << "," << l1 << "\n";
-    write_frames(o.out + "/" + name + ".mp4", out, 25.0);
+    write_frames(o.out + "/" + name + ".mp4", visual, 25.0);
+    write_frames(o.out + "/frames/" + name, generated, 25.0);
   }
-  csv << "mean,," << total / double(std::max<int64_t>(videos, 1)) << "\n";
+  double mean_l1 = total / double(std::max<int64_t>(videos, 1));
+  csv << "mean,," << mean_l1 << "\n";
   write_file_atomic(o.out + "/reconstruction.csv", csv.str());
-  std::printf("reconstruct: %lld videos, mean L1 %.5f -> %s\n", (long long)videos,
-              total / double(std::max<int64_t>(videos, 1)), o.out.c_str());
+  std::printf("reconstruct (%s): %lld videos, mean L1 %.5f -> %s\n", label.c_str(), (long long)videos, mean_l1,
+              o.out.c_str());
   return 0;
+}
+
+int reconstruct(const ReconstructOptions& o) {
+  if (checkpoint_model_kind(o.checkpoint, o.config) == "refined_mask") return reconstruct_refined_mask(o);
+  ANIMA_CHECK(o.ablation == "full", "reconstruct: --ablation is for the refined-mask model; ", o.checkpoint,
+              " is a First Order Motion Model checkpoint");
+  NoGradGuard no_grad;
+  LoadedModel m = load_model(o.checkpoint, o.config, o.device);
+  fomm::Keypoints kp_source;  // of the current video's first frame
+  return reconstruct_test_videos(
+      o, m.cfg.dataset.root_dir, m.cfg.dataset.frame_shape[0], m.cfg.dataset.frame_shape[1], m.device, "fomm",
+      [&](const Tensor& source, const Tensor& drv, bool new_video, std::vector<Tensor>& visual) {
+        if (new_video) kp_source = m.kp->forward(source);
+        fomm::Keypoints kd = m.kp->forward(drv);
+        fomm::Keypoints ks{kernels::expand(kp_source.value, kd.value.shape()),
+                           kp_source.jacobian.defined() ? kernels::expand(kp_source.jacobian, kd.jacobian.shape()) : Tensor(),
+                           Tensor()};
+        Tensor pred = m.generator->forward(kernels::expand(source, drv.shape()), kd, ks).prediction;
+        for (int64_t k = 0; k < drv.size(0); ++k)
+          visual.push_back(kernels::concat({frame_to_image(kernels::slice(drv, 0, k, k + 1)),
+                                            frame_to_image(kernels::slice(pred, 0, k, k + 1))}, 1));
+        return pred;
+      });
 }
 
 }  // namespace anima::tools

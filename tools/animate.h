@@ -1,6 +1,11 @@
-// `anima animate` and `anima reconstruct` for the First Order Motion Model.
+// `anima animate` and `anima reconstruct`, for both models: the checkpoint's metadata (or the
+// --config) says which (a converted official checkpoint without metadata is a FOMM one).
 #pragma once
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
 
 namespace anima::tools {
 
@@ -11,13 +16,39 @@ struct AnimateOptions {
   int batch = 8;        // frames per forward pass
   bool side_by_side = false;
   bool adapt_scale = false, no_relative = false;  // override the config's normalization_params
+  std::string ablation = "full";  // refined-mask: full, no_pert, no_ref, no_id
 };
 int animate(const AnimateOptions& options);
 
 struct ReconstructOptions {
   std::string checkpoint, config, data, out, device = "auto";
   int max_videos = -1, batch = 8;
+  std::string ablation = "full";  // refined-mask: full, no_pert, no_ref, no_id
 };
 int reconstruct(const ReconstructOptions& options);
+
+// The refined-mask model's versions (tools/animate_refined.cpp). Side by side (and reconstruct's
+// videos) show the row of the paper's figure 3: s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f.
+int animate_refined_mask(const AnimateOptions& options);
+int reconstruct_refined_mask(const ReconstructOptions& options);
+
+// "fomm" or "refined_mask", from the config if given, else from the checkpoint's metadata.
+std::string checkpoint_model_kind(const std::string& checkpoint, const std::string& config);
+
+// Shared by both: uint8 [H, W, 3] -> float [1, 3, h, w] on the device (bilinear resize);
+// [1, 3, h, w] -> uint8 [h, w, 3]; frames to .mp4/.gif or a folder of PNG frames.
+Tensor prepare_frame(const Tensor& image, int64_t h, int64_t w, Device device);
+Tensor frame_to_image(const Tensor& batch_item);
+void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps);
+
+// The reconstruction loop of both models over the test split (at most o.max_videos): per batch of
+// o.batch driving frames, per_batch(first frame [1, 3, h, w], driving [B, 3, h, w], first batch of
+// a new video, visualisation frames to append to) returns the generated frames [B, 3, h, w].
+// Writes <out>/<video>.mp4 (the visualisation), <out>/frames/<video>/NNNNN.png (the generated
+// frames, lossless, for `anima evaluate`) and <out>/reconstruction.csv (per-video mean L1).
+using ReconstructBatch =
+    std::function<Tensor(const Tensor& source, const Tensor& driving, bool new_video, std::vector<Tensor>& visual)>;
+int reconstruct_test_videos(const ReconstructOptions& o, const std::string& root, int64_t h, int64_t w, Device device,
+                            const std::string& label, const ReconstructBatch& per_batch);
 
 }  // namespace anima::tools

@@ -14,6 +14,8 @@
 #include "kernels/select.h"
 #include "layers/vgg.h"
 #include "models/fomm/full_model.h"
+#include "models/refined_mask/model.h"
+#include "tensor/file_util.h"
 #include "layers/optim.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
@@ -280,10 +282,38 @@ int run_bench(const BenchOptions& opt) {
 
 namespace anima::tools {
 
+namespace {
+
+int bench_refined_mask(const BenchModelOptions& o, Device dev) {
+  refined_mask::RefinedMaskConfig cfg = refined_mask::load_refined_mask_config(o.config);
+  int64_t b = o.batch > 0 ? o.batch : cfg.train.batch_size, h = cfg.frame_h(), w = cfg.frame_w();
+  Generator gen(0);
+  refined_mask::RefinedMaskTrainer trainer(cfg, std::make_shared<Vgg19>(gen), gen, dev);
+  trainer.set_epoch(cfg.train.refinement_start_epoch);  // all three terms, as after the first epoch
+  Tensor src = kernels::uniform(Shape{b, 3, h, w}, 0.f, 1.f, gen, dev), drv = kernels::uniform(Shape{b, 3, h, w}, 0.f, 1.f, gen, dev);
+  std::printf("anima bench model refined-mask; %s; config %s; batch %lld at %lldx%lld on %s\n", device_report().c_str(),
+              o.config.c_str(), (long long)b, (long long)h, (long long)w, dev.str().c_str());
+  reset_peak_memory(dev);
+  double step_ms = median_ms([&] { trainer.step(src, drv); }, o.steps);
+  std::printf("training step: %.1f ms (median of %d after a warm-up), peak memory %.1f MiB\n", step_ms, o.steps,
+              double(memory_stats(dev).peak) / (1 << 20));
+  NoGradGuard no_grad;
+  trainer.model.train(false);
+  Tensor source_mask = trainer.model.mask_generator->forward(src);
+  double anim_ms = median_ms([&] { trainer.model.animate(src, source_mask, drv, refined_mask::Ablation::Full); }, o.steps);
+  std::printf("animation: %.1f frames/s (batch %lld, m(d), P_test, r, l and h per frame)\n", double(b) / (anim_ms * 1e-3),
+              (long long)b);
+  return 0;
+}
+
+}  // namespace
+
 int bench_model(const BenchModelOptions& o) {
-  fomm::FommConfig cfg = fomm::load_fomm_config(o.config);
+  std::string kind = refined_mask::config_model_kind(read_file_bytes(o.config), o.config);
   Device dev = o.device == "auto" ? (cuda_available() ? Device::cuda() : Device::cpu()) : parse_device(o.device);
   if (dev.is_cuda()) require_cuda("bench model");
+  if (kind == "refined_mask") return bench_refined_mask(o, dev);
+  fomm::FommConfig cfg = fomm::load_fomm_config(o.config);
   int64_t b = o.batch > 0 ? o.batch : cfg.train.batch_size;
   int64_t h = cfg.dataset.frame_shape[0], w = cfg.dataset.frame_shape[1];
   Generator gen(0);

@@ -29,7 +29,8 @@ struct BenchModelOptions {
   int batch = 0;     // 0: the config's batch size
   int steps = 3;     // timed training steps (after one warm-up)
 };
-// `anima bench model --model fomm`: training-step time and peak memory, and animation frames/s.
+// `anima bench model --model fomm|refined-mask`: training-step time and peak memory, and animation
+// frames/s, for the model the config describes.
 int bench_model(const BenchModelOptions& options);
 
 }  // namespace anima::tools

@@ -4,6 +4,8 @@
 
 #include "layers/safetensors.h"
 #include "models/fomm/config.h"
+#include "models/refined_mask/model.h"
+#include "tensor/file_util.h"
 
 namespace anima::tools {
 namespace {
@@ -20,6 +22,22 @@ void print_module(const char* name, const Module& m, bool all) {
 int inspect(const std::string& path, bool all) {
   bool yaml = path.size() > 5 && (path.substr(path.size() - 5) == ".yaml" || path.substr(path.size() - 4) == ".yml");
   if (yaml) {
+    if (refined_mask::config_model_kind(read_file_bytes(path), path) == "refined_mask") {
+      refined_mask::RefinedMaskConfig c = refined_mask::load_refined_mask_config(path);
+      for (const std::string& w : c.warnings) std::printf("warning: %s\n", w.c_str());
+      Generator gen(0);
+      refined_mask::RefinedMaskModel model(c, gen);
+      print_module("mask_generator (m)", *model.mask_generator, all);
+      print_module("generator (l, r, h)", *model.generator, all);
+      for (char net : {'l', 'r', 'h'}) {
+        int64_t count = 0;
+        for (const auto& [name, t] : model.generator->named_parameters())
+          for (const auto& p : refined_mask::RefinedMaskGenerator::prefixes(net))
+            if (name.rfind(p, 0) == 0) count += t.numel();
+        std::printf("  of which %c: %lld parameters\n", net, (long long)count);
+      }
+      return 0;
+    }
     fomm::FommConfig c = fomm::load_fomm_config(path);
     for (const std::string& w : c.warnings) std::printf("warning: %s\n", w.c_str());
     Generator gen(0);

@@ -12,9 +12,11 @@
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "models/fomm/full_model.h"
+#include "models/refined_mask/model.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
 #include "tools/visualize.h"
+#include "tools/visualize_refined.h"
 #include "data/image_io.h"
 
 #ifndef ANIMA_GIT_COMMIT
@@ -40,12 +42,82 @@ void append_line(const std::string& path, const std::string& line) {
   f << line << "\n";
 }
 
+// What the loop needs from a model: the same loop trains both papers' models.
+struct TrainJob {
+  virtual ~TrainJob() = default;
+  virtual void set_epoch(int epoch) = 0;
+  // One step on a batch; the loss terms to log (scalars, still on the device).
+  virtual std::map<std::string, Tensor> step(const Tensor& source, const Tensor& driving) = 0;
+  // The picture of the last step.
+  virtual Tensor visualize(const Tensor& source, const Tensor& driving) = 0;
+  virtual CheckpointParts checkpoint_parts() = 0;
+};
+
+struct FommJob : TrainJob {
+  FommJob(const fomm::FommConfig& cfg, std::shared_ptr<Vgg19> vgg, Generator& gen, Device device)
+      : trainer(cfg, std::move(vgg), gen, device) {}
+  void set_epoch(int epoch) override { trainer.set_epoch(epoch); }
+  std::map<std::string, Tensor> step(const Tensor& source, const Tensor& driving) override {
+    last = trainer.step(source, driving);
+    std::map<std::string, Tensor> losses = last.losses;
+    if (last.discriminator_loss.defined()) losses["disc_gan"] = last.discriminator_loss;
+    return losses;
+  }
+  Tensor visualize(const Tensor& source, const Tensor& driving) override {
+    return visualize_step(source, driving, last, trainer.last_mix_mask);
+  }
+  CheckpointParts checkpoint_parts() override { return trainer.checkpoint_parts(); }
+  fomm::FommTrainer trainer;
+  fomm::StepOutput last;
+};
+
+struct RefinedMaskJob : TrainJob {
+  RefinedMaskJob(const refined_mask::RefinedMaskConfig& cfg, std::shared_ptr<Vgg19> vgg, Generator& gen, Device device)
+      : trainer(cfg, std::move(vgg), gen, device) {}
+  void set_epoch(int epoch) override { trainer.set_epoch(epoch); }
+  std::map<std::string, Tensor> step(const Tensor& source, const Tensor& driving) override {
+    return trainer.step(source, driving).losses;
+  }
+  Tensor visualize(const Tensor& source, const Tensor& driving) override {
+    return visualize_refined_mask(trainer.model, source, driving);
+  }
+  CheckpointParts checkpoint_parts() override { return trainer.checkpoint_parts(); }
+  refined_mask::RefinedMaskTrainer trainer;
+};
+
+// The parts of both configs that the loop uses.
+struct LoopConfig {
+  std::string kind, text;
+  fomm::DatasetParams dataset;
+  int num_epochs = 0, num_repeats = 1, batch_size = 1, checkpoint_freq = 1;
+};
+
 }  // namespace
 
 int train(const TrainOptions& o) {
-  fomm::FommConfig cfg = fomm::load_fomm_config(o.config);
-  for (const std::string& w : cfg.warnings) std::fprintf(stderr, "warning: %s: %s\n", o.config.c_str(), w.c_str());
-  if (o.epochs > 0) cfg.train.num_epochs = o.epochs;
+  std::string text = read_file_bytes(o.config);
+  LoopConfig cfg;
+  cfg.kind = refined_mask::config_model_kind(text, o.config);
+  cfg.text = text;
+  fomm::FommConfig fcfg;
+  refined_mask::RefinedMaskConfig rcfg;
+  std::vector<std::string> warnings;
+  if (cfg.kind == "fomm") {
+    fcfg = fomm::parse_fomm_config(text, o.config);
+    if (o.epochs > 0) fcfg.train.num_epochs = o.epochs;
+    cfg.dataset = fcfg.dataset;
+    cfg.num_epochs = fcfg.train.num_epochs, cfg.num_repeats = fcfg.train.num_repeats;
+    cfg.batch_size = fcfg.train.batch_size, cfg.checkpoint_freq = fcfg.train.checkpoint_freq;
+    warnings = fcfg.warnings;
+  } else {
+    rcfg = refined_mask::parse_refined_mask_config(text, o.config);
+    if (o.epochs > 0) rcfg.train.num_epochs = o.epochs;
+    cfg.dataset = rcfg.dataset;
+    cfg.num_epochs = rcfg.train.num_epochs, cfg.num_repeats = rcfg.train.num_repeats;
+    cfg.batch_size = rcfg.train.batch_size, cfg.checkpoint_freq = rcfg.train.checkpoint_freq;
+    warnings = rcfg.warnings;
+  }
+  for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s: %s\n", o.config.c_str(), w.c_str());
   std::string root = o.data.empty() ? cfg.dataset.root_dir : o.data;
   Device device = pick_device(o.device);
   ANIMA_CHECK(!o.out.empty(), "train: --out is required");
@@ -57,7 +129,7 @@ int train(const TrainOptions& o) {
   d.frame_h = cfg.dataset.frame_shape[0];
   d.frame_w = cfg.dataset.frame_shape[1];
   d.id_sampling = cfg.dataset.id_sampling;
-  d.num_repeats = cfg.train.num_repeats;
+  d.num_repeats = cfg.num_repeats;
   d.horizontal_flip = cfg.dataset.horizontal_flip;
   d.time_flip = cfg.dataset.time_flip;
   d.brightness = cfg.dataset.brightness;
@@ -71,12 +143,16 @@ int train(const TrainOptions& o) {
   Generator vgen(o.seed ^ 0x766767u);
   auto vgg = std::make_shared<Vgg19>(vgen);
   if (!o.vgg.empty()) vgg->load_weights(o.vgg);
-  fomm::FommTrainer trainer(cfg, vgg, gen, device);
+  std::unique_ptr<TrainJob> job;
+  if (cfg.kind == "fomm")
+    job = std::make_unique<FommJob>(fcfg, vgg, gen, device);
+  else
+    job = std::make_unique<RefinedMaskJob>(rcfg, vgg, gen, device);
 
   int64_t step = 0;
   int start_epoch = 0;
   if (!o.checkpoint.empty()) {
-    auto meta = load_checkpoint(o.checkpoint, trainer.checkpoint_parts());
+    auto meta = load_checkpoint(o.checkpoint, job->checkpoint_parts());
     step = std::stoll(meta.at("step"));
     start_epoch = std::stoi(meta.at("epoch"));
     gen.set_state(std::stoull(meta.at("rng_seed")), std::stoull(meta.at("rng_stream")));
@@ -91,42 +167,35 @@ int train(const TrainOptions& o) {
     std::ofstream(log) << header << "\n";
   }
 
-  TrainLoader loader(dataset, cfg.train.batch_size, o.workers, 2 * o.workers, device, step);
+  TrainLoader loader(dataset, cfg.batch_size, o.workers, 2 * o.workers, device, step);
   int64_t per_epoch = loader.batches_per_epoch();
-  int64_t total = per_epoch * cfg.train.num_epochs;
+  int64_t total = per_epoch * cfg.num_epochs;
   if (o.max_steps >= 0) total = std::min(total, o.max_steps);
   auto save = [&](int epoch) {
-    save_checkpoint(ckpt, trainer.checkpoint_parts(),
+    save_checkpoint(ckpt, job->checkpoint_parts(),
                     {{"step", std::to_string(step)}, {"epoch", std::to_string(epoch)}, {"config", cfg.text},
                      {"rng_seed", std::to_string(gen.seed())}, {"rng_stream", std::to_string(gen.peek_stream())},
-                     {"model", "fomm"}});
+                     {"model", cfg.kind}});
   };
   std::signal(SIGINT, on_sigint);
   auto t0 = std::chrono::steady_clock::now();
   int64_t first = step;
   while (step < total) {
     int epoch = int(step / per_epoch);
-    trainer.set_epoch(epoch);
+    job->set_epoch(epoch);
     TrainBatch batch = loader.next();
-    fomm::StepOutput out = trainer.step(batch.source, batch.driving);
+    std::map<std::string, Tensor> losses = job->step(batch.source, batch.driving);
     ++step;
     bool epoch_end = step % per_epoch == 0;
     if (step % o.log_every == 0 || epoch_end || step == total) {
       // The only host reads of the step: the loss values, every log_every steps.
       std::string line = "epoch " + std::to_string(epoch) + " step " + std::to_string(step);
-      for (auto& [name, v] : out.losses) {
+      for (auto& [name, v] : losses) {
         float value = v.item();
         ANIMA_CHECK(std::isfinite(value), "train: loss term '", name, "' is ", value, " at step ", step,
                     "; stopping (the last checkpoint is kept)");
         char buf[64];
         std::snprintf(buf, sizeof buf, " %s %.5f", name.c_str(), value);
-        line += buf;
-      }
-      if (out.discriminator_loss.defined()) {
-        float value = out.discriminator_loss.item();
-        ANIMA_CHECK(std::isfinite(value), "train: loss term 'disc_gan' is ", value, " at step ", step, "; stopping");
-        char buf[64];
-        std::snprintf(buf, sizeof buf, " disc_gan %.5f", value);
         line += buf;
       }
       append_line(log, line);
@@ -141,9 +210,9 @@ int train(const TrainOptions& o) {
       ::mkdir((o.out + "/vis").c_str(), 0755);
       char name[48];
       std::snprintf(name, sizeof name, "/vis/epoch_%04d.png", epoch);
-      write_image(o.out + name, visualize_step(batch.source, batch.driving, out, trainer.last_mix_mask));
+      write_image(o.out + name, job->visualize(batch.source, batch.driving));
     }
-    if (epoch_end && (epoch + 1) % cfg.train.checkpoint_freq == 0) save(epoch + 1);
+    if (epoch_end && (epoch + 1) % cfg.checkpoint_freq == 0) save(epoch + 1);
     if (g_interrupted) {
       save(int(step / per_epoch));
       std::fprintf(stderr, "\ninterrupted: checkpoint saved to %s at step %lld\n", ckpt.c_str(), (long long)step);

@@ -1,4 +1,5 @@
-// `anima train`: trains the First Order Motion Model from a config on a dataset in the FOMM
+// `anima train`: trains either model (the First Order Motion Model, or the refined-masking model
+// when the config says `model: refined_mask`) from a config on a dataset in the FOMM
 // layout, into a run folder:
 //   <out>/config.yaml      the config as given
 //   <out>/log.txt          a header (commit, device, seed, config) and one line of loss terms per

@@ -9,10 +9,7 @@
 #include "kernels/shape_ops.h"
 
 namespace anima::tools {
-namespace {
-
-// [1, C, h, w] float on any device -> uint8 [H, W, 3] at (H, W); one channel becomes grey.
-Tensor panel(const Tensor& x, int64_t H, int64_t W) {
+Tensor image_panel(const Tensor& x, int64_t H, int64_t W) {
   Tensor t = raw::to_device(x, Device::cpu());
   if (t.size(2) != H || t.size(3) != W) {
     InterpParams p;
@@ -25,6 +22,8 @@ Tensor panel(const Tensor& x, int64_t H, int64_t W) {
   return chw_to_image(raw::view(kernels::clamp(t, 0.f, 1.f), Shape{3, H, W}));
 }
 
+namespace {
+Tensor panel(const Tensor& x, int64_t H, int64_t W) { return image_panel(x, H, W); }
 }  // namespace
 
 void draw_keypoints(Tensor& image, const std::vector<float>& xy, int radius) {

@@ -12,6 +12,10 @@ namespace anima::tools {
 Tensor visualize_step(const Tensor& source, const Tensor& driving, const fomm::StepOutput& out,
                       const Tensor& mix_mask = Tensor());
 
+// One panel of a picture: [1, C, h, w] float in [0, 1] on any device -> uint8 [H, W, 3] (nearest
+// resize to H x W; one channel becomes grey).
+Tensor image_panel(const Tensor& x, int64_t H, int64_t W);
+
 // Draws keypoints (x, y in [-1, 1]) as filled discs in a rainbow of colours, in place.
 void draw_keypoints(Tensor& image, const std::vector<float>& xy, int radius);
 

@@ -1,86 +1,39 @@
 #include "models/fomm/config.h"
 
-#include <yaml-cpp/yaml.h>
-
-#include <set>
-
 #include "tensor/file_util.h"
 
 namespace anima::fomm {
-namespace {
+using Section = ConfigSection;
 
-// A key that is absent or empty ("key:" with nothing) counts as not given.
-bool present(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
-
-// Reads the keys of one YAML mapping into fields, remembering which keys were understood.
-class Section {
- public:
-  Section(const YAML::Node& node, std::string path, FommConfig& cfg)
-      : node_(node), given_(present(node)), path_(std::move(path)), cfg_(cfg) {
-    ANIMA_CHECK(!given_ || node_.IsMap(), "config: '", path_, "' must be a mapping");
-  }
-  ~Section() {
-    if (!given_) return;
-    for (const auto& kv : node_) {
-      std::string key = kv.first.as<std::string>();
-      if (!known_.count(key)) cfg_.warnings.push_back("unknown key '" + join(key) + "' ignored");
-    }
-  }
-  template <class T>
-  void get(const std::string& key, T& field) {
-    known_.insert(key);
-    if (!given_ || !present(node_[key])) return;
-    try {
-      field = node_[key].as<T>();
-    } catch (const YAML::Exception& e) {
-      ANIMA_FAIL("config: '", join(key), "' has the wrong type (", e.msg, ")");
-    }
-  }
-  Section sub(const std::string& key) {
-    known_.insert(key);
-    return Section(given_ ? node_[key] : YAML::Node(), join(key), cfg_);
-  }
-  void ignore(const std::string& key) { known_.insert(key); }
-
- private:
-  std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  YAML::Node node_;
-  bool given_;
-  std::string path_;
-  FommConfig& cfg_;
-  std::set<std::string> known_;
-};
-
-}  // namespace
+void read_dataset_params(ConfigSection& d, DatasetParams& out) {
+  d.get("root_dir", out.root_dir);
+  d.get("image_shape", out.frame_shape);  // the older official configs' name
+  d.get("frame_shape", out.frame_shape);
+  d.get("id_sampling", out.id_sampling);
+  d.get("pairs_list", out.pairs_list);
+  Section aug = d.sub("augmentation_params");
+  Section flip = aug.sub("flip_param");
+  flip.get("horizontal_flip", out.horizontal_flip);
+  flip.get("time_flip", out.time_flip);
+  Section jitter = aug.sub("jitter_param");
+  jitter.get("brightness", out.brightness);
+  jitter.get("contrast", out.contrast);
+  jitter.get("saturation", out.saturation);
+  jitter.get("hue", out.hue);
+}
 
 FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
   FommConfig c;
   c.text = text;
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    ANIMA_FAIL(what, ": invalid YAML: ", e.what());
-  }
-  ANIMA_CHECK(root.IsMap(), what, ": the config must be a YAML mapping");
+  YAML::Node root = ConfigSection::load_root(text, what);
   {
-    Section top(root, "", c);
+    Section top(root, "", c.warnings);
+    std::string kind = "fomm";
+    top.get("model", kind);  // anima's selector; refined_mask configs are read by models/refined_mask
+    ANIMA_CHECK(kind == "fomm", what, ": a '", kind, "' config, not a First Order Motion Model one");
     {
       Section d = top.sub("dataset_params");
-      d.get("root_dir", c.dataset.root_dir);
-      d.get("image_shape", c.dataset.frame_shape);  // the older official configs' name
-      d.get("frame_shape", c.dataset.frame_shape);
-      d.get("id_sampling", c.dataset.id_sampling);
-      d.get("pairs_list", c.dataset.pairs_list);
-      Section aug = d.sub("augmentation_params");
-      Section flip = aug.sub("flip_param");
-      flip.get("horizontal_flip", c.dataset.horizontal_flip);
-      flip.get("time_flip", c.dataset.time_flip);
-      Section jitter = aug.sub("jitter_param");
-      jitter.get("brightness", c.dataset.brightness);
-      jitter.get("contrast", c.dataset.contrast);
-      jitter.get("saturation", c.dataset.saturation);
-      jitter.get("hue", c.dataset.hue);
+      read_dataset_params(d, c.dataset);
     }
     {
       Section m = top.sub("model_params");

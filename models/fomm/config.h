@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models/common/config_section.h"
 #include "models/fomm/discriminator.h"
 #include "models/fomm/generator.h"
 #include "models/fomm/keypoint_detector.h"
@@ -79,6 +80,8 @@ struct FommConfig {
 };
 
 FommConfig load_fomm_config(const std::string& path);
+// dataset_params (shared by the refined-mask configs).
+void read_dataset_params(ConfigSection& section, DatasetParams& out);
 FommConfig parse_fomm_config(const std::string& yaml_text, const std::string& what);
 
 }  // namespace anima::fomm

@@ -1,0 +1,69 @@
+// Reading the YAML configs: one mapping at a time, remembering which keys were understood so that
+// unknown keys (typos) are reported as warnings instead of passing silently. A key that is absent
+// or empty ("key:" with nothing) leaves the field's default; a value of the wrong type is an
+// error naming the dotted key.
+#pragma once
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tensor/error.h"
+
+namespace anima {
+
+class ConfigSection {
+ public:
+  ConfigSection(const YAML::Node& node, std::string path, std::vector<std::string>& warnings)
+      : node_(node), given_(present(node)), path_(std::move(path)), warnings_(warnings) {
+    ANIMA_CHECK(!given_ || node_.IsMap(), "config: '", path_, "' must be a mapping");
+  }
+  ConfigSection(const ConfigSection&) = delete;  // returned by value only through copy elision
+  ~ConfigSection() {
+    if (!given_) return;
+    for (const auto& kv : node_) {
+      std::string key = kv.first.as<std::string>();
+      if (!known_.count(key)) warnings_.push_back("unknown key '" + join(key) + "' ignored");
+    }
+  }
+  template <class T>
+  void get(const std::string& key, T& field) {
+    known_.insert(key);
+    if (!given_ || !present(node_[key])) return;
+    try {
+      field = node_[key].as<T>();
+    } catch (const YAML::Exception& e) {
+      ANIMA_FAIL("config: '", join(key), "' has the wrong type (", e.msg, ")");
+    }
+  }
+  ConfigSection sub(const std::string& key) {
+    known_.insert(key);
+    return ConfigSection(given_ ? node_[key] : YAML::Node(), join(key), warnings_);
+  }
+  void ignore(const std::string& key) { known_.insert(key); }
+  bool has(const std::string& key) const { return given_ && present(node_[key]); }
+  std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  // Parses a whole config text into its root mapping; errors name `what` (usually the file).
+  static YAML::Node load_root(const std::string& text, const std::string& what) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      ANIMA_FAIL(what, ": invalid YAML: ", e.what());
+    }
+    ANIMA_CHECK(root.IsMap(), what, ": the config must be a YAML mapping");
+    return root;
+  }
+
+ private:
+  static bool present(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
+  YAML::Node node_;
+  bool given_;
+  std::string path_;
+  std::vector<std::string>& warnings_;
+  std::set<std::string> known_;
+};
+
+}  // namespace anima

@@ -1,0 +1,158 @@
+#include "models/refined_mask/config.h"
+
+#include <cmath>
+
+#include "tensor/file_util.h"
+
+namespace anima::refined_mask {
+namespace {
+
+void read_hourglass(ConfigSection& s, HourglassParams& p) {
+  s.get("block_expansion", p.block_expansion);
+  s.get("max_features", p.max_features);
+  s.get("num_blocks", p.num_blocks);
+}
+
+void check_hourglass(const std::string& what, const std::string& name, const HourglassParams& p, int64_t h,
+                     int64_t w) {
+  ANIMA_CHECK(p.block_expansion > 0 && p.max_features > 0 && p.num_blocks > 0, what, ": model_params.", name,
+              ": block_expansion, max_features and num_blocks must be positive");
+  int64_t f = int64_t(1) << p.num_blocks;
+  ANIMA_CHECK(h % f == 0 && w % f == 0 && h >= f && w >= f, what, ": model_params.", name, ".num_blocks ",
+              p.num_blocks, " needs an input divisible by ", f, ", but it runs at ", h, "x", w);
+}
+
+}  // namespace
+
+int64_t RefinedMaskConfig::mask_h() const { return int64_t(std::floor(double(frame_h()) * model.mask_scale)); }
+int64_t RefinedMaskConfig::mask_w() const { return int64_t(std::floor(double(frame_w()) * model.mask_scale)); }
+
+std::string config_model_kind(const std::string& text, const std::string& what) {
+  YAML::Node root = ConfigSection::load_root(text, what);
+  if (!root["model"].IsDefined() || root["model"].IsNull()) return "fomm";
+  std::string kind = root["model"].as<std::string>();
+  ANIMA_CHECK(kind == "fomm" || kind == "refined_mask", what, ": 'model' must be fomm or refined_mask, got '",
+              kind, "'");
+  return kind;
+}
+
+RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::string& what) {
+  RefinedMaskConfig c;
+  c.text = text;
+  YAML::Node root = ConfigSection::load_root(text, what);
+  {
+    ConfigSection top(root, "", c.warnings);
+    std::string kind;
+    top.get("model", kind);
+    ANIMA_CHECK(kind == "refined_mask", what, ": not a refined-mask config (top-level 'model: refined_mask' missing)");
+    {
+      ConfigSection d = top.sub("dataset_params");
+      fomm::read_dataset_params(d, c.dataset);
+    }
+    {
+      ConfigSection m = top.sub("model_params");
+      ConfigSection common = m.sub("common_params");
+      common.get("num_channels", c.model.num_channels);
+      common.get("mask_scale", c.model.mask_scale);
+      common.get("encoder_block", c.model.encoder_block);
+      ConfigSection mg = m.sub("mask_generator_params");
+      read_hourglass(mg, c.model.mask_generator);
+      mg.get("temperature", c.model.mask_generator.temperature);
+      mg.get("pad", c.model.mask_pad);
+      ConfigSection r = m.sub("refinement_params");
+      read_hourglass(r, c.model.refinement);
+      r.get("temperature", c.model.refinement.temperature);
+      ConfigSection l = m.sub("low_res_params");
+      l.get("block_expansion", c.model.low_res.block_expansion);
+      l.get("max_features", c.model.low_res.max_features);
+      l.get("num_bottleneck_blocks", c.model.low_res.num_bottleneck_blocks);
+      l.get("num_up_blocks", c.model.low_res.num_up_blocks);
+      ConfigSection h = m.sub("high_res_params");
+      read_hourglass(h, c.model.high_res);
+    }
+    {
+      ConfigSection p = top.sub("perturbation_params");
+      p.get("threshold", c.perturbation.threshold);
+      p.get("poisson_lambda", c.perturbation.poisson_lambda);
+    }
+    {
+      ConfigSection t = top.sub("train_params");
+      t.get("num_epochs", c.train.num_epochs);
+      t.get("num_repeats", c.train.num_repeats);
+      t.get("epoch_milestones", c.train.epoch_milestones);
+      t.get("lr", c.train.lr);
+      t.get("betas", c.train.betas);
+      t.get("batch_size", c.train.batch_size);
+      t.get("scales", c.train.scales);
+      t.get("refinement_start_epoch", c.train.refinement_start_epoch);
+      t.get("checkpoint_freq", c.train.checkpoint_freq);
+      ConfigSection a = t.sub("augmentation_params");
+      a.get("brightness", c.train.brightness);
+      a.get("contrast", c.train.contrast);
+      a.get("saturation", c.train.saturation);
+      a.get("hue", c.train.hue);
+      ConfigSection w = t.sub("loss_weights");
+      w.get("mask", c.train.loss_weights.mask);
+      w.get("reconstruction", c.train.loss_weights.reconstruction);
+      w.get("perceptual_layers", c.train.loss_weights.perceptual_layers);
+      w.get("perceptual", c.train.loss_weights.perceptual);
+    }
+    {
+      ConfigSection r = top.sub("reconstruction_params");
+      r.get("num_videos", c.reconstruction_num_videos);
+      r.ignore("format");
+      ConfigSection a = top.sub("animate_params");
+      a.get("num_pairs", c.animate_num_pairs);
+      a.ignore("format");
+      top.ignore("visualizer_params");
+    }
+  }
+  const ModelParams& m = c.model;
+  ANIMA_CHECK(c.dataset.frame_shape.size() == 3 && c.dataset.frame_shape[0] > 0 && c.dataset.frame_shape[1] > 0,
+              what, ": dataset_params.frame_shape must be [H, W, C]");
+  ANIMA_CHECK(m.num_channels == 3, what, ": model_params.common_params.num_channels must be 3 (RGB), got ",
+              m.num_channels);
+  ANIMA_CHECK(m.encoder_block == "paper" || m.encoder_block == "code", what,
+              ": model_params.common_params.encoder_block must be paper or code, got '", m.encoder_block, "'");
+  ANIMA_CHECK(m.mask_scale > 0 && m.mask_scale <= 1, what, ": model_params.common_params.mask_scale must be in (0, 1]");
+  ANIMA_CHECK(m.mask_pad >= 0 && m.mask_pad <= 3, what, ": model_params.mask_generator_params.pad must be 0..3");
+  ANIMA_CHECK(m.mask_generator.temperature > 0 && m.refinement.temperature > 0, what,
+              ": the mask networks' temperatures must be positive");
+  int64_t mh = c.mask_h(), mw = c.mask_w();
+  check_hourglass(what, "mask_generator_params", m.mask_generator, mh, mw);
+  check_hourglass(what, "refinement_params", m.refinement, mh, mw);
+  check_hourglass(what, "high_res_params", m.high_res, c.frame_h(), c.frame_w());
+  int64_t up = int64_t(1) << m.low_res.num_up_blocks;
+  ANIMA_CHECK(m.low_res.num_up_blocks >= 0 && m.low_res.num_bottleneck_blocks >= 0 && mh * up == c.frame_h() &&
+                  mw * up == c.frame_w(),
+              what, ": low_res_params.num_up_blocks ", m.low_res.num_up_blocks, " takes ", mh, "x", mw,
+              " masks to ", mh * up, "x", mw * up, ", but frames are ", c.frame_h(), "x", c.frame_w(),
+              " (mask_scale must be 2^-num_up_blocks)");
+  ANIMA_CHECK(mh >= 12 && mw >= 12, what, ": masks of ", mh, "x", mw, " are too small for P_train (at least 12x12)");
+  if (c.perturbation.threshold != "median") {
+    double v = 0;
+    try {
+      size_t used = 0;
+      v = std::stod(c.perturbation.threshold, &used);
+      ANIMA_CHECK(used == c.perturbation.threshold.size(), "trailing characters");
+    } catch (const std::exception&) {
+      ANIMA_FAIL(what, ": perturbation_params.threshold must be median or a number in [0, 1], got '",
+                 c.perturbation.threshold, "'");
+    }
+    ANIMA_CHECK(v >= 0 && v <= 1, what, ": perturbation_params.threshold ", v, " outside [0, 1]");
+  }
+  ANIMA_CHECK(c.perturbation.poisson_lambda >= 0, what, ": perturbation_params.poisson_lambda must be >= 0");
+  const LossParams& w = c.train.loss_weights;
+  ANIMA_CHECK(w.perceptual.size() == w.perceptual_layers.size(), what, ": train_params.loss_weights.perceptual has ",
+              w.perceptual.size(), " weights for ", w.perceptual_layers.size(), " perceptual_layers");
+  ANIMA_CHECK(c.train.betas.size() == 2, what, ": train_params.betas must be [beta1, beta2]");
+  ANIMA_CHECK(c.train.batch_size > 0 && c.train.num_epochs > 0 && c.train.num_repeats > 0 && c.train.checkpoint_freq > 0,
+              what, ": train_params batch_size, num_epochs, num_repeats and checkpoint_freq must be positive");
+  return c;
+}
+
+RefinedMaskConfig load_refined_mask_config(const std::string& path) {
+  return parse_refined_mask_config(read_file_bytes(path), path);
+}
+
+}  // namespace anima::refined_mask

@@ -1,0 +1,99 @@
+// Configuration of the refined-masking model ("Image Animation with Refined Masking"), in the
+// First Order Motion Model's YAML layout (dataset_params, model_params, train_params) with
+// `model: refined_mask` at the top. The defaults below are the paper's values; where the paper is
+// silent they are the authors' released code's, and where the two differ the code's choice is an
+// option (named in each comment as "code:").
+#pragma once
+#include <string>
+#include <vector>
+
+#include "models/fomm/config.h"
+
+namespace anima::refined_mask {
+
+// An encoder-decoder of appendix A: num_blocks encoding blocks (conv3x3, ReLU, BN, avgpool) and
+// as many decoding blocks (upsample, conv3x3, BN, ReLU), channels block_expansion * 2^(i+1)
+// capped at max_features.
+struct HourglassParams {
+  int64_t block_expansion = 64, max_features = 1024;
+  int num_blocks = 5;
+};
+
+struct MaskNetParams : HourglassParams {
+  // The sigmoid's input is divided by this (code: 0.1).
+  float temperature = 1.0f;
+};
+
+struct ModelParams {
+  int64_t num_channels = 3;
+  // D: frame resolution -> mask resolution (256 -> 64). m downsamples with the anti-aliasing
+  // Gaussian of the First Order Motion Model (as the code); D(s) for r and l is bilinear.
+  double mask_scale = 0.25;
+  // Encoding block order: "paper" conv-ReLU-BN-pool (appendix A); code: "code" conv-BN-ReLU-pool.
+  std::string encoder_block = "paper";
+  // m's final 7x7 conv padding: 3 keeps the resolution; code: 0 (58x58 masks, zero-padded back).
+  int mask_pad = 3;
+  MaskNetParams mask_generator{{32, 1024, 5}, 1.0f};
+  MaskNetParams refinement{{64, 1024, 5}, 1.0f};
+  // l: conv7x7-BN-ReLU to min(max_features, block_expansion * 2^num_up_blocks) channels,
+  // num_bottleneck_blocks residual blocks, num_up_blocks up blocks, conv7x7, sigmoid.
+  struct LowRes {
+    int64_t block_expansion = 64, max_features = 1024;
+    int num_bottleneck_blocks = 6, num_up_blocks = 2;
+  } low_res;
+  HourglassParams high_res{64, 1024, 5};  // h: U-Net (skip connections)
+};
+
+struct PerturbationParams {
+  // rho: "median" (the paper: per mask) or a fixed value in [0, 1] (code: 100/255 faces, 60/255).
+  std::string threshold = "median";
+  double poisson_lambda = 20;  // P_train's noise
+};
+
+struct LossParams {
+  float mask = 100;            // lambda1
+  float reconstruction = 10;   // lambda2
+  // "the first, the third and the fifth ReLU layers" of the pix2pixHD VGG loss's five
+  // (relu1_1..relu5_1); code: all five on 4 scales.
+  std::vector<std::string> perceptual_layers{"relu1_1", "relu3_1", "relu5_1"};
+  std::vector<float> perceptual{1, 1, 1};  // per-layer weights (times lambda2)
+};
+
+struct TrainParams {
+  int num_epochs = 100, num_repeats = 1;
+  std::vector<int> epoch_milestones{60, 90};
+  double lr = 2e-4;
+  std::vector<double> betas{0.5, 0.9};  // code: (0.5, 0.999)
+  int batch_size = 16;
+  std::vector<double> scales{1, 0.5, 0.25};  // reconstruction pyramid (256, 128, 64)
+  int refinement_start_epoch = 1;             // r trains from the second epoch on
+  int checkpoint_freq = 10;
+  // Augmentation A of the driving frame: brightness, contrast, saturation factors in
+  // [1 - x, 1 + x], hue shift in [-hue, hue].
+  float brightness = 0.1f, contrast = 0.1f, saturation = 0.1f, hue = 0.1f;
+  LossParams loss_weights;
+};
+
+struct RefinedMaskConfig {
+  fomm::DatasetParams dataset;
+  ModelParams model;
+  PerturbationParams perturbation;
+  TrainParams train;
+  int reconstruction_num_videos = 1000;
+  int animate_num_pairs = 50;
+  std::string text;
+  std::vector<std::string> warnings;
+
+  int64_t frame_h() const { return dataset.frame_shape[0]; }
+  int64_t frame_w() const { return dataset.frame_shape[1]; }
+  int64_t mask_h() const;
+  int64_t mask_w() const;
+};
+
+RefinedMaskConfig load_refined_mask_config(const std::string& path);
+RefinedMaskConfig parse_refined_mask_config(const std::string& yaml_text, const std::string& what);
+
+// "refined_mask" when the config's top-level `model` key says so, else "fomm".
+std::string config_model_kind(const std::string& yaml_text, const std::string& what);
+
+}  // namespace anima::refined_mask

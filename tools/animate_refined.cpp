@@ -1,0 +1,127 @@
+// `anima animate` and `anima reconstruct` for the refined-masking model (equations 1-4).
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "autograd/functions.h"
+#include "autograd/grad_mode.h"
+#include "data/dataset.h"
+#include "data/image_io.h"
+#include "data/video_io.h"
+#include "kernels/elementwise.h"
+#include "kernels/shape_ops.h"
+#include "layers/safetensors.h"
+#include "models/refined_mask/model.h"
+#include "tensor/file_util.h"
+#include "tensor/runtime.h"
+#include "tools/animate.h"
+#include "tools/visualize.h"
+
+namespace anima::tools {
+namespace {
+
+struct LoadedRefinedMask {
+  std::unique_ptr<refined_mask::RefinedMaskModel> model;
+  Device device;
+};
+
+LoadedRefinedMask load_refined(const std::string& checkpoint, const std::string& config, const std::string& device_name) {
+  refined_mask::RefinedMaskConfig cfg;
+  if (!config.empty()) {
+    cfg = refined_mask::load_refined_mask_config(config);
+  } else {
+    SafetensorsFile f = load_safetensors(checkpoint);
+    auto it = f.metadata.find("config");
+    ANIMA_CHECK(it != f.metadata.end(), checkpoint, ": no config stored in the checkpoint; pass --config");
+    cfg = refined_mask::parse_refined_mask_config(it->second, checkpoint + " (stored config)");
+  }
+  LoadedRefinedMask m;
+  m.device = device_name == "auto" ? (cuda_available() ? Device::cuda() : Device::cpu()) : parse_device(device_name);
+  if (m.device.is_cuda()) require_cuda("animate");
+  Generator gen(0);
+  m.model = std::make_unique<refined_mask::RefinedMaskModel>(cfg, gen);
+  load_checkpoint(checkpoint, m.model->parts());
+  m.model->to(m.device);
+  m.model->train(false);
+  return m;
+}
+
+// Frame k of a batch animation as figure 3's row: s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f.
+Tensor figure_row(const Tensor& source, const Tensor& driving, const refined_mask::Animation& a, int64_t k) {
+  int64_t H = source.size(2), W = source.size(3);
+  auto pick = [&](const Tensor& t) { return image_panel(kernels::slice(t, 0, k, k + 1), H, W); };
+  return kernels::concat({image_panel(source, H, W), pick(a.source_mask), pick(driving), pick(a.driving_mask_raw),
+                          pick(a.perturbed_mask), pick(a.driving_mask), pick(a.coarse), pick(a.prediction)},
+                         1);
+}
+
+// Animates `source` ([1, 3, H, W]) with `driving` ([T, 3, H, W]) in batches; calls back per frame.
+template <class PerFrame>
+void run_batches(refined_mask::RefinedMaskModel& model, const Tensor& source, const Tensor& driving, int batch,
+                 refined_mask::Ablation ablation, PerFrame&& per_frame) {
+  Tensor source_mask = model.mask_generator->forward(source);
+  int64_t n = driving.size(0);
+  for (int64_t start = 0; start < n; start += batch) {
+    int64_t count = std::min<int64_t>(batch, n - start);
+    Tensor drv = kernels::slice(driving, 0, start, start + count);
+    refined_mask::Animation a = model.animate(kernels::expand(source, drv.shape()), source_mask, drv, ablation);
+    for (int64_t k = 0; k < count; ++k) per_frame(start + k, drv, a, k);
+  }
+}
+
+}  // namespace
+
+int animate_refined_mask(const AnimateOptions& o) {
+  NoGradGuard no_grad;
+  refined_mask::Ablation ablation = refined_mask::parse_ablation(o.ablation);
+  LoadedRefinedMask m = load_refined(o.checkpoint, o.config, o.device);
+  const auto& cfg = m.model->config();
+  int64_t h = cfg.frame_h(), w = cfg.frame_w();
+  Tensor source = prepare_frame(read_image(o.source), h, w, m.device);
+  VideoData video = read_video(o.driving);
+  ANIMA_CHECK(!video.frames.empty(), "animate: ", o.driving, " has no frames");
+  std::vector<Tensor> batch;
+  for (const Tensor& f : video.frames) batch.push_back(prepare_frame(f, h, w, m.device));
+  Tensor driving = kernels::concat(batch, 0);
+  if (!o.save_intermediates.empty()) ::mkdir(o.save_intermediates.c_str(), 0755);
+  std::vector<Tensor> out_frames;
+  run_batches(*m.model, source, driving, o.batch, ablation,
+              [&](int64_t frame, const Tensor& drv, const refined_mask::Animation& a, int64_t k) {
+                out_frames.push_back(o.side_by_side ? figure_row(source, drv, a, k)
+                                                    : frame_to_image(kernels::slice(a.prediction, 0, k, k + 1)));
+                if (o.save_intermediates.empty()) return;
+                auto pick = [&](const Tensor& t) { return kernels::slice(t, 0, k, k + 1); };
+                NamedTensors t = {{"source_mask", pick(a.source_mask)},
+                                  {"driving_mask_raw", pick(a.driving_mask_raw)},
+                                  {"perturbed_mask", pick(a.perturbed_mask)},
+                                  {"driving_mask", pick(a.driving_mask)},
+                                  {"coarse", pick(a.coarse)},
+                                  {"prediction", pick(a.prediction)}};
+                char name[48];
+                std::snprintf(name, sizeof name, "/frame_%05lld.safetensors", (long long)frame);
+                save_safetensors(o.save_intermediates + name, t, {{"ablation", o.ablation}});
+              });
+  write_frames(o.out, out_frames, video.fps);
+  std::printf("animate (refined-mask, %s): %zu frames at %.2f fps -> %s\n", o.ablation.c_str(), out_frames.size(),
+              video.fps, o.out.c_str());
+  return 0;
+}
+
+int reconstruct_refined_mask(const ReconstructOptions& o) {
+  NoGradGuard no_grad;
+  refined_mask::Ablation ablation = refined_mask::parse_ablation(o.ablation);
+  LoadedRefinedMask m = load_refined(o.checkpoint, o.config, o.device);
+  const auto& cfg = m.model->config();
+  Tensor source_mask;  // m(s) of the current video's first frame
+  return reconstruct_test_videos(
+      o, cfg.dataset.root_dir, cfg.frame_h(), cfg.frame_w(), m.device, std::string("refined-mask, ") + o.ablation,
+      [&](const Tensor& source, const Tensor& drv, bool new_video, std::vector<Tensor>& visual) {
+        if (new_video) source_mask = m.model->mask_generator->forward(source);
+        refined_mask::Animation a = m.model->animate(kernels::expand(source, drv.shape()), source_mask, drv, ablation);
+        for (int64_t k = 0; k < drv.size(0); ++k) visual.push_back(figure_row(source, drv, a, k));
+        return a.prediction;
+      });
+}
+
+}  // namespace anima::tools
