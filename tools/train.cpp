@@ -64,6 +64,15 @@ int train(const TrainOptions& o) {
   d.contrast = cfg.dataset.contrast;
   d.saturation = cfg.dataset.saturation;
   d.hue = cfg.dataset.hue;
+  if (!cfg.dataset.resize_ratio.empty()) {
+    d.resize_crop.resize = true;
+    d.resize_crop.ratio_lo = cfg.dataset.resize_ratio[0];
+    d.resize_crop.ratio_hi = cfg.dataset.resize_ratio[1];
+  }
+  if (!cfg.dataset.crop_size.empty()) {
+    d.resize_crop.crop_h = cfg.dataset.crop_size[0];
+    d.resize_crop.crop_w = cfg.dataset.crop_size[1];
+  }
   d.seed = o.seed;
   VideoDataset dataset(root, "train", d);
 

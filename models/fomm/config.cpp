@@ -36,6 +36,16 @@ class Section {
       ANIMA_FAIL("config: '", join(key), "' has the wrong type (", e.msg, ")");
     }
   }
+  // A size given as one number (square) or as [h, w].
+  void get_size(const std::string& key, std::vector<int64_t>& field) {
+    if (given_ && present(node_[key]) && node_[key].IsScalar()) {
+      int64_t side = 0;
+      get(key, side);
+      field = {side, side};
+      return;
+    }
+    get(key, field);
+  }
   Section sub(const std::string& key) {
     known_.insert(key);
     return Section(given_ ? node_[key] : YAML::Node(), join(key), cfg_);
@@ -81,6 +91,10 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
       jitter.get("contrast", c.dataset.contrast);
       jitter.get("saturation", c.dataset.saturation);
       jitter.get("hue", c.dataset.hue);
+      Section resize = aug.sub("resize_param");
+      resize.get("ratio", c.dataset.resize_ratio);
+      Section crop = aug.sub("crop_param");
+      crop.get_size("size", c.dataset.crop_size);
     }
     {
       Section m = top.sub("model_params");
@@ -171,6 +185,12 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
   }
   ANIMA_CHECK(c.dataset.frame_shape.size() == 3 && c.dataset.frame_shape[0] > 0 && c.dataset.frame_shape[1] > 0,
               what, ": dataset_params.frame_shape must be [H, W, C]");
+  const std::vector<float>& ratio = c.dataset.resize_ratio;
+  ANIMA_CHECK(ratio.empty() || (ratio.size() == 2 && ratio[0] > 0 && ratio[0] <= ratio[1]), what,
+              ": dataset_params.augmentation_params.resize_param.ratio must be [low, high] with 0 < low <= high");
+  const std::vector<int64_t>& crop = c.dataset.crop_size;
+  ANIMA_CHECK(crop.empty() || (crop.size() == 2 && crop[0] > 0 && crop[1] > 0), what,
+              ": dataset_params.augmentation_params.crop_param.size must be a positive number or [h, w]");
   ANIMA_CHECK(c.prioritycut.discriminator == "global" || c.prioritycut.discriminator == "unet", what,
               ": prioritycut_params.discriminator must be global or unet, got '", c.prioritycut.discriminator, "'");
   ANIMA_CHECK(c.prioritycut.mix == "none" || c.prioritycut.mix == "prioritycut" || c.prioritycut.mix == "cutmix", what,
