@@ -14,6 +14,7 @@
 #include "models/fomm/full_model.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
+#include "tools/plot.h"
 #include "tools/visualize.h"
 #include "data/image_io.h"
 
@@ -151,6 +152,7 @@ int train(const TrainOptions& o) {
       char name[48];
       std::snprintf(name, sizeof name, "/vis/epoch_%04d.png", epoch);
       write_image(o.out + name, visualize_step(batch.source, batch.driving, out, trainer.last_mix_mask));
+      plot_log_file(log, o.out + "/curves.png");
     }
     if (epoch_end && (epoch + 1) % cfg.train.checkpoint_freq == 0) save(epoch + 1);
     if (g_interrupted) {

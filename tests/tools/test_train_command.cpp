@@ -88,6 +88,7 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   // source, transformed, driving, deformed, prediction, occlusion; the 4 + 1 sparse deformed
   // sources and their masks; all masks summed.
   CHECK(vis.size(1) == (6 + 2 * 5 + 1) * 32);
+  CHECK(read_image(d + "/straight/curves.png").size(1) > 0);  // the loss curves, redrawn each epoch
   o.max_steps = 2;
   o.out = d + "/first_half";
   REQUIRE(tools::train(o) == 0);
