@@ -102,6 +102,11 @@ VideoDataset::VideoDataset(const std::string& root, const std::string& split, Da
   ANIMA_CHECK(options.frame_h > 0 && options.frame_w > 0 && options.num_repeats >= 1,
               "dataset: invalid frame shape ", options.frame_h, "x", options.frame_w, " or num_repeats ",
               options.num_repeats);
+  const ResizeCropParams& rc = options.resize_crop;
+  ANIMA_CHECK(!rc.resize || (rc.ratio_lo > 0 && rc.ratio_lo <= rc.ratio_hi), "dataset: resize ratio [", rc.ratio_lo,
+              ", ", rc.ratio_hi, "] must satisfy 0 < low <= high");
+  ANIMA_CHECK(rc.crop_h >= 0 && rc.crop_w >= 0 && (rc.crop_h > 0) == (rc.crop_w > 0), "dataset: invalid crop size ",
+              rc.crop_h, "x", rc.crop_w);
   std::string dir = root + "/" + split;
   ANIMA_CHECK(is_dir(dir), "dataset: ", dir, " is not a folder (expected the FOMM layout root/train, root/test)");
   for (const std::string& n : list_dir(dir)) {
@@ -223,6 +228,19 @@ VideoDataset::Pair VideoDataset::training_pair(uint64_t epoch, int64_t item) con
   Tensor pair = kernels::concat({kernels::slice(frames, 0, p.source_frame, p.source_frame + 1),
                                  kernels::slice(frames, 0, p.driving_frame, p.driving_frame + 1)}, 0);
   if (options_.horizontal_flip && d.u() < 0.5) pair = kernels::flip(pair, 3);
+  const ResizeCropParams& rc = options_.resize_crop;
+  if (rc.resize || rc.crop_h > 0) {
+    // One geometry for both frames, from a stream of its own (the other draws stay as they were).
+    Draws g{options_.seed, item_stream(epoch, item) ^ 0x5CA1Eu};
+    double u_ratio = g.u(), u_y = g.u(), u_x = g.u();
+    pair = apply_resize_crop(pair, draw_resize_crop(options_.frame_h, options_.frame_w, rc, u_ratio, u_y, u_x));
+    if (pair.size(2) != options_.frame_h || pair.size(3) != options_.frame_w) {
+      InterpParams ip;
+      ip.out_h = options_.frame_h;
+      ip.out_w = options_.frame_w;
+      pair = kernels::interpolate(pair, ip);
+    }
+  }
   if (options_.brightness > 0 || options_.contrast > 0 || options_.saturation > 0 || options_.hue > 0) {
     // The same jitter for both frames of the pair, as FOMM applies one transform to the clip.
     Generator g(options_.seed, item_stream(epoch, item) ^ 0xC0102u);

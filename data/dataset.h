@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "data/clip_augment.h"
 #include "kernels/color.h"
 #include "tensor/tensor.h"
 
@@ -21,6 +22,10 @@ struct DatasetOptions {
   int64_t num_repeats = 1;   // the list of videos (or identities) repeats this often per epoch
   bool horizontal_flip = false, time_flip = false;
   float brightness = 0, contrast = 0, saturation = 0, hue = 0;  // colour jitter strengths
+  // FOMM's resize_param / crop_param (data/clip_augment.h), applied after the flips and before
+  // the jitter as augmentation.py orders them; the result is resampled (bilinear) back to the
+  // frame shape when the crop size differs from it.
+  ResizeCropParams resize_crop;
   uint64_t seed = 0;
 };
 

@@ -9,6 +9,7 @@
 #include "tools/animate.h"
 #include "tools/data_commands.h"
 #include "tools/inspect.h"
+#include "tools/plot.h"
 #include "tools/train.h"
 
 int main(int argc, char** argv) {
@@ -109,6 +110,15 @@ int main(int argc, char** argv) {
   inspect->add_option("path", inspect_path, "a .safetensors checkpoint or a .yaml config")->required()->check(CLI::ExistingFile);
   inspect->add_flag("--all", inspect_all, "for a config: every tensor's name and shape");
 
+  auto* plot = app.add_subcommand("plot", "draw a run's training curves (log.txt) as a PNG");
+  std::string plot_log, plot_out;
+  anima::tools::PlotOptions plot_opt;
+  plot->add_option("--log", plot_log, "a run's log.txt")->required()->check(CLI::ExistingFile);
+  plot->add_option("--out", plot_out, "output image (.png or .jpg)")->required();
+  plot->add_option("--width", plot_opt.width, "image width")->check(CLI::Range(100, 20000));
+  plot->add_option("--height", plot_opt.height, "image height")->check(CLI::Range(60, 20000));
+  plot->add_flag("!--linear", plot_opt.log_y, "linear y axes (default: log scale)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) {
@@ -118,6 +128,7 @@ int main(int argc, char** argv) {
     }
     if (make_ds->parsed()) return anima::tools::make_dataset(syn_out, syn);
     if (train->parsed()) return anima::tools::train(train_opt);
+    if (plot->parsed()) return anima::tools::plot_log_file(plot_log, plot_out, plot_opt), 0;
     if (inspect->parsed()) return anima::tools::inspect(inspect_path, inspect_all);
     if (animate->parsed()) return anima::tools::animate(an);
     if (recon->parsed()) return anima::tools::reconstruct(rc);

@@ -15,6 +15,7 @@
 #include "models/refined_mask/model.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
+#include "tools/plot.h"
 #include "tools/visualize.h"
 #include "tools/visualize_refined.h"
 #include "data/image_io.h"
@@ -136,6 +137,15 @@ int train(const TrainOptions& o) {
   d.contrast = cfg.dataset.contrast;
   d.saturation = cfg.dataset.saturation;
   d.hue = cfg.dataset.hue;
+  if (!cfg.dataset.resize_ratio.empty()) {
+    d.resize_crop.resize = true;
+    d.resize_crop.ratio_lo = cfg.dataset.resize_ratio[0];
+    d.resize_crop.ratio_hi = cfg.dataset.resize_ratio[1];
+  }
+  if (!cfg.dataset.crop_size.empty()) {
+    d.resize_crop.crop_h = cfg.dataset.crop_size[0];
+    d.resize_crop.crop_w = cfg.dataset.crop_size[1];
+  }
   d.seed = o.seed;
   VideoDataset dataset(root, "train", d);
 
@@ -211,6 +221,7 @@ int train(const TrainOptions& o) {
       char name[48];
       std::snprintf(name, sizeof name, "/vis/epoch_%04d.png", epoch);
       write_image(o.out + name, job->visualize(batch.source, batch.driving));
+      plot_log_file(log, o.out + "/curves.png");
     }
     if (epoch_end && (epoch + 1) % cfg.checkpoint_freq == 0) save(epoch + 1);
     if (g_interrupted) {

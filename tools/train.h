@@ -4,6 +4,8 @@
 //   <out>/config.yaml      the config as given
 //   <out>/log.txt          a header (commit, device, seed, config) and one line of loss terms per
 //                          logged step
+//   <out>/vis/epoch_NNNN.png  the epoch's last batch and the networks' outputs (tools/visualize.h)
+//   <out>/curves.png       the loss curves so far, redrawn each epoch (tools/plot.h)
 //   <out>/checkpoint.safetensors  models, optimisers, epoch, step and RNG state (atomic writes)
 // Resuming from a checkpoint continues the same run: the same seed gives the same numbers as an
 // uninterrupted run. SIGINT saves a checkpoint and stops cleanly; a non-finite loss stops the

@@ -37,6 +37,16 @@ class ConfigSection {
       ANIMA_FAIL("config: '", join(key), "' has the wrong type (", e.msg, ")");
     }
   }
+  // A size given as one number (square) or as [h, w].
+  void get_size(const std::string& key, std::vector<int64_t>& field) {
+    if (given_ && present(node_[key]) && node_[key].IsScalar()) {
+      int64_t side = 0;
+      get(key, side);
+      field = {side, side};
+      return;
+    }
+    get(key, field);
+  }
   ConfigSection sub(const std::string& key) {
     known_.insert(key);
     return ConfigSection(given_ ? node_[key] : YAML::Node(), join(key), warnings_);

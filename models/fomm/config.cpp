@@ -20,6 +20,10 @@ void read_dataset_params(ConfigSection& d, DatasetParams& out) {
   jitter.get("contrast", out.contrast);
   jitter.get("saturation", out.saturation);
   jitter.get("hue", out.hue);
+  Section resize = aug.sub("resize_param");
+  resize.get("ratio", out.resize_ratio);
+  Section crop = aug.sub("crop_param");
+  crop.get_size("size", out.crop_size);
 }
 
 FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
@@ -124,6 +128,12 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
   }
   ANIMA_CHECK(c.dataset.frame_shape.size() == 3 && c.dataset.frame_shape[0] > 0 && c.dataset.frame_shape[1] > 0,
               what, ": dataset_params.frame_shape must be [H, W, C]");
+  const std::vector<float>& ratio = c.dataset.resize_ratio;
+  ANIMA_CHECK(ratio.empty() || (ratio.size() == 2 && ratio[0] > 0 && ratio[0] <= ratio[1]), what,
+              ": dataset_params.augmentation_params.resize_param.ratio must be [low, high] with 0 < low <= high");
+  const std::vector<int64_t>& crop = c.dataset.crop_size;
+  ANIMA_CHECK(crop.empty() || (crop.size() == 2 && crop[0] > 0 && crop[1] > 0), what,
+              ": dataset_params.augmentation_params.crop_param.size must be a positive number or [h, w]");
   ANIMA_CHECK(c.prioritycut.discriminator == "global" || c.prioritycut.discriminator == "unet", what,
               ": prioritycut_params.discriminator must be global or unet, got '", c.prioritycut.discriminator, "'");
   ANIMA_CHECK(c.prioritycut.mix == "none" || c.prioritycut.mix == "prioritycut" || c.prioritycut.mix == "cutmix", what,

@@ -23,6 +23,8 @@ struct DatasetParams {
   std::string pairs_list;
   bool horizontal_flip = false, time_flip = false;
   float brightness = 0, contrast = 0, saturation = 0, hue = 0;
+  std::vector<float> resize_ratio;  // resize_param.ratio [low, high]; empty: no random resize
+  std::vector<int64_t> crop_size;   // crop_param.size [h, w] (a single number: square); empty: no crop
 };
 
 struct LossWeights {

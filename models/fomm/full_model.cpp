@@ -110,6 +110,8 @@ StepOutput FommTrainer::step(const Tensor& source, const Tensor& driving) {
       o.losses["equivariance_value"] = equivariance_value_loss(o.kp_driving, transformed, t) * w.equivariance_value;
     if (w.equivariance_jacobian != 0 && transformed.jacobian.defined())
       o.losses["equivariance_jacobian"] = equivariance_jacobian_loss(o.kp_driving, transformed, t) * w.equivariance_jacobian;
+    o.transformed_frame = transformed_frame;
+    o.transformed_kp = transformed;
   }
   Tensor total;
   for (auto& [name, v] : o.losses) total = total.defined() ? total + v : v;
@@ -152,6 +154,8 @@ void FommTrainer::unet_step(const Tensor& driving, const StepOutput& in, StepOut
   auto d_real = unet->forward(driving, kp_d);
   auto d_fake = unet->forward(fake, kp_d);
   Tensor d_total = prioritycut::unet_discriminator_loss(d_real, d_fake) * w.discriminator_gan;
+  out.unet_pixel_real = d_real.pixel.detach();
+  out.unet_pixel_fake = d_fake.pixel.detach();
   bool mix_now = pc.mix != "none" && epoch_ >= pc.warmup_epochs;
   if (mix_now) {  // the draw is made on the host from the run's generator: reproducible
     PhiloxWords wds = philox_group(rng_.seed(), rng_.take_stream(), 0);

@@ -22,6 +22,11 @@ struct StepOutput {
   Tensor discriminator_loss;             // undefined when the GAN is off
   Keypoints kp_source, kp_driving;
   GeneratorOutput generated;
+  // For the visualisation: references to tensors the step computes anyway (no copies, no syncs).
+  Tensor transformed_frame;  // the equivariance transform of the driving frame (undefined when its terms are off)
+  Keypoints transformed_kp;  // and its keypoints
+  Tensor unet_pixel_real, unet_pixel_fake;  // the U-Net discriminator's per-pixel maps [N, 1, H, W] on the
+                                            // driving frame and the prediction (unet variants, detached)
 };
 
 class FommTrainer {

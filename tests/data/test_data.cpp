@@ -228,6 +228,94 @@ TEST_CASE("training pairs and the loader: two distinct frames, and batches indep
   CHECK(other.shape() == Shape{3, 32, 32});
 }
 
+TEST_CASE("FOMM's resize and crop augmentations: the geometry on a hand-made clip") {
+  // Two 4x4 frames whose pixel values name their position: 100 t + 10 y + x.
+  std::vector<float> v;
+  for (int t = 0; t < 2; ++t)
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 4; ++x) v.push_back(float(100 * t + 10 * y + x));
+  Tensor clip = test::tensor(v, Shape{2, 1, 4, 4});
+  // Twice the size (8x8, nearest), then a 4x4 crop at row 2 (u 0.5 of offsets 0..4), column 0.
+  ResizeCropParams p;
+  p.resize = true;
+  p.ratio_lo = p.ratio_hi = 2;
+  p.crop_h = p.crop_w = 4;
+  ResizeCropGeometry g = draw_resize_crop(4, 4, p, 0.3, 0.5, 0.0);
+  CHECK(g.resized_h == 8);
+  CHECK(g.y0 == 2);
+  CHECK(g.x0 == 0);
+  Tensor out = apply_resize_crop(clip, g);
+  REQUIRE(out.shape() == Shape{2, 1, 4, 4});
+  std::vector<float> expected;
+  for (int t = 0; t < 2; ++t)
+    for (int y : {1, 1, 2, 2})
+      for (int x : {0, 0, 1, 1}) expected.push_back(float(100 * t + 10 * y + x));
+  CHECK(out.to_vector<float>() == expected);
+  // Half the size (2x2 from 4x4), then a 4x4 crop: edge padding of one pixel on each side and
+  // no random offset left.
+  p.ratio_lo = p.ratio_hi = 0.5f;
+  g = draw_resize_crop(4, 4, p, 0.9, 0.9, 0.9);
+  CHECK(g.resized_w == 2);
+  CHECK(g.pad_top == 1);
+  CHECK(g.y0 == 0);
+  out = apply_resize_crop(clip, g);
+  expected.clear();
+  for (int t = 0; t < 2; ++t)
+    for (int y : {1, 1, 3, 3})
+      for (int x : {1, 1, 3, 3}) expected.push_back(float(100 * t + 10 * y + x));
+  CHECK(out.to_vector<float>() == expected);
+  // The official mgif values: the offset stays inside the enlarged frame; no crop keeps the size.
+  p.ratio_lo = 0.9f;
+  p.ratio_hi = 1.1f;
+  p.crop_h = p.crop_w = 256;
+  g = draw_resize_crop(256, 256, p, 0.999, 0.999, 0.0);
+  CHECK(g.resized_h == 281);
+  CHECK(g.y0 == 25);
+  CHECK(g.x0 == 0);
+  p.crop_h = p.crop_w = 0;
+  g = draw_resize_crop(256, 256, p, 0.0, 0.5, 0.5);
+  CHECK(g.out_h == 230);
+  CHECK(g.y0 == 0);
+}
+
+TEST_CASE("FOMM's resize and crop augmentations in training pairs: one geometry per pair, reproducible") {
+  // One video of three identical frames (a horizontal strip), so any difference between the
+  // source and the driving frame of a pair could only come from different geometry.
+  std::string d = temp_dir("resizecrop");
+  std::system(("mkdir -p '" + d + "/train'").c_str());
+  std::vector<uint8_t> px;
+  for (int y = 0; y < 16; ++y)
+    for (int f = 0; f < 3; ++f)
+      for (int x = 0; x < 16; ++x)
+        for (int c = 0; c < 3; ++c) px.push_back(uint8_t((y * 16 + x + 40 * c) % 256));
+  write_image(d + "/train/still.png", Tensor::from_vector<uint8_t>(px, Shape{16, 48, 3}));
+  DatasetOptions o;
+  o.frame_h = o.frame_w = 16;
+  o.seed = 5;
+  VideoDataset plain(d, "train", o);
+  o.resize_crop.resize = true;
+  o.resize_crop.ratio_lo = 0.8f;
+  o.resize_crop.ratio_hi = 1.25f;
+  o.resize_crop.crop_h = o.resize_crop.crop_w = 12;
+  VideoDataset augmented(d, "train", o), again(d, "train", o);
+  o.seed = 6;
+  VideoDataset other_seed(d, "train", o);
+  int changed = 0, seed_differs = 0;
+  for (int64_t item = 0; item < 8; ++item) {
+    INFO("item " << item);
+    VideoDataset::Pair p = augmented.training_pair(0, item), q = again.training_pair(0, item);
+    REQUIRE(p.source.shape() == Shape{3, 16, 16});  // cropped to 12x12, resampled to the frame shape
+    CHECK(test::bit_equal(p.source, p.driving));
+    CHECK(test::bit_equal(p.source, q.source));
+    changed += !test::bit_equal(p.source, plain.training_pair(0, item).source);
+    seed_differs += !test::bit_equal(p.source, other_seed.training_pair(0, item).source);
+  }
+  CHECK(changed == 8);
+  CHECK(seed_differs > 0);
+  o.resize_crop.ratio_lo = 0;
+  CHECK_THROWS_WITH_AS(VideoDataset(d, "train", o), doctest::Contains("resize ratio"), Error);
+}
+
 TEST_CASE("animation pairs from a csv and from a seed; the mp4 layout of the synthetic data") {
   DatasetOptions o;
   o.frame_h = o.frame_w = 32;

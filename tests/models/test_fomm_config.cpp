@@ -34,10 +34,17 @@ TEST_CASE("configs: the official vox-256 values load and build the official netw
     CHECK(other.warnings.empty());
     CHECK(other.dataset.frame_shape[0] == 256);
   }
-  // mgif's crop and resize augmentations are not implemented: loading says so, key by key.
+  // mgif's resize and crop augmentations (data/clip_augment.h).
   FommConfig mgif = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/mgif-256.yaml");
-  REQUIRE(mgif.warnings.size() == 2);
-  CHECK(mgif.warnings[0].find("augmentation_params.crop_param") != std::string::npos);
+  CHECK(mgif.warnings.empty());
+  CHECK(mgif.dataset.resize_ratio == std::vector<float>{0.9f, 1.1f});
+  CHECK(mgif.dataset.crop_size == std::vector<int64_t>{256, 256});
+  CHECK(c.dataset.resize_ratio.empty());
+  CHECK(c.dataset.crop_size.empty());
+  CHECK(parse_fomm_config("dataset_params: {augmentation_params: {crop_param: {size: 64}}}\n", "sq").dataset.crop_size ==
+        std::vector<int64_t>{64, 64});
+  CHECK_THROWS_WITH_AS(parse_fomm_config("dataset_params: {augmentation_params: {resize_param: {ratio: [1.1, 0.9]}}}\n", "r"),
+                       doctest::Contains("resize_param.ratio"), Error);
   CHECK(mgif.kp_detector.single_jacobian_map);
   FommConfig adv = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/taichi-adv-256.yaml");
   CHECK(adv.discriminator.use_kp);

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "data/synthetic.h"
+#include "kernels/shape_ops.h"
 #include "layers/safetensors.h"
 #include "models/fomm/inference.h"
 #include "tensor/file_util.h"
@@ -13,6 +14,7 @@
 #include "tests/tiny_fomm_config.h"
 #include "tools/animate.h"
 #include "tools/train.h"
+#include "tools/visualize.h"
 #include "data/image_io.h"
 #include "data/video_io.h"
 
@@ -33,6 +35,29 @@ TEST_CASE("FOMM normalize_kp: relative movement, relative Jacobians, hull-area s
   CHECK_CLOSE(scaled.value, test::tensor({0.1f, 0, 0.6f, 0, 0.1f, 0.5f}, Shape{1, 3, 2}), 1e-6, 0);
   fomm::Keypoints absolute = fomm::normalize_kp(src, now, init, {false, false, false});
   CHECK(test::bit_equal(absolute.value, now.value));
+}
+
+TEST_CASE("the training visualisation of a PriorityCut step: every official column, the mask and the U-Net maps") {
+  std::string yaml = std::string(test::kTinyFommYaml) +
+                     "prioritycut_params: {discriminator: unet, mix: prioritycut, mix_probability: 1.0}\n";
+  fomm::FommConfig c = fomm::parse_fomm_config(yaml, "tiny-pc");
+  c.discriminator.num_blocks = 2;  // 32x32 must divide by 2^blocks
+  c.train.loss_weights.feature_matching = {10, 10};
+  Generator gen(4);
+  fomm::FommTrainer t(c, std::make_shared<Vgg19>(gen), gen);
+  Tensor source = test::random_tensor(Shape{2, 3, 32, 32}, 1, 0, 1), driving = test::random_tensor(Shape{2, 3, 32, 32}, 2, 0, 1);
+  fomm::StepOutput o = t.step(source, driving);
+  REQUIRE(o.transformed_frame.shape() == Shape{2, 3, 32, 32});
+  REQUIRE(o.unet_pixel_fake.shape() == Shape{2, 1, 32, 32});
+  Tensor vis = tools::visualize_step(source, driving, o, t.last_mix_mask);
+  CHECK(vis.size(0) == 2 * 32);
+  // 17 FOMM columns (see the train test below), the PriorityCut mask, two U-Net maps.
+  CHECK(vis.size(1) == (17 + 1 + 2) * 32);
+  CHECK(vis.size(2) == 3);
+  // The transformed frame's column is not the driving frame's (a random TPS warp moved it).
+  Tensor transformed = kernels::slice(kernels::slice(vis, 0, 0, 32), 1, 32, 64),
+         drv = kernels::slice(kernels::slice(vis, 0, 0, 32), 1, 64, 96);
+  CHECK(transformed.to_vector<uint8_t>() != drv.to_vector<uint8_t>());
 }
 
 TEST_CASE("train writes a run folder; resuming from a checkpoint equals the uninterrupted run") {
@@ -60,7 +85,10 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   CHECK(log.find("step 4") != std::string::npos);
   Tensor vis = read_image(d + "/straight/vis/epoch_0000.png");
   CHECK(vis.size(0) == 2 * 32);  // two samples
-  CHECK(vis.size(1) == 6 * 32);  // source, driving, deformed, prediction, occlusion, background mask
+  // source, transformed, driving, deformed, prediction, occlusion; the 4 + 1 sparse deformed
+  // sources and their masks; all masks summed.
+  CHECK(vis.size(1) == (6 + 2 * 5 + 1) * 32);
+  CHECK(read_image(d + "/straight/curves.png").size(1) > 0);  // the loss curves, redrawn each epoch
   o.max_steps = 2;
   o.out = d + "/first_half";
   REQUIRE(tools::train(o) == 0);
