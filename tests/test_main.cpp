@@ -80,8 +80,8 @@ bool allclose(const Tensor& actual, const Tensor& expected, double atol, double 
 
 bool bit_equal(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
-  return std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+  Tensor x = raw::to_device(a, Device::cpu()), y = raw::to_device(b, Device::cpu());  // any dtype
+  return x.nbytes() == 0 || std::memcmp(x.data_ptr(), y.data_ptr(), x.nbytes()) == 0;
 }
 
 Tensor tensor(const std::vector<float>& values, const Shape& shape, Device device) {
