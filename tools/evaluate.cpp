@@ -1,6 +1,7 @@
 #include "tools/evaluate.h"
 
 #include <stb/stb_image.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -331,6 +332,7 @@ std::vector<MethodResult> evaluate_methods(const EvaluateOptions& o) {
       mask_of = match_by_name(masks, gt, o.masks, o.ground_truth);
     }
   }
+  bool progress = !o.quiet && ::isatty(2);
   std::vector<MethodResult> results;
   for (size_t k = 0; k < methods; ++k) {
     Collected c;
@@ -344,7 +346,7 @@ std::vector<MethodResult> evaluate_methods(const EvaluateOptions& o) {
       }
       for (size_t p = 0; p < pairs.size(); ++p) {
         const VideoRef& g = gen[pairs[p].first];
-        if (!o.quiet)
+        if (progress)
           std::fprintf(stderr, "\revaluate: %s: video %zu/%zu %-40.40s", method_name(o, k).c_str(), p + 1,
                        pairs.size(), g.name.c_str());
         Tensor a = load_frames(g);
@@ -365,7 +367,7 @@ std::vector<MethodResult> evaluate_methods(const EvaluateOptions& o) {
         }
         if (!o.synthetic_gt.empty()) foreground_iou(g, a, o.synthetic_gt, o.fg_threshold, dev, o.batch, c);
       }
-      if (!o.quiet) std::fprintf(stderr, "\n");
+      if (progress) std::fprintf(stderr, "\n");
     }
     if (!o.keypoints_generated.empty()) table_metrics(o.keypoints_generated[k], o.keypoints_gt, "keypoints", c);
     if (!o.embeddings_generated.empty()) table_metrics(o.embeddings_generated[k], o.embeddings_gt, "embeddings", c);
