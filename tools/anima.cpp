@@ -8,6 +8,7 @@
 #include "tools/bench.h"
 #include "tools/animate.h"
 #include "tools/data_commands.h"
+#include "tools/evaluate.h"
 #include "tools/inspect.h"
 #include "tools/plot.h"
 #include "tools/train.h"
@@ -104,6 +105,22 @@ int main(int argc, char** argv) {
   recon->add_option("--device", rc.device, "auto, cpu or cuda");
   recon->add_option("--ablation", rc.ablation, "refined-mask: full, no_pert, no_ref or no_id")->check(ablations);
 
+  auto* evaluate = app.add_subcommand("evaluate", "the papers' metrics (L1, PSNR, SSIM, masked, AKD, MKR, AED, IoU) of generated videos");
+  anima::tools::EvaluateOptions ev;
+  evaluate->add_option("--generated", ev.generated, "generated video, frame folder or folder of videos (repeat: one per method)");
+  evaluate->add_option("--ground-truth", ev.ground_truth, "ground-truth video(s), matched by name");
+  evaluate->add_option("--name", ev.names, "method name per --generated (default: the path's stem)");
+  evaluate->add_option("--masks", ev.masks, "salient masks (video(s) matched to the ground truth) for the masked metrics");
+  evaluate->add_option("--keypoints-generated", ev.keypoints_generated, "keypoints csv file or folder (one per method)");
+  evaluate->add_option("--keypoints-gt", ev.keypoints_gt, "ground-truth keypoints csv file or folder");
+  evaluate->add_option("--embeddings-generated", ev.embeddings_generated, "embeddings csv file or folder (one per method)");
+  evaluate->add_option("--embeddings-gt", ev.embeddings_gt, "ground-truth embeddings csv file or folder");
+  evaluate->add_option("--synthetic-gt", ev.synthetic_gt, "gt/<split> folder of the synthetic dataset (foreground IoU)");
+  evaluate->add_option("--fg-threshold", ev.fg_threshold, "colour distance that makes a pixel foreground (IoU)")->check(CLI::Range(0.0, 2.0));
+  evaluate->add_option("--out", ev.out, "write PREFIX.csv and PREFIX.md");
+  evaluate->add_option("--device", ev.device, "auto, cpu or cuda");
+  evaluate->add_option("--batch", ev.batch, "frames per metric call")->check(CLI::PositiveNumber);
+
   auto* inspect = app.add_subcommand("inspect", "list a checkpoint's tensors and metadata, or a config's networks");
   std::string inspect_path;
   bool inspect_all = false;
@@ -132,6 +149,7 @@ int main(int argc, char** argv) {
     if (inspect->parsed()) return anima::tools::inspect(inspect_path, inspect_all);
     if (animate->parsed()) return anima::tools::animate(an);
     if (recon->parsed()) return anima::tools::reconstruct(rc);
+    if (evaluate->parsed()) return anima::tools::evaluate(ev);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
     if (bench_model->parsed()) {
       if (!bench_model_config->count() && model_name == "refined-mask") model_opt.config = "configs/refined-mask-shapes-64.yaml";

@@ -11,6 +11,7 @@
 #include "autograd/nn_functions.h"
 #include "kernels/augment.h"
 #include "kernels/color.h"
+#include "kernels/metrics.h"
 #include "kernels/select.h"
 #include "layers/vgg.h"
 #include "models/fomm/full_model.h"
@@ -229,6 +230,18 @@ std::vector<Entry> kernel_entries(Device dev, int64_t n) {
                [=] { kernels::cutmix_box_mask(n, 256, 256, *pgen, dev); }});
   e.push_back({"colour jitter", img.str(), img_b * 10, 0, [=] {
                  kernels::color_jitter(real, kernels::draw_color_jitter(n, 0.1f, 0.1f, 0.1f, 0.1f, *pgen));
+               }});
+  // Evaluation metrics (anima evaluate): SSIM reads both images and writes/reads 5 moment planes.
+  Tensor gen_img = input(img, 0, 1, false), sal = input(Shape{n, 1, 256, 256}, 0, 1, false);
+  e.push_back({"metrics: L1 + MSE per image", img.str(), img_b * 8, 0, [=] {
+                 kernels::l1_per_image(gen_img, real);
+                 kernels::mse_per_image(gen_img, real);
+               }});
+  e.push_back({"metrics: SSIM per image", img.str(), img_b * 14, double(img.numel()) * 2 * 11 * 10, [=] {
+                 kernels::ssim_per_image(gen_img, real);
+               }});
+  e.push_back({"metrics: SSIM salient (masked)", img.str(), img_b * 14 + double(n * 256 * 256) * f4, 0, [=] {
+                 kernels::ssim_per_image(gen_img, real, sal, kernels::MetricRegion::Salient);
                }});
   Shape vf{n, 64, 256, 256};
   Tensor mp = input(vf, -1, 1, true);

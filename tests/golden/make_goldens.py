@@ -182,6 +182,37 @@ def adam_goldens():
     save("adam.safetensors", out)
 
 
+def metrics_goldens():
+    """SSIM (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, valid region,
+    mean over channels), L1, MSE and the masked variants (both images multiplied by the mask or by
+    1 - mask) in float64, on two tiny image pairs. Its own generator, so the other files stay put."""
+    g = torch.Generator().manual_seed(8)
+    a = torch.rand(2, 3, 16, 14, generator=g)
+    b = (a + 0.2 * torch.rand(2, 3, 16, 14, generator=g) - 0.1).clamp(0, 1)
+    m = torch.rand(2, 1, 16, 14, generator=g)
+    k = torch.arange(11, dtype=torch.float64) - 5
+    k = torch.exp(-k * k / (2 * 1.5 ** 2))
+    k = k / k.sum()
+    win = (k[:, None] * k[None, :]).expand(3, 1, 11, 11)
+
+    def ssim(x, y):
+        f = lambda t: F.conv2d(t, win, groups=3)
+        mx, my = f(x), f(y)
+        sxx, syy, sxy = f(x * x) - mx * mx, f(y * y) - my * my, f(x * y) - mx * my
+        c1, c2 = 0.01 ** 2, 0.03 ** 2
+        s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+        return s.mean(dim=(1, 2, 3))
+
+    out = {"a": a, "b": b, "mask": m}
+    x, y, md = a.double(), b.double(), m.double()
+    for region, w in {"all": torch.ones_like(md), "salient": md, "nonsalient": 1 - md}.items():
+        d = w * x - w * y
+        out[f"l1_{region}"] = d.abs().mean(dim=(1, 2, 3)).float()
+        out[f"mse_{region}"] = (d * d).mean(dim=(1, 2, 3)).float()
+        out[f"ssim_{region}"] = ssim(w * x, w * y).float()
+    save("metrics.safetensors", out)
+
+
 if __name__ == "__main__":
     conv_goldens()
     norm_goldens()
@@ -193,3 +224,4 @@ if __name__ == "__main__":
     for f in sorted(os.listdir(OUT)):
         if f.endswith(".safetensors"):
             print(f, os.path.getsize(os.path.join(OUT, f)), "bytes")
+    metrics_goldens()
