@@ -12,6 +12,7 @@
 #include "tensor/file_util.h"
 #include "tests/test_util.h"
 #include "tests/tiny_fomm_config.h"
+#include "tests/tiny_refined_mask_config.h"
 #include "tools/animate.h"
 #include "tools/train.h"
 #include "tools/visualize.h"
@@ -150,6 +151,97 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   REQUIRE(tools::reconstruct(rc) == 0);
   std::string csv = read_file_bytes(d + "/recon/reconstruction.csv");
   CHECK(csv.find("mean,,") != std::string::npos);
+  std::string first_video = csv.substr(csv.find('\n') + 1);
+  first_video = first_video.substr(0, first_video.find(','));
+  CHECK(read_image(d + "/recon/frames/" + first_video + "/00000.png").shape() == Shape{32, 32, 3});
+  rc.ablation = "no_id";
+  CHECK_THROWS_WITH_AS(tools::reconstruct(rc), doctest::Contains("--ablation is for the refined-mask model"), Error);
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
+TEST_CASE("train, resume, animate and reconstruct with the refined-mask model (and its ablations)") {
+  std::string d = "/tmp/anima_test_train_rm_" + std::to_string(::getpid());
+  std::system(("rm -rf '" + d + "' && mkdir -p '" + d + "'").c_str());
+  SyntheticOptions so;
+  so.videos = 8;
+  so.frames = 6;
+  so.size = 48;
+  make_synthetic_dataset(d + "/data", so);
+  std::ofstream(d + "/tiny.yaml") << test::kTinyRefinedMaskYaml;
+  tools::TrainOptions o;
+  o.config = d + "/tiny.yaml";
+  o.data = d + "/data";
+  o.device = "cpu";
+  o.seed = 8;
+  o.quiet = true;
+  o.log_every = 1;
+  o.max_steps = 3;
+  o.out = d + "/straight";
+  REQUIRE(tools::train(o) == 0);
+  std::string log = read_file_bytes(d + "/straight/log.txt");
+  for (const char* term : {" mask ", " coarse ", " fine "}) CHECK(log.find(term) != std::string::npos);
+  Tensor vis = read_image(d + "/straight/vis/epoch_0000.png");
+  CHECK(vis.size(0) == 2 * 48);
+  CHECK(vis.size(1) == 8 * 48);  // s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f
+  o.max_steps = 1;
+  o.out = d + "/first";
+  REQUIRE(tools::train(o) == 0);
+  o.max_steps = 3;
+  o.out = d + "/second";
+  o.checkpoint = d + "/first/checkpoint.safetensors";
+  REQUIRE(tools::train(o) == 0);
+  SafetensorsFile a = load_safetensors(d + "/straight/checkpoint.safetensors");
+  SafetensorsFile b = load_safetensors(d + "/second/checkpoint.safetensors");
+  CHECK(a.metadata.at("model") == "refined_mask");
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  int compared = 0;
+  for (const auto& [name, t] : a.tensors) {
+    INFO(name);
+    CHECK(test::bit_equal(t, b.at(name)));
+    ++compared;
+  }
+  CHECK(compared > 100);
+
+  auto frames = render_puppet_video(9, 30, 0, 4, 48);
+  std::vector<Tensor> images;
+  for (auto& f : frames) images.push_back(f.image);
+  write_video(d + "/driving.mp4", images, 10.0);
+  write_image(d + "/source.png", render_puppet_video(9, 31, 0, 1, 48)[0].image);
+  tools::AnimateOptions an;
+  an.checkpoint = d + "/straight/checkpoint.safetensors";
+  an.source = d + "/source.png";
+  an.driving = d + "/driving.mp4";
+  an.device = "cpu";
+  an.batch = 3;
+  for (const char* ablation : {"full", "no_pert", "no_ref", "no_id"}) {
+    INFO(ablation);
+    an.ablation = ablation;
+    an.out = d + "/anim_" + ablation;
+    an.save_intermediates = d + "/inter_" + ablation;
+    REQUIRE(tools::animate(an) == 0);
+    CHECK(read_image(d + "/anim_" + ablation + "/00003.png").shape() == Shape{48, 48, 3});
+    SafetensorsFile inter = load_safetensors(d + "/inter_" + ablation + "/frame_00003.safetensors");
+    CHECK(inter.at("driving_mask").shape() == Shape{1, 1, 12, 12});
+    CHECK(inter.metadata.at("ablation") == ablation);
+  }
+  an.ablation = "full";
+  an.save_intermediates.clear();
+  an.side_by_side = true;
+  an.out = d + "/anim.mp4";
+  REQUIRE(tools::animate(an) == 0);
+  VideoData v = read_video(d + "/anim.mp4");
+  CHECK(v.frames.size() == 4);
+  CHECK(v.frames[0].size(1) == 8 * 48);  // the figure-3 row
+  an.ablation = "sideways";
+  CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("unknown ablation"), Error);
+  tools::ReconstructOptions rc;
+  rc.checkpoint = d + "/straight/checkpoint.safetensors";
+  rc.data = d + "/data";
+  rc.out = d + "/recon";
+  rc.device = "cpu";
+  rc.ablation = "no_ref";
+  REQUIRE(tools::reconstruct(rc) == 0);
+  CHECK(read_file_bytes(d + "/recon/reconstruction.csv").find("mean,,") != std::string::npos);
   std::system(("rm -rf '" + d + "'").c_str());
 }
 
