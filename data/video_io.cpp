@@ -10,9 +10,14 @@ extern "C" {
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+
+#include "data/image_io.h"
+#include "kernels/shape_ops.h"
 
 namespace anima {
 namespace {
@@ -230,6 +235,46 @@ void write_video(const std::string& path, const std::vector<Tensor>& frames, dou
     std::remove(tmp.c_str());
     ANIMA_FAIL("write_video: ", path, ": rename failed (", std::strerror(errno), ")");
   }
+}
+
+namespace {
+std::string lower_ext(const std::filesystem::path& p) {
+  std::string e = p.extension().string();
+  if (!e.empty()) e.erase(0, 1);
+  for (char& c : e) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return e;
+}
+bool image_ext(const std::string& e) { return e == "png" || e == "jpg" || e == "jpeg" || e == "bmp"; }
+}  // namespace
+
+bool is_video_file_name(const std::string& path) {
+  std::string e = lower_ext(path);
+  return e == "mp4" || e == "gif" || e == "mov" || e == "webm" || e == "avi" || e == "mkv";
+}
+
+VideoData read_any_video(const std::string& path) {
+  namespace fs = std::filesystem;
+  ANIMA_CHECK(fs::exists(path), path, ": does not exist");
+  if (is_video_file_name(path)) return read_video(path);
+  VideoData v;
+  if (fs::is_directory(path)) {
+    std::vector<fs::path> files;
+    for (const fs::directory_entry& e : fs::directory_iterator(path))
+      if (e.path().filename().string()[0] != '.' && image_ext(lower_ext(e.path()))) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    ANIMA_CHECK(!files.empty(), path, ": a folder without frame images (.png, .jpg, .bmp)");
+    for (const fs::path& f : files) v.frames.push_back(read_image(f.string()));
+    return v;
+  }
+  ANIMA_CHECK(image_ext(lower_ext(path)), path, ": neither a video file (.mp4 .gif .mov .webm .avi .mkv), an image nor a folder");
+  Tensor image = read_image(path);
+  int64_t h = image.size(0), w = image.size(1);
+  if (w >= 2 * h && w % h == 0) {
+    for (int64_t k = 0; k < w / h; ++k) v.frames.push_back(kernels::slice(image, 1, k * h, (k + 1) * h));
+  } else {
+    v.frames.push_back(image);
+  }
+  return v;
 }
 
 }  // namespace anima

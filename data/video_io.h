@@ -18,6 +18,13 @@ struct VideoData {
 
 // Decodes up to max_frames frames (all when negative).
 VideoData read_video(const std::string& path, int64_t max_frames = -1);
+// Any of the forms a video comes in: a video file (read_video; .mp4 .gif .mov .webm .avi .mkv), an
+// image strip (frames side by side, square: an image whose width is k >= 2 times its height,
+// as the First Order Motion Model's .png layout), a single image (one frame), or a folder of
+// frame images (sorted by name). fps is the file's, else 0.
+VideoData read_any_video(const std::string& path);
+bool is_video_file_name(const std::string& path);  // by extension, case-insensitive
+
 // Number of decodable frames (decodes the stream; exact).
 int64_t probe_video(const std::string& path);
 

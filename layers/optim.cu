@@ -43,6 +43,12 @@ Adam::Adam(NamedTensors params, AdamOptions options) : opt_(options) {
 }
 
 void Adam::step() {
+  // A step where no parameter has a gradient is not a step (the step count drives the bias
+  // corrections; PyTorch counts per parameter from its first gradient). The refined-mask model's
+  // r, whose optimiser is called from the first step but which trains from the second epoch, needs it.
+  bool any = false;
+  for (const Slot& slot : slots_) any = any || slot.param.grad().defined();
+  if (!any) return;
   ++step_;
   double bc1 = 1 - std::pow(opt_.beta1, double(step_));
   double bc2 = 1 - std::pow(opt_.beta2, double(step_));

@@ -22,7 +22,7 @@ class Adam {
  public:
   Adam(NamedTensors params, AdamOptions options);
   // One update of every parameter that has a gradient (parameters without one are skipped, as
-  // PyTorch does).
+  // PyTorch does). When none has one, nothing happens and the step count stays.
   void step();
   void zero_grad();
   double lr() const { return opt_.lr; }

@@ -1,5 +1,7 @@
 #include "tensor/allocator.h"
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -103,7 +105,23 @@ size_t cuda_bucket_size(size_t nbytes) {
   return round_up(nbytes, kLargeStep);
 }
 
+// glibc hands blocks above its mmap threshold (128 KiB at first) back to the OS on free, and the
+// next allocation of that size page-faults fresh zeroed pages in again: on the CPU a training
+// step spent about a third of its time in the kernel doing that. Raising the threshold to its
+// maximum (32 MiB) and the trim threshold to 1 GiB keeps freed activations in the process for
+// reuse, as the CUDA caching allocator does on the device (anima bench model --model
+// refined-mask, small config at batch 4 on 2 CPU cores: 2.9 s -> 2.2-2.5 s per step).
+void tune_host_malloc() {
+  static const bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return true;
+  }();
+  (void)done;
+}
+
 void* allocate(Device device, size_t nbytes) {
+  tune_host_malloc();
   State& st = state();
   if (device.is_cpu()) {
     size_t n = cpu_block_size(nbytes);

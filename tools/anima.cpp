@@ -81,14 +81,18 @@ int main(int argc, char** argv) {
   anima::tools::AnimateOptions an;
   animate->add_option("--checkpoint", an.checkpoint, "checkpoint (ours or a converted official one)")->required()->check(CLI::ExistingFile);
   animate->add_option("--config", an.config, "config (default: the one stored in the checkpoint)")->check(CLI::ExistingFile);
-  animate->add_option("--source", an.source, "source image")->required()->check(CLI::ExistingFile);
-  animate->add_option("--driving", an.driving, "driving video")->required()->check(CLI::ExistingFile);
+  animate->add_option("--source", an.source, "source image (or a video: see --source-frame)")->required()->check(CLI::ExistingPath);
+  animate->add_option("--source-frame", an.source_frame, "when --source is a video: which frame")->check(CLI::NonNegativeNumber);
+  animate->add_option("--driving", an.driving, "driving video: a video file, a PNG strip or a folder of frames")
+      ->required()->check(CLI::ExistingPath);
   animate->add_option("--out", an.out, "result: .mp4, .gif or a folder of PNG frames")->required();
   animate->add_option("--best-frame", an.best_frame, "driving frame used as the reference pose");
   animate->add_option("--batch", an.batch, "frames per forward pass")->check(CLI::PositiveNumber);
   animate->add_option("--save-intermediates", an.save_intermediates, "folder for per-frame keypoints, masks, occlusion, deformed source");
   animate->add_option("--device", an.device, "auto, cpu or cuda");
   animate->add_flag("--side-by-side", an.side_by_side, "write source | driving | result");
+  animate->add_flag("--figure-row", an.figure_row, "refined-mask: write s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f");
+  animate->add_option("--grid", an.grid, "also write a PNG grid of 6 evenly spaced frames (keypoints or masks drawn)");
   animate->add_flag("--adapt-scale", an.adapt_scale, "adapt the movement scale by keypoint hull areas");
   animate->add_flag("--absolute", an.no_relative, "use absolute keypoints instead of relative motion");
   const auto ablations = CLI::IsMember({"full", "no_pert", "no_ref", "no_id"});
@@ -120,6 +124,9 @@ int main(int argc, char** argv) {
   evaluate->add_option("--out", ev.out, "write PREFIX.csv and PREFIX.md");
   evaluate->add_option("--device", ev.device, "auto, cpu or cuda");
   evaluate->add_option("--batch", ev.batch, "frames per metric call")->check(CLI::PositiveNumber);
+  evaluate->add_option("--skip-gt-frames", ev.skip_gt_frames,
+                       "drop the first N ground-truth frames (refined-mask reconstructions start at frame 1)")
+      ->check(CLI::NonNegativeNumber);
 
   auto* inspect = app.add_subcommand("inspect", "list a checkpoint's tensors and metadata, or a config's networks");
   std::string inspect_path;

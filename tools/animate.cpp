@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -21,6 +22,7 @@
 #include "models/refined_mask/config.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
+#include "tools/visualize.h"
 
 namespace anima::tools {
 namespace {
@@ -103,8 +105,10 @@ int animate(const AnimateOptions& o) {
   NoGradGuard no_grad;
   LoadedModel m = load_model(o.checkpoint, o.config, o.device);
   int64_t h = m.cfg.dataset.frame_shape[0], w = m.cfg.dataset.frame_shape[1];
-  Tensor source = prepare_frame(read_image(o.source), h, w, m.device);
-  VideoData driving = read_video(o.driving);
+  ANIMA_CHECK(!o.figure_row, "animate: --figure-row is for the refined-mask model; ", o.checkpoint,
+              " is a First Order Motion Model checkpoint");
+  Tensor source = prepare_frame(read_source_image(o.source, o.source_frame), h, w, m.device);
+  VideoData driving = read_any_video(o.driving);
   ANIMA_CHECK(o.best_frame >= 0 && o.best_frame < int(driving.frames.size()), "animate: --best-frame ", o.best_frame,
               " outside the driving video's ", driving.frames.size(), " frames");
   fomm::NormalizeOptions norm{m.cfg.normalization.adapt_movement_scale || o.adapt_scale,
@@ -113,8 +117,10 @@ int animate(const AnimateOptions& o) {
   fomm::Keypoints kp_source = m.kp->forward(source);
   fomm::Keypoints kp_initial = m.kp->forward(prepare_frame(driving.frames[size_t(o.best_frame)], h, w, m.device));
   if (!o.save_intermediates.empty()) ::mkdir(o.save_intermediates.c_str(), 0755);
-  std::vector<Tensor> out_frames;
+  std::vector<Tensor> out_frames, grid_rows;
   int64_t n = int64_t(driving.frames.size());
+  std::vector<int64_t> grid_frames = evenly_spaced(n, 6);
+  int radius = int(std::max<int64_t>(1, h / 64));
   for (int64_t start = 0; start < n; start += o.batch) {
     int64_t count = std::min<int64_t>(o.batch, n - start);
     std::vector<Tensor> batch;
@@ -134,6 +140,18 @@ int animate(const AnimateOptions& o) {
         pred = kernels::concat({s, d, pred}, 1);
       }
       out_frames.push_back(pred);
+      if (!o.grid.empty() && std::count(grid_frames.begin(), grid_frames.end(), start + k)) {
+        // source | driving | result with the source's, the driving's and the moved keypoints
+        auto kp = [&](const Tensor& v, int64_t i) {
+          return raw::to_device(kernels::slice(v, 0, i, i + 1), Device::cpu()).to_vector<float>();
+        };
+        Tensor s = frame_to_image(source), d = frame_to_image(kernels::slice(drv, 0, k, k + 1)),
+               r = frame_to_image(kernels::slice(g.prediction, 0, k, k + 1));
+        draw_keypoints(s, kp(kp_source.value, 0), radius);
+        draw_keypoints(d, kp(kp_driving.value, k), radius);
+        draw_keypoints(r, kp(kp_norm.value, k), radius);
+        grid_rows.push_back(kernels::concat({s, d, r}, 1));
+      }
       if (!o.save_intermediates.empty()) {
         NamedTensors t = {{"kp_driving", kernels::slice(kp_norm.value, 0, k, k + 1)},
                           {"mask", kernels::slice(g.motion.mask, 0, k, k + 1)},
@@ -148,12 +166,27 @@ int animate(const AnimateOptions& o) {
     }
   }
   write_frames(o.out, out_frames, driving.fps);
+  if (!o.grid.empty()) write_image(o.grid, kernels::concat(grid_rows, 0));
   std::printf("animate: %zu frames at %.2f fps -> %s\n", out_frames.size(), driving.fps, o.out.c_str());
   return 0;
 }
 
+Tensor read_source_image(const std::string& path, int frame) {
+  VideoData v = read_any_video(path);
+  ANIMA_CHECK(frame >= 0 && frame < int(v.frames.size()), "animate: --source-frame ", frame, " outside ", path, "'s ",
+              v.frames.size(), " frames");
+  return v.frames[size_t(frame)];
+}
+
+std::vector<int64_t> evenly_spaced(int64_t count, int64_t n) {
+  std::vector<int64_t> out;
+  int64_t k = std::min(count, n);
+  for (int64_t i = 0; i < k; ++i) out.push_back(k == 1 ? 0 : i * (count - 1) / (k - 1));
+  return out;
+}
+
 int reconstruct_test_videos(const ReconstructOptions& o, const std::string& root, int64_t h, int64_t w, Device device,
-                            const std::string& label, const ReconstructBatch& per_batch) {
+                            const std::string& label, int64_t first_driving, const ReconstructBatch& per_batch) {
   DatasetOptions d;
   d.frame_h = h;
   d.frame_w = w;
@@ -168,17 +201,19 @@ int reconstruct_test_videos(const ReconstructOptions& o, const std::string& root
     Tensor frames = raw::to_device(test.load_video(v), device);
     std::vector<Tensor> generated, visual;
     double l1 = 0;
-    for (int64_t start = 0; start < frames.size(0); start += o.batch) {
+    const std::string& name = test.videos()[size_t(v)].name;
+    ANIMA_CHECK(frames.size(0) > first_driving, "reconstruct: ", name, " has ", frames.size(0),
+                " frame(s): nothing to reconstruct from its first frame");
+    for (int64_t start = first_driving; start < frames.size(0); start += o.batch) {
       int64_t count = std::min<int64_t>(o.batch, frames.size(0) - start);
       Tensor drv = kernels::slice(frames, 0, start, start + count);
-      Tensor pred = per_batch(kernels::slice(frames, 0, 0, 1), drv, start == 0, visual);
+      Tensor pred = per_batch(kernels::slice(frames, 0, 0, 1), drv, start == first_driving, visual);
       l1 += double(mean_abs_diff(pred, drv).item()) * double(count);
       for (int64_t k = 0; k < count; ++k) generated.push_back(frame_to_image(kernels::slice(pred, 0, k, k + 1)));
     }
-    l1 /= double(frames.size(0));
+    l1 /= double(frames.size(0) - first_driving);
     total += l1;
-    const std::string& name = test.videos()[size_t(v)].name;
-    csv << name << "," << frames.size(0) << "," << l1 << "\n";
+    csv << name << "," << frames.size(0) - first_driving << "," << l1 << "\n";
     write_frames(o.out + "/" + name + ".mp4", visual, 25.0);
     write_frames(o.out + "/frames/" + name, generated, 25.0);
   }
@@ -198,7 +233,7 @@ int reconstruct(const ReconstructOptions& o) {
   LoadedModel m = load_model(o.checkpoint, o.config, o.device);
   fomm::Keypoints kp_source;  // of the current video's first frame
   return reconstruct_test_videos(
-      o, m.cfg.dataset.root_dir, m.cfg.dataset.frame_shape[0], m.cfg.dataset.frame_shape[1], m.device, "fomm",
+      o, m.cfg.dataset.root_dir, m.cfg.dataset.frame_shape[0], m.cfg.dataset.frame_shape[1], m.device, "fomm", 0,
       [&](const Tensor& source, const Tensor& drv, bool new_video, std::vector<Tensor>& visual) {
         if (new_video) kp_source = m.kp->forward(source);
         fomm::Keypoints kd = m.kp->forward(drv);

@@ -17,6 +17,9 @@ struct AnimateOptions {
   bool side_by_side = false;
   bool adapt_scale = false, no_relative = false;  // override the config's normalization_params
   std::string ablation = "full";  // refined-mask: full, no_pert, no_ref, no_id
+  int source_frame = 0;           // when --source is a video: the frame used as the source image
+  bool figure_row = false;        // refined-mask: write figure 3's row per frame
+  std::string grid;               // a PNG grid of up to 6 evenly spaced frames (masks/keypoints drawn)
 };
 int animate(const AnimateOptions& options);
 
@@ -27,8 +30,8 @@ struct ReconstructOptions {
 };
 int reconstruct(const ReconstructOptions& options);
 
-// The refined-mask model's versions (tools/animate_refined.cpp). Side by side (and reconstruct's
-// videos) show the row of the paper's figure 3: s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f.
+// The refined-mask model's versions (tools/animate_refined.cpp). --figure-row (and reconstruct's
+// videos, and --grid) show the row of the paper's figure 3: s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f.
 int animate_refined_mask(const AnimateOptions& options);
 int reconstruct_refined_mask(const ReconstructOptions& options);
 
@@ -38,17 +41,22 @@ std::string checkpoint_model_kind(const std::string& checkpoint, const std::stri
 // Shared by both: uint8 [H, W, 3] -> float [1, 3, h, w] on the device (bilinear resize);
 // [1, 3, h, w] -> uint8 [h, w, 3]; frames to .mp4/.gif or a folder of PNG frames.
 Tensor prepare_frame(const Tensor& image, int64_t h, int64_t w, Device device);
+// --source: an image, or frame `frame` of a video in any form (data/video_io.h read_any_video).
+Tensor read_source_image(const std::string& path, int frame);
+// up to n indices spread evenly over [0, count)
+std::vector<int64_t> evenly_spaced(int64_t count, int64_t n);
 Tensor frame_to_image(const Tensor& batch_item);
 void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps);
 
-// The reconstruction loop of both models over the test split (at most o.max_videos): per batch of
-// o.batch driving frames, per_batch(first frame [1, 3, h, w], driving [B, 3, h, w], first batch of
+// The reconstruction loop of both models over the test split (at most o.max_videos): the driving
+// frames are first_driving.. (the official FOMM script drives with every frame, 0; the
+// refined-mask paper with every frame but the first, 1); per batch of o.batch driving frames, per_batch(first frame [1, 3, h, w], driving [B, 3, h, w], first batch of
 // a new video, visualisation frames to append to) returns the generated frames [B, 3, h, w].
 // Writes <out>/<video>.mp4 (the visualisation), <out>/frames/<video>/NNNNN.png (the generated
 // frames, lossless, for `anima evaluate`) and <out>/reconstruction.csv (per-video mean L1).
 using ReconstructBatch =
     std::function<Tensor(const Tensor& source, const Tensor& driving, bool new_video, std::vector<Tensor>& visual)>;
 int reconstruct_test_videos(const ReconstructOptions& o, const std::string& root, int64_t h, int64_t w, Device device,
-                            const std::string& label, const ReconstructBatch& per_batch);
+                            const std::string& label, int64_t first_driving, const ReconstructBatch& per_batch);
 
 }  // namespace anima::tools

@@ -1,6 +1,7 @@
 // `anima animate` and `anima reconstruct` for the refined-masking model (equations 1-4).
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -73,23 +74,34 @@ void run_batches(refined_mask::RefinedMaskModel& model, const Tensor& source, co
 }  // namespace
 
 int animate_refined_mask(const AnimateOptions& o) {
+  ANIMA_CHECK(o.best_frame == 0 && !o.adapt_scale && !o.no_relative, "animate: --best-frame, --adapt-scale and ",
+              "--absolute are First Order Motion Model options; ", o.checkpoint, " is a refined-mask checkpoint");
   NoGradGuard no_grad;
   refined_mask::Ablation ablation = refined_mask::parse_ablation(o.ablation);
   LoadedRefinedMask m = load_refined(o.checkpoint, o.config, o.device);
   const auto& cfg = m.model->config();
   int64_t h = cfg.frame_h(), w = cfg.frame_w();
-  Tensor source = prepare_frame(read_image(o.source), h, w, m.device);
-  VideoData video = read_video(o.driving);
+  Tensor source = prepare_frame(read_source_image(o.source, o.source_frame), h, w, m.device);
+  VideoData video = read_any_video(o.driving);
   ANIMA_CHECK(!video.frames.empty(), "animate: ", o.driving, " has no frames");
   std::vector<Tensor> batch;
   for (const Tensor& f : video.frames) batch.push_back(prepare_frame(f, h, w, m.device));
   Tensor driving = kernels::concat(batch, 0);
   if (!o.save_intermediates.empty()) ::mkdir(o.save_intermediates.c_str(), 0755);
-  std::vector<Tensor> out_frames;
+  std::vector<Tensor> out_frames, grid_rows;
+  std::vector<int64_t> grid_frames = evenly_spaced(driving.size(0), 6);
   run_batches(*m.model, source, driving, o.batch, ablation,
               [&](int64_t frame, const Tensor& drv, const refined_mask::Animation& a, int64_t k) {
-                out_frames.push_back(o.side_by_side ? figure_row(source, drv, a, k)
-                                                    : frame_to_image(kernels::slice(a.prediction, 0, k, k + 1)));
+                if (o.figure_row) {
+                  out_frames.push_back(figure_row(source, drv, a, k));
+                } else {
+                  Tensor f = frame_to_image(kernels::slice(a.prediction, 0, k, k + 1));
+                  out_frames.push_back(o.side_by_side ? kernels::concat({frame_to_image(source),
+                                                                         frame_to_image(kernels::slice(drv, 0, k, k + 1)), f}, 1)
+                                                      : f);
+                }
+                if (!o.grid.empty() && std::count(grid_frames.begin(), grid_frames.end(), frame))
+                  grid_rows.push_back(figure_row(source, drv, a, k));
                 if (o.save_intermediates.empty()) return;
                 auto pick = [&](const Tensor& t) { return kernels::slice(t, 0, k, k + 1); };
                 NamedTensors t = {{"source_mask", pick(a.source_mask)},
@@ -103,6 +115,7 @@ int animate_refined_mask(const AnimateOptions& o) {
                 save_safetensors(o.save_intermediates + name, t, {{"ablation", o.ablation}});
               });
   write_frames(o.out, out_frames, video.fps);
+  if (!o.grid.empty()) write_image(o.grid, kernels::concat(grid_rows, 0));
   std::printf("animate (refined-mask, %s): %zu frames at %.2f fps -> %s\n", o.ablation.c_str(), out_frames.size(),
               video.fps, o.out.c_str());
   return 0;
@@ -115,7 +128,8 @@ int reconstruct_refined_mask(const ReconstructOptions& o) {
   const auto& cfg = m.model->config();
   Tensor source_mask;  // m(s) of the current video's first frame
   return reconstruct_test_videos(
-      o, cfg.dataset.root_dir, cfg.frame_h(), cfg.frame_w(), m.device, std::string("refined-mask, ") + o.ablation,
+      // "all the frames of the video except the first" (the paper's section 4.1)
+      o, cfg.dataset.root_dir, cfg.frame_h(), cfg.frame_w(), m.device, std::string("refined-mask, ") + o.ablation, 1,
       [&](const Tensor& source, const Tensor& drv, bool new_video, std::vector<Tensor>& visual) {
         if (new_video) source_mask = m.model->mask_generator->forward(source);
         refined_mask::Animation a = m.model->animate(kernels::expand(source, drv.shape()), source_mask, drv, ablation);

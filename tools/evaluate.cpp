@@ -102,21 +102,13 @@ Tensor stack_frames(const std::vector<Tensor>& images, const std::string& what) 
 }
 
 // float32 [T, 3, H, W] in [0, 1] on the CPU.
-Tensor load_frames(const VideoRef& v) {
-  std::vector<Tensor> images;
-  if (v.kind == VideoRef::Kind::File) {
-    images = read_video(v.path).frames;
-  } else if (v.kind == VideoRef::Kind::Strip) {
-    Tensor strip = read_image(v.path);
-    int64_t h = strip.size(0), w = strip.size(1);
-    ANIMA_CHECK(w % h == 0, v.path, ": a strip of ", w, "x", h, " pixels is not a whole number of square ", h, "x", h,
-                " frames");
-    for (int64_t k = 0; k < w / h; ++k) images.push_back(kernels::slice(strip, 1, k * h, (k + 1) * h));
-  } else {
-    for (const fs::path& f : sorted_entries(v.path))
-      if (image_extension(lower_extension(f))) images.push_back(read_image(f.string()));
-  }
-  return stack_frames(images, v.path);
+Tensor load_frames(const VideoRef& v) { return stack_frames(read_any_video(v.path).frames, v.path); }
+
+// The ground truth without its first `skip` frames (--skip-gt-frames).
+Tensor drop_first(const Tensor& frames, int64_t skip, const std::string& path) {
+  if (skip == 0) return frames;
+  ANIMA_CHECK(frames.size(0) > skip, path, ": ", frames.size(0), " frames, but --skip-gt-frames is ", skip);
+  return kernels::slice(frames, 0, skip, frames.size(0));
 }
 
 std::string frames_str(const Tensor& t) {
@@ -201,11 +193,12 @@ void image_metrics(const Tensor& gen, const Tensor& gt, const Tensor& masks, Dev
 }
 
 void foreground_iou(const VideoRef& video, const Tensor& gen, const std::string& gt_root, float threshold, Device dev,
-                    int64_t batch, Collected& c) {
+                    int64_t batch, int64_t skip, Collected& c) {
   std::string dir = gt_root + "/" + video.name;
   ANIMA_CHECK(fs::is_directory(dir), "--synthetic-gt: no folder ", dir, " for the generated video ", video.path);
   Tensor bg = image_to_chw(read_image(dir + "/background.png"));
-  Tensor masks = to_masks(load_frames({video.name, dir + "/masks.png", VideoRef::Kind::Strip}));
+  Tensor masks = drop_first(to_masks(load_frames({video.name, dir + "/masks.png", VideoRef::Kind::Strip})), skip,
+                            dir + "/masks.png");
   ANIMA_CHECK(masks.size(0) == gen.size(0) && masks.size(2) == gen.size(2) && masks.size(3) == gen.size(3),
               "generated video ", video.path, " has ", frames_str(gen), " but ", dir, "/masks.png has ",
               frames_str(masks));
@@ -352,20 +345,20 @@ std::vector<MethodResult> evaluate_methods(const EvaluateOptions& o) {
         Tensor a = load_frames(g);
         if (pairs[p].second != SIZE_MAX) {
           const VideoRef& t = gt[pairs[p].second];
-          Tensor b = load_frames(t);
+          Tensor b = drop_first(load_frames(t), o.skip_gt_frames, t.path);
           ANIMA_CHECK(a.shape() == b.shape(), "generated video ", g.path, " has ", frames_str(a), " but the ground truth ",
                       t.path, " has ", frames_str(b));
           Tensor m;
           for (auto [mi, gi] : mask_of)
             if (gi == pairs[p].second) {
-              m = to_masks(load_frames(masks[mi]));
+              m = drop_first(to_masks(load_frames(masks[mi])), o.skip_gt_frames, masks[mi].path);
               ANIMA_CHECK(m.size(0) == a.size(0) && m.size(2) == a.size(2) && m.size(3) == a.size(3), "mask video ",
                           masks[mi].path, " has ", frames_str(m), " but the ground truth ", t.path, " has ",
                           frames_str(b));
             }
           image_metrics(a, b, m, dev, o.batch, c);
         }
-        if (!o.synthetic_gt.empty()) foreground_iou(g, a, o.synthetic_gt, o.fg_threshold, dev, o.batch, c);
+        if (!o.synthetic_gt.empty()) foreground_iou(g, a, o.synthetic_gt, o.fg_threshold, dev, o.batch, o.skip_gt_frames, c);
       }
       if (progress) std::fprintf(stderr, "\n");
     }

@@ -43,6 +43,9 @@ struct EvaluateOptions {
   std::string device = "auto";
   float fg_threshold = 0.15f;  // Euclidean RGB distance (values in [0, 1]) for the IoU's segmentation
   int64_t batch = 16;          // frames per metric call
+  // Drop the first frames of every ground-truth video (and mask video) before comparing: the
+  // refined-mask reconstruction drives with every frame but the first (anima reconstruct).
+  int64_t skip_gt_frames = 0;
   bool quiet = false;
 };
 

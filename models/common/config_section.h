@@ -23,7 +23,8 @@ class ConfigSection {
   ~ConfigSection() {
     if (!given_) return;
     for (const auto& kv : node_) {
-      std::string key = kv.first.as<std::string>();
+      // (a destructor must not throw: a key that is not a plain scalar is reported, not read)
+      std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("<non-scalar key>");
       if (!known_.count(key)) warnings_.push_back("unknown key '" + join(key) + "' ignored");
     }
   }

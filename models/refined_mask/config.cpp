@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "layers/vgg.h"
 #include "tensor/file_util.h"
 
 namespace anima::refined_mask {
@@ -15,8 +16,8 @@ void read_hourglass(ConfigSection& s, HourglassParams& p) {
 
 void check_hourglass(const std::string& what, const std::string& name, const HourglassParams& p, int64_t h,
                      int64_t w) {
-  ANIMA_CHECK(p.block_expansion > 0 && p.max_features > 0 && p.num_blocks > 0, what, ": model_params.", name,
-              ": block_expansion, max_features and num_blocks must be positive");
+  ANIMA_CHECK(p.block_expansion > 0 && p.max_features > 0 && p.num_blocks > 0 && p.num_blocks <= 12, what,
+              ": model_params.", name, ": block_expansion and max_features must be positive, num_blocks in 1..12");
   int64_t f = int64_t(1) << p.num_blocks;
   ANIMA_CHECK(h % f == 0 && w % f == 0 && h >= f && w >= f, what, ": model_params.", name, ".num_blocks ",
               p.num_blocks, " needs an input divisible by ", f, ", but it runs at ", h, "x", w);
@@ -30,7 +31,8 @@ int64_t RefinedMaskConfig::mask_w() const { return int64_t(std::floor(double(fra
 std::string config_model_kind(const std::string& text, const std::string& what) {
   YAML::Node root = ConfigSection::load_root(text, what);
   if (!root["model"].IsDefined() || root["model"].IsNull()) return "fomm";
-  std::string kind = root["model"].as<std::string>();
+  ANIMA_CHECK(root["model"].IsScalar(), what, ": 'model' must be fomm or refined_mask");
+  std::string kind = root["model"].Scalar();
   ANIMA_CHECK(kind == "fomm" || kind == "refined_mask", what, ": 'model' must be fomm or refined_mask, got '",
               kind, "'");
   return kind;
@@ -122,8 +124,11 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
   check_hourglass(what, "mask_generator_params", m.mask_generator, mh, mw);
   check_hourglass(what, "refinement_params", m.refinement, mh, mw);
   check_hourglass(what, "high_res_params", m.high_res, c.frame_h(), c.frame_w());
+  ANIMA_CHECK(m.low_res.num_up_blocks >= 0 && m.low_res.num_up_blocks <= 12 && m.low_res.num_bottleneck_blocks >= 0 &&
+                  m.low_res.block_expansion > 0 && m.low_res.max_features > 0,
+              what, ": low_res_params: num_up_blocks in 0..12, num_bottleneck_blocks >= 0, positive widths");
   int64_t up = int64_t(1) << m.low_res.num_up_blocks;
-  ANIMA_CHECK(m.low_res.num_up_blocks >= 0 && m.low_res.num_bottleneck_blocks >= 0 && mh * up == c.frame_h() &&
+  ANIMA_CHECK(mh * up == c.frame_h() &&
                   mw * up == c.frame_w(),
               what, ": low_res_params.num_up_blocks ", m.low_res.num_up_blocks, " takes ", mh, "x", mw,
               " masks to ", mh * up, "x", mw * up, ", but frames are ", c.frame_h(), "x", c.frame_w(),
@@ -145,6 +150,26 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
   const LossParams& w = c.train.loss_weights;
   ANIMA_CHECK(w.perceptual.size() == w.perceptual_layers.size(), what, ": train_params.loss_weights.perceptual has ",
               w.perceptual.size(), " weights for ", w.perceptual_layers.size(), " perceptual_layers");
+  ANIMA_CHECK(!w.perceptual_layers.empty() && !c.train.scales.empty(), what,
+              ": train_params needs at least one perceptual layer and one scale");
+  for (const std::string& layer : w.perceptual_layers) {
+    try {
+      Vgg19::relu_index(layer);
+    } catch (const std::exception&) {
+      ANIMA_FAIL(what, ": train_params.loss_weights.perceptual_layers: unknown VGG-19 layer '", layer,
+                 "' (relu1_1, relu1_2, relu2_1, ..., relu5_1)");
+    }
+  }
+  for (double s : c.train.scales)
+    ANIMA_CHECK(s > 0 && s <= 1, what, ": train_params.scales must be in (0, 1], got ", s);
+  ANIMA_CHECK(w.mask >= 0 && w.reconstruction >= 0, what, ": loss weights must be >= 0");
+  ANIMA_CHECK(c.train.lr > 0, what, ": train_params.lr must be positive");
+  ANIMA_CHECK(c.train.brightness >= 0 && c.train.contrast >= 0 && c.train.saturation >= 0 && c.train.hue >= 0 &&
+                  c.train.hue <= 0.5,
+              what, ": train_params.augmentation_params: factors must be >= 0 and hue <= 0.5");
+  if (c.train.refinement_start_epoch >= c.train.num_epochs)
+    c.warnings.push_back("train_params.refinement_start_epoch " + std::to_string(c.train.refinement_start_epoch) +
+                         " >= num_epochs " + std::to_string(c.train.num_epochs) + ": r never trains");
   ANIMA_CHECK(c.train.betas.size() == 2, what, ": train_params.betas must be [beta1, beta2]");
   ANIMA_CHECK(c.train.batch_size > 0 && c.train.num_epochs > 0 && c.train.num_repeats > 0 && c.train.checkpoint_freq > 0,
               what, ": train_params batch_size, num_epochs, num_repeats and checkpoint_freq must be positive");

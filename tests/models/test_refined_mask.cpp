@@ -210,6 +210,23 @@ TEST_CASE("refined-mask code options: 58x58 masks zero-padded back, temperature,
   Tensor x = kernels::uniform(Shape{2, 3, 48, 48}, 0.f, 1.f, gen);
   Tensor mask = m.forward(x);
   REQUIRE(mask.shape() == Shape{2, 1, 12, 12});
+  // The temperature divides the logits: the same weights at temperature 1 give logit / 10.
+  c.model.mask_generator.temperature = 1.0f;
+  Generator same(2);
+  MaskGenerator m1(c.model, same);
+  std::vector<float> hot = mask.to_vector<float>(), cold = m1.forward(x).to_vector<float>();
+  int checked = 0;
+  for (size_t i = 0; i < hot.size(); ++i) {
+    double lc = std::log(cold[i] / (1 - cold[i]));
+    if (cold[i] == 0.f || std::fabs(lc) > 0.8) continue;  // the zero border; saturated at T = 0.1
+    CHECK(std::log(hot[i] / (1 - hot[i])) == doctest::Approx(10 * lc).epsilon(1e-3).scale(1));
+    ++checked;
+  }
+  CHECK(checked > 10);
+  // The block order matters: the paper's conv-ReLU-BN gives other masks than the code's conv-BN-ReLU.
+  c.model.encoder_block = "paper";
+  Generator same2(2);
+  CHECK(!test::bit_equal(MaskGenerator(c.model, same2).forward(x), m1.forward(x)));
   // A 7x7 conv without padding on 12x12 gives 6x6; the 3-pixel border is zero.
   std::vector<float> v = mask.to_vector<float>();
   for (int64_t y = 0; y < 12; ++y)
@@ -242,7 +259,18 @@ TEST_CASE("refined-mask test-time pipeline and the ablations no_pert, no_ref, no
   CHECK(!test::bit_equal(no_id.prediction, full.prediction));
   // The median threshold: half the pixels (rounded down) of each mask are below it.
   Tensor thr = model.threshold(md);
-  CHECK(thr.shape() == Shape{2});
+  REQUIRE(thr.shape() == Shape{2});
+  std::vector<float> mv = md.to_vector<float>(), tv = thr.to_vector<float>();
+  for (int64_t n = 0; n < 2; ++n) {
+    int64_t below = 0, at_or_below = 0, k = 144;
+    for (int64_t i = 0; i < k; ++i) {
+      float v = mv[size_t(n * k + i)];
+      below += v < tv[size_t(n)];
+      at_or_below += v <= tv[size_t(n)];
+    }
+    CHECK(below <= (k - 1) / 2);  // the lower median, as torch.median
+    CHECK(at_or_below >= (k - 1) / 2 + 1);
+  }
   CHECK(parse_ablation("no_ref") == Ablation::NoRef);
   CHECK_THROWS_WITH_AS(parse_ablation("none"), doctest::Contains("no_pert"), std::exception);
 }
@@ -277,8 +305,14 @@ TEST_CASE("refined-mask gradient routing: L_mask updates only r, the fine term o
   TrainStep o = late.step(s, d);
   CHECK(o.losses.count("mask") == 0);
   CHECK(changed(late.model, before) == std::set<char>{'m', 'l', 'h'});
+  CHECK(late.opt_refinement->steps() == 0);  // r's bias corrections start when r starts
+  CHECK(late.opt_generator->steps() == 1);
   late.set_epoch(1);
-  CHECK(late.step(s, d).losses.count("mask") == 1);
+  TrainStep o1 = late.step(s, d);
+  CHECK(o1.losses.count("mask") == 1);
+  CHECK(late.opt_refinement->steps() == 1);
+  // P_train changed the mask r starts from; A changed only m's input (the target stays d).
+  CHECK(!test::bit_equal(o1.perturbed_mask, o1.driving_mask.detach()));
 }
 
 TEST_CASE("refined-mask training on the CPU lowers every loss term; the same seed repeats exactly") {

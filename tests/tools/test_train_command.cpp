@@ -141,6 +141,12 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   CHECK(v.frames.size() == 5);
   CHECK(v.fps == doctest::Approx(12.0));
   CHECK(v.frames[0].size(1) == 96);  // source | driving | result
+  an.grid = d + "/grid.png";
+  an.out = d + "/animation_again";
+  an.side_by_side = false;
+  REQUIRE(tools::animate(an) == 0);
+  CHECK(read_image(d + "/grid.png").shape() == Shape{5 * 32, 3 * 32, 3});  // 5 frames, keypoints drawn
+  an.grid.clear();
   an.best_frame = 9;
   CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("--best-frame 9 outside"), Error);
   tools::ReconstructOptions rc;
@@ -226,12 +232,28 @@ TEST_CASE("train, resume, animate and reconstruct with the refined-mask model (a
   }
   an.ablation = "full";
   an.save_intermediates.clear();
-  an.side_by_side = true;
+  an.figure_row = true;
   an.out = d + "/anim.mp4";
+  an.grid = d + "/grid.png";
   REQUIRE(tools::animate(an) == 0);
   VideoData v = read_video(d + "/anim.mp4");
   CHECK(v.frames.size() == 4);
   CHECK(v.frames[0].size(1) == 8 * 48);  // the figure-3 row
+  CHECK(read_image(d + "/grid.png").shape() == Shape{4 * 48, 8 * 48, 3});  // 4 frames < 6: all of them
+  // A video as the source (its frame 1) and a PNG strip as the driving video; source | driving | result.
+  an.figure_row = false;
+  an.side_by_side = true;
+  an.grid.clear();
+  an.source = d + "/driving.mp4";
+  an.source_frame = 1;
+  write_image(d + "/strip.png", kernels::concat(images, 1));
+  an.driving = d + "/strip.png";
+  an.out = d + "/anim_sbs";
+  REQUIRE(tools::animate(an) == 0);
+  CHECK(read_image(d + "/anim_sbs/00003.png").shape() == Shape{48, 3 * 48, 3});
+  an.source_frame = 7;
+  CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("--source-frame 7 outside"), Error);
+  an.source_frame = 0;
   an.ablation = "sideways";
   CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("unknown ablation"), Error);
   tools::ReconstructOptions rc;
@@ -241,7 +263,11 @@ TEST_CASE("train, resume, animate and reconstruct with the refined-mask model (a
   rc.device = "cpu";
   rc.ablation = "no_ref";
   REQUIRE(tools::reconstruct(rc) == 0);
-  CHECK(read_file_bytes(d + "/recon/reconstruction.csv").find("mean,,") != std::string::npos);
+  std::string csv = read_file_bytes(d + "/recon/reconstruction.csv");
+  CHECK(csv.find("mean,,") != std::string::npos);
+  CHECK(csv.find(",5,") != std::string::npos);  // 6 frames, driven by all but the first
+  an.best_frame = 2;
+  CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("First Order Motion Model options"), Error);
   std::system(("rm -rf '" + d + "'").c_str());
 }
 
