@@ -1,5 +1,7 @@
 #include "tensor/file_util.h"
 
+#include <filesystem>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -54,6 +56,13 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+void make_directories(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  ANIMA_CHECK(!ec && std::filesystem::is_directory(path), path, ": cannot create the folder (",
+              ec ? ec.message() : std::string("a file of that name exists"), ")");
 }
 
 }  // namespace anima

@@ -11,4 +11,7 @@ std::string read_file_bytes(const std::string& path);
 // of the folder. A failure at any step leaves the previous file untouched and the temporary removed.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// Creates a folder and its missing parents (mkdir -p); an error names the path and the reason.
+void make_directories(const std::string& path);
+
 }  // namespace anima

@@ -79,10 +79,10 @@ Tensor frame_to_image(const Tensor& batch_item) {  // [1, 3, h, w] -> uint8 [h, 
 void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps) {
   std::string ext = out.size() > 4 ? out.substr(out.size() - 4) : "";
   if (ext == ".mp4" || ext == ".gif") {
-    write_video(out, frames, fps > 0 ? fps : 25.0);
+    write_video(out, frames, fps > 0 ? fps : 25.0);  // image strips and frame folders carry no rate
     return;
   }
-  ::mkdir(out.c_str(), 0755);  // a folder of lossless PNG frames
+  make_directories(out);  // a folder of lossless PNG frames
   for (size_t i = 0; i < frames.size(); ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "/%05zu.png", i);
@@ -116,7 +116,7 @@ int animate(const AnimateOptions& o) {
                               m.cfg.normalization.use_relative_jacobian && !o.no_relative};
   fomm::Keypoints kp_source = m.kp->forward(source);
   fomm::Keypoints kp_initial = m.kp->forward(prepare_frame(driving.frames[size_t(o.best_frame)], h, w, m.device));
-  if (!o.save_intermediates.empty()) ::mkdir(o.save_intermediates.c_str(), 0755);
+  if (!o.save_intermediates.empty()) make_directories(o.save_intermediates);
   std::vector<Tensor> out_frames, grid_rows;
   int64_t n = int64_t(driving.frames.size());
   std::vector<int64_t> grid_frames = evenly_spaced(n, 6);
@@ -167,7 +167,8 @@ int animate(const AnimateOptions& o) {
   }
   write_frames(o.out, out_frames, driving.fps);
   if (!o.grid.empty()) write_image(o.grid, kernels::concat(grid_rows, 0));
-  std::printf("animate: %zu frames at %.2f fps -> %s\n", out_frames.size(), driving.fps, o.out.c_str());
+  std::printf("animate: %zu frames at %.2f fps -> %s\n", out_frames.size(), driving.fps > 0 ? driving.fps : 25.0,
+              o.out.c_str());
   return 0;
 }
 
@@ -191,8 +192,8 @@ int reconstruct_test_videos(const ReconstructOptions& o, const std::string& root
   d.frame_h = h;
   d.frame_w = w;
   VideoDataset test(o.data.empty() ? root : o.data, "test", d);
-  ::mkdir(o.out.c_str(), 0755);
-  ::mkdir((o.out + "/frames").c_str(), 0755);
+  make_directories(o.out);
+  make_directories(o.out + "/frames");
   std::ostringstream csv;
   csv << "video,frames,mean_l1\n";
   double total = 0;

@@ -87,7 +87,7 @@ int animate_refined_mask(const AnimateOptions& o) {
   std::vector<Tensor> batch;
   for (const Tensor& f : video.frames) batch.push_back(prepare_frame(f, h, w, m.device));
   Tensor driving = kernels::concat(batch, 0);
-  if (!o.save_intermediates.empty()) ::mkdir(o.save_intermediates.c_str(), 0755);
+  if (!o.save_intermediates.empty()) make_directories(o.save_intermediates);
   std::vector<Tensor> out_frames, grid_rows;
   std::vector<int64_t> grid_frames = evenly_spaced(driving.size(0), 6);
   run_batches(*m.model, source, driving, o.batch, ablation,
@@ -117,7 +117,7 @@ int animate_refined_mask(const AnimateOptions& o) {
   write_frames(o.out, out_frames, video.fps);
   if (!o.grid.empty()) write_image(o.grid, kernels::concat(grid_rows, 0));
   std::printf("animate (refined-mask, %s): %zu frames at %.2f fps -> %s\n", o.ablation.c_str(), out_frames.size(),
-              video.fps, o.out.c_str());
+              video.fps > 0 ? video.fps : 25.0, o.out.c_str());
   return 0;
 }
 

@@ -122,7 +122,7 @@ int train(const TrainOptions& o) {
   std::string root = o.data.empty() ? cfg.dataset.root_dir : o.data;
   Device device = pick_device(o.device);
   ANIMA_CHECK(!o.out.empty(), "train: --out is required");
-  ::mkdir(o.out.c_str(), 0755);
+  make_directories(o.out);
   write_file_atomic(o.out + "/config.yaml", cfg.text);
   std::string log = o.out + "/log.txt", ckpt = o.out + "/checkpoint.safetensors";
 
@@ -217,7 +217,7 @@ int train(const TrainOptions& o) {
       }
     }
     if (epoch_end || step == total) {  // the epoch's picture: the last batch's inputs and outputs
-      ::mkdir((o.out + "/vis").c_str(), 0755);
+      make_directories(o.out + "/vis");
       char name[48];
       std::snprintf(name, sizeof name, "/vis/epoch_%04d.png", epoch);
       write_image(o.out + name, job->visualize(batch.source, batch.driving));

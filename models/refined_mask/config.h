@@ -46,6 +46,7 @@ struct ModelParams {
 
 struct PerturbationParams {
   // rho: "median" (the paper: per mask) or a fixed value in [0, 1] (code: 100/255 faces, 60/255).
+  // P_train takes the median of m(A(d)) before its strip and global scalings.
   std::string threshold = "median";
   double poisson_lambda = 20;  // P_train's noise
 };
@@ -53,8 +54,10 @@ struct PerturbationParams {
 struct LossParams {
   float mask = 100;            // lambda1
   float reconstruction = 10;   // lambda2
-  // "the first, the third and the fifth ReLU layers" of the pix2pixHD VGG loss's five
-  // (relu1_1..relu5_1); code: all five on 4 scales.
+  // "the first, the third and the fifth ReLU layers": read as the 1st, 3rd and 5th of the five
+  // layers of the pix2pixHD VGG loss the paper builds on (relu1_1..relu5_1). Counting every ReLU
+  // of VGG-19 instead gives relu1_1, relu2_1, relu3_1 (also the code's faces setting); code: all
+  // five on 4 scales.
   std::vector<std::string> perceptual_layers{"relu1_1", "relu3_1", "relu5_1"};
   std::vector<float> perceptual{1, 1, 1};  // per-layer weights (times lambda2)
 };
