@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   recon->add_option("--config", rc.config, "config (default: stored in the checkpoint)")->check(CLI::ExistingFile);
   recon->add_option("--data", rc.data, "dataset root (default: dataset_params.root_dir)");
   recon->add_option("--out", rc.out, "output folder")->required();
-  recon->add_option("--max-videos", rc.max_videos, "at most this many test videos");
+  recon->add_option("--max-videos", rc.max_videos, "at most this many test videos (default: reconstruction_params.num_videos)");
   recon->add_option("--device", rc.device, "auto, cpu or cuda");
   recon->add_option("--ablation", rc.ablation, "refined-mask: full, no_pert, no_ref or no_id")->check(ablations);
 

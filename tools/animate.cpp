@@ -233,8 +233,10 @@ int reconstruct(const ReconstructOptions& o) {
   NoGradGuard no_grad;
   LoadedModel m = load_model(o.checkpoint, o.config, o.device);
   fomm::Keypoints kp_source;  // of the current video's first frame
+  ReconstructOptions opt = o;
+  if (opt.max_videos < 0) opt.max_videos = m.cfg.reconstruction_num_videos;  // reconstruction_params.num_videos
   return reconstruct_test_videos(
-      o, m.cfg.dataset.root_dir, m.cfg.dataset.frame_shape[0], m.cfg.dataset.frame_shape[1], m.device, "fomm", 0,
+      opt, m.cfg.dataset.root_dir, m.cfg.dataset.frame_shape[0], m.cfg.dataset.frame_shape[1], m.device, "fomm", 0,
       [&](const Tensor& source, const Tensor& drv, bool new_video, std::vector<Tensor>& visual) {
         if (new_video) kp_source = m.kp->forward(source);
         fomm::Keypoints kd = m.kp->forward(drv);

@@ -127,9 +127,11 @@ int reconstruct_refined_mask(const ReconstructOptions& o) {
   LoadedRefinedMask m = load_refined(o.checkpoint, o.config, o.device);
   const auto& cfg = m.model->config();
   Tensor source_mask;  // m(s) of the current video's first frame
+  ReconstructOptions opt = o;
+  if (opt.max_videos < 0) opt.max_videos = cfg.reconstruction_num_videos;  // reconstruction_params.num_videos
   return reconstruct_test_videos(
       // "all the frames of the video except the first" (the paper's section 4.1)
-      o, cfg.dataset.root_dir, cfg.frame_h(), cfg.frame_w(), m.device, std::string("refined-mask, ") + o.ablation, 1,
+      opt, cfg.dataset.root_dir, cfg.frame_h(), cfg.frame_w(), m.device, std::string("refined-mask, ") + o.ablation, 1,
       [&](const Tensor& source, const Tensor& drv, bool new_video, std::vector<Tensor>& visual) {
         if (new_video) source_mask = m.model->mask_generator->forward(source);
         refined_mask::Animation a = m.model->animate(kernels::expand(source, drv.shape()), source_mask, drv, ablation);
