@@ -213,6 +213,22 @@ TEST_CASE("evaluate: foreground IoU on a tiny synthetic dataset") {
   }
   o.generated = {t.path + "/bg"};
   CHECK(metric(tools::evaluate_methods(o)[0], "IoU").mean == 0);
+  // --skip-gt-frames 1: generated videos of frames 1.. (a refined-mask reconstruction) against
+  // the ground truth without its first frame, for the image metrics and the IoU alike.
+  std::filesystem::create_directories(t.path + "/late");
+  for (const auto& e : std::filesystem::directory_iterator(t.path + "/ds/test")) {
+    VideoData v = read_any_video(e.path().string());
+    write_strip(t.path + "/late/" + e.path().filename().string(), {v.frames[1], v.frames[2]});
+  }
+  o.generated = {t.path + "/late"};
+  o.ground_truth = t.path + "/ds/test";
+  CHECK_THROWS_WITH_AS(tools::evaluate_methods(o), doctest::Contains("has 2 frames"), std::exception);
+  o.skip_gt_frames = 1;
+  std::vector<MethodResult> late = tools::evaluate_methods(o);
+  CHECK(metric(late[0], "L1").mean == 0);
+  CHECK(metric(late[0], "IoU").count == 2 * 2);
+  o.skip_gt_frames = 3;
+  CHECK_THROWS_WITH_AS(tools::evaluate_methods(o), doctest::Contains("--skip-gt-frames is 3"), std::exception);
 }
 
 TEST_CASE("evaluate: bad inputs are errors naming the files and shapes") {
