@@ -1,6 +1,5 @@
 #include "data/dataset.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include <stb/stb_image.h>
@@ -24,32 +23,6 @@ bool is_dir(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
-
-std::vector<std::string> list_dir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  ANIMA_CHECK(d != nullptr, "dataset: cannot open folder ", dir);
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != ".." && n[0] != '.') names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-std::string lower_ext(const std::string& name) {
-  size_t dot = name.rfind('.');
-  if (dot == std::string::npos) return "";
-  std::string e = name.substr(dot + 1);
-  for (char& c : e) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return e;
-}
-
-bool is_video_ext(const std::string& e) {
-  return e == "mp4" || e == "gif" || e == "mov" || e == "webm" || e == "avi" || e == "mkv";
-}
-bool is_image_ext(const std::string& e) { return e == "png" || e == "jpg" || e == "jpeg" || e == "bmp"; }
 
 std::string strip_ext(const std::string& name) {
   size_t dot = name.rfind('.');
@@ -109,7 +82,7 @@ VideoDataset::VideoDataset(const std::string& root, const std::string& split, Da
               rc.crop_h, "x", rc.crop_w);
   std::string dir = root + "/" + split;
   ANIMA_CHECK(is_dir(dir), "dataset: ", dir, " is not a folder (expected the FOMM layout root/train, root/test)");
-  for (const std::string& n : list_dir(dir)) {
+  for (const std::string& n : sorted_folder_names(dir)) {
     std::string path = dir + "/" + n;
     VideoEntry e{strip_ext(n), path, VideoEntry::Kind::Strip};
     try {
@@ -117,12 +90,12 @@ VideoDataset::VideoDataset(const std::string& root, const std::string& split, Da
         e.kind = VideoEntry::Kind::FrameFolder;
         e.name = n;
         int64_t frames = 0;
-        for (const std::string& f : list_dir(path)) frames += is_image_ext(lower_ext(f));
+        for (const std::string& f : sorted_folder_names(path)) frames += is_image_file_name(f);
         ANIMA_CHECK(frames >= 1, path, ": a frame folder without image files");
-      } else if (is_video_ext(lower_ext(n))) {
+      } else if (is_video_file_name(n)) {
         e.kind = VideoEntry::Kind::VideoFile;
         ANIMA_CHECK(probe_video(path) >= 1, path, ": no frames");
-      } else if (is_image_ext(lower_ext(n))) {
+      } else if (is_image_file_name(n)) {
         std::string bytes = read_file_bytes(path);
         int w = 0, h = 0, c = 0;
         ANIMA_CHECK(stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &c),
@@ -151,8 +124,8 @@ Tensor VideoDataset::load_video(int64_t i) const {
   const VideoEntry& e = videos_[size_t(i)];
   std::vector<Tensor> frames;
   if (e.kind == VideoEntry::Kind::FrameFolder) {
-    for (const std::string& f : list_dir(e.path))
-      if (is_image_ext(lower_ext(f))) frames.push_back(to_frame(read_image(e.path + "/" + f), options_.frame_h, options_.frame_w));
+    for (const std::string& f : sorted_folder_names(e.path))
+      if (is_image_file_name(f)) frames.push_back(to_frame(read_image(e.path + "/" + f), options_.frame_h, options_.frame_w));
   } else if (e.kind == VideoEntry::Kind::Strip) {
     for (const Tensor& f : split_strip(read_image(e.path), options_.frame_h, options_.frame_w, e.path))
       frames.push_back(to_frame(f, options_.frame_h, options_.frame_w));
@@ -170,8 +143,8 @@ Tensor VideoDataset::load_frames(int64_t i, const std::vector<int64_t>& indices)
   std::vector<Tensor> out;
   if (e.kind == VideoEntry::Kind::FrameFolder) {
     std::vector<std::string> files;
-    for (const std::string& f : list_dir(e.path))
-      if (is_image_ext(lower_ext(f))) files.push_back(f);
+    for (const std::string& f : sorted_folder_names(e.path))
+      if (is_image_file_name(f)) files.push_back(f);
     for (int64_t k : indices) {
       ANIMA_CHECK(k >= 0 && k < int64_t(files.size()), e.path, ": frame ", k, " of ", files.size());
       out.push_back(raw::view(to_frame(read_image(e.path + "/" + files[size_t(k)]), options_.frame_h, options_.frame_w),

@@ -188,19 +188,6 @@ std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, in
 
 namespace {
 
-void make_dirs(const std::string& path) {
-  std::string cur;
-  std::stringstream ss(path);
-  std::string part;
-  if (!path.empty() && path[0] == '/') cur = "/";
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    cur += part + "/";
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
-      ANIMA_FAIL("make_synthetic_dataset: cannot create folder ", cur, " (", std::strerror(errno), ")");
-  }
-}
-
 // Frames side by side: [S, T*S, C].
 Tensor strip(const std::vector<Tensor>& frames) {
   int64_t h = frames[0].size(0), w = frames[0].size(1), c = frames[0].size(2), t = int64_t(frames.size());
@@ -227,8 +214,8 @@ int64_t make_synthetic_dataset(const std::string& out, const SyntheticOptions& o
   ANIMA_CHECK(test_ids < identities, "make-dataset: ", o.videos, " videos make only ", identities,
               " identities, too few to split into train and test");
   for (const char* split : {"train", "test"}) {
-    make_dirs(out + "/" + split);
-    make_dirs(out + "/gt/" + split);
+    make_directories(out + "/" + split);
+    make_directories(out + "/gt/" + split);
   }
   std::string error;
 #pragma omp parallel for schedule(dynamic)
@@ -258,7 +245,7 @@ int64_t make_synthetic_dataset(const std::string& out, const SyntheticOptions& o
       } else if (o.layout == "mp4") {
         write_video(base + ".mp4", images, 25.0);
       } else {
-        make_dirs(base);
+        make_directories(base);
         for (size_t f = 0; f < images.size(); ++f) {
           char fname[32];
           std::snprintf(fname, sizeof fname, "/%04zu.png", f);
@@ -266,7 +253,7 @@ int64_t make_synthetic_dataset(const std::string& out, const SyntheticOptions& o
         }
       }
       std::string gt = out + "/gt/" + split + "/" + name;
-      make_dirs(gt);
+      make_directories(gt);
       write_image(gt + "/masks.png", strip(masks));
       write_image(gt + "/background.png", background);
       write_file_atomic(gt + "/keypoints.csv", csv.str());

@@ -128,12 +128,7 @@ double decode(const std::string& path, int64_t max_frames, OnFrame on_frame) {
   return fps;
 }
 
-std::string lower_ext(const std::string& path) {
-  size_t dot = path.rfind('.');
-  std::string e = dot == std::string::npos ? "" : path.substr(dot + 1);
-  for (char& c : e) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return e;
-}
+
 
 }  // namespace
 
@@ -154,7 +149,7 @@ bool has_h264_encoder() { return avcodec_find_encoder_by_name("libx264") != null
 void write_video(const std::string& path, const std::vector<Tensor>& frames, double fps, int crf) {
   ANIMA_CHECK(!frames.empty(), "write_video: ", path, ": no frames");
   ANIMA_CHECK(fps > 0 && fps <= 1000, "write_video: ", path, ": invalid frame rate ", fps);
-  std::string ext = lower_ext(path);
+  std::string ext = lower_extension(path);
   ANIMA_CHECK(ext == "mp4" || ext == "gif", "write_video: ", path, ": unsupported extension (use .mp4 or .gif)");
   int64_t h = frames[0].size(0), w = frames[0].size(1);
   for (const Tensor& f : frames)
@@ -237,19 +232,35 @@ void write_video(const std::string& path, const std::vector<Tensor>& frames, dou
   }
 }
 
-namespace {
-std::string lower_ext(const std::filesystem::path& p) {
-  std::string e = p.extension().string();
+std::string lower_extension(const std::string& path) {
+  std::string e = std::filesystem::path(path).extension().string();
   if (!e.empty()) e.erase(0, 1);
   for (char& c : e) c = char(std::tolower(static_cast<unsigned char>(c)));
   return e;
 }
-bool image_ext(const std::string& e) { return e == "png" || e == "jpg" || e == "jpeg" || e == "bmp"; }
-}  // namespace
 
 bool is_video_file_name(const std::string& path) {
-  std::string e = lower_ext(path);
+  std::string e = lower_extension(path);
   return e == "mp4" || e == "gif" || e == "mov" || e == "webm" || e == "avi" || e == "mkv";
+}
+
+bool is_image_file_name(const std::string& path) {
+  std::string e = lower_extension(path);
+  return e == "png" || e == "jpg" || e == "jpeg" || e == "bmp";
+}
+
+bool is_square_strip(int64_t h, int64_t w) { return h > 0 && w >= 2 * h && w % h == 0; }
+
+std::vector<std::string> sorted_folder_names(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string n = it->path().filename().string();
+    if (!n.empty() && n[0] != '.') names.push_back(n);
+  }
+  ANIMA_CHECK(!ec, dir, ": cannot read the folder (", ec.message(), ")");
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 VideoData read_any_video(const std::string& path) {
@@ -258,18 +269,15 @@ VideoData read_any_video(const std::string& path) {
   if (is_video_file_name(path)) return read_video(path);
   VideoData v;
   if (fs::is_directory(path)) {
-    std::vector<fs::path> files;
-    for (const fs::directory_entry& e : fs::directory_iterator(path))
-      if (e.path().filename().string()[0] != '.' && image_ext(lower_ext(e.path()))) files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    ANIMA_CHECK(!files.empty(), path, ": a folder without frame images (.png, .jpg, .bmp)");
-    for (const fs::path& f : files) v.frames.push_back(read_image(f.string()));
+    for (const std::string& f : sorted_folder_names(path))
+      if (is_image_file_name(f)) v.frames.push_back(read_image(path + "/" + f));
+    ANIMA_CHECK(!v.frames.empty(), path, ": a folder without frame images (.png, .jpg, .bmp)");
     return v;
   }
-  ANIMA_CHECK(image_ext(lower_ext(path)), path, ": neither a video file (.mp4 .gif .mov .webm .avi .mkv), an image nor a folder");
+  ANIMA_CHECK(is_image_file_name(path), path, ": neither a video file (.mp4 .gif .mov .webm .avi .mkv), an image nor a folder");
   Tensor image = read_image(path);
   int64_t h = image.size(0), w = image.size(1);
-  if (w >= 2 * h && w % h == 0) {
+  if (is_square_strip(h, w)) {
     for (int64_t k = 0; k < w / h; ++k) v.frames.push_back(kernels::slice(image, 1, k * h, (k + 1) * h));
   } else {
     v.frames.push_back(image);

@@ -23,7 +23,15 @@ VideoData read_video(const std::string& path, int64_t max_frames = -1);
 // as the First Order Motion Model's .png layout), a single image (one frame), or a folder of
 // frame images (sorted by name). fps is the file's, else 0.
 VideoData read_any_video(const std::string& path);
-bool is_video_file_name(const std::string& path);  // by extension, case-insensitive
+
+// File kinds by extension, case-insensitive ("clip.MP4" -> "mp4"; "" without an extension).
+std::string lower_extension(const std::string& path);
+bool is_video_file_name(const std::string& path);  // .mp4 .gif .mov .webm .avi .mkv
+bool is_image_file_name(const std::string& path);  // .png .jpg .jpeg .bmp
+// An image of h x w pixels holds square frames side by side (w = k h, k >= 2).
+bool is_square_strip(int64_t h, int64_t w);
+// The names in a folder, hidden ones (starting with '.') left out, sorted; an error names the folder.
+std::vector<std::string> sorted_folder_names(const std::string& dir);
 
 // Number of decodable frames (decodes the stream; exact).
 int64_t probe_video(const std::string& path);

@@ -115,14 +115,52 @@ const Tensor& SafetensorsFile::at(const std::string& name) const {
   return *t;
 }
 
+namespace {
+// The little-endian header length of the first 8 bytes, checked against the limit and the file size.
+uint64_t header_length(const unsigned char* first8, uint64_t file_size, const std::string& what) {
+  uint64_t n = 0;
+  for (int k = 7; k >= 0; --k) n = (n << 8) | first8[k];
+  ANIMA_CHECK(n <= kMaxHeader, what, ": header length ", n, " exceeds the 100 MiB limit");
+  ANIMA_CHECK(n <= file_size - 8, what, ": header length ", n, " runs past the end of the file (", file_size,
+              " bytes)");
+  return n;
+}
+
+std::map<std::string, std::string> metadata_of(const json::Value& entry, const std::string& what) {
+  ANIMA_CHECK(entry.kind == json::Value::Kind::Object, what, ": __metadata__ is not an object");
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : entry.object) {
+    ANIMA_CHECK(v.kind == json::Value::Kind::String, what, ": metadata value of '", k, "' is not a string");
+    out[k] = v.string;
+  }
+  return out;
+}
+}  // namespace
+
+std::map<std::string, std::string> read_safetensors_metadata(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  ANIMA_CHECK(f.good(), path, ": cannot open");
+  f.seekg(0, std::ios::end);
+  uint64_t size = uint64_t(f.tellg());
+  f.seekg(0);
+  ANIMA_CHECK(size >= 8, path, ": not a safetensors file (", size, " bytes, the header length alone takes 8)");
+  unsigned char len[8] = {0};
+  f.read(reinterpret_cast<char*>(len), 8);
+  uint64_t n = header_length(len, size, path);
+  std::string text(size_t(n), '\0');
+  f.read(text.data(), std::streamsize(n));
+  ANIMA_CHECK(uint64_t(f.gcount()) == n, path, ": could not read the ", n, "-byte header");
+  json::Value header = json::parse(text, path + " (header)");
+  ANIMA_CHECK(header.kind == json::Value::Kind::Object, path, ": header is not a JSON object");
+  for (const auto& [name, entry] : header.object)
+    if (name == "__metadata__") return metadata_of(entry, path);
+  return {};
+}
+
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& what) {
   ANIMA_CHECK(bytes.size() >= 8, what, ": not a safetensors file (", bytes.size(),
               " bytes, the header length alone takes 8)");
-  uint64_t n = 0;
-  for (int k = 7; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(bytes[size_t(k)]);
-  ANIMA_CHECK(n <= kMaxHeader, what, ": header length ", n, " exceeds the 100 MiB limit");
-  ANIMA_CHECK(n <= bytes.size() - 8, what, ": header length ", n, " runs past the end of the file (",
-              bytes.size(), " bytes)");
+  uint64_t n = header_length(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), what);
   json::Value header = json::parse(bytes.substr(8, n), what + " (header)");
   ANIMA_CHECK(header.kind == json::Value::Kind::Object, what, ": header is not a JSON object");
   const char* data = bytes.data() + 8 + n;
@@ -137,12 +175,7 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& w
   std::vector<Span> spans;
   for (const auto& [name, entry] : header.object) {
     if (name == "__metadata__") {
-      ANIMA_CHECK(entry.kind == json::Value::Kind::Object, what, ": __metadata__ is not an object");
-      for (const auto& [k, v] : entry.object) {
-        ANIMA_CHECK(v.kind == json::Value::Kind::String, what, ": metadata value of '", k,
-                    "' is not a string");
-        f.metadata[k] = v.string;
-      }
+      f.metadata = metadata_of(entry, what);
       continue;
     }
     ANIMA_CHECK(f.find(name) == nullptr, what, ": tensor '", name, "' appears twice");

@@ -34,6 +34,8 @@ struct SafetensorsFile {
 };
 
 SafetensorsFile load_safetensors(const std::string& path);
+// Only the "__metadata__" strings, reading just the header (not the tensors' bytes).
+std::map<std::string, std::string> read_safetensors_metadata(const std::string& path);
 // Parses an in-memory image of a file (used by load_safetensors and the fuzz tests).
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& what);
 

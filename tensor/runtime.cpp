@@ -78,4 +78,11 @@ void cuda_synchronize() {
 #endif
 }
 
+Device resolve_device(const std::string& name, const char* what) {
+  if (name == "auto") return cuda_available() ? Device::cuda() : Device::cpu();
+  Device d = parse_device(name);
+  if (d.is_cuda()) require_cuda(what);
+  return d;
+}
+
 }  // namespace anima

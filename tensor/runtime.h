@@ -3,6 +3,8 @@
 #pragma once
 #include <string>
 
+#include "tensor/device.h"
+
 namespace anima {
 
 bool built_with_cuda();
@@ -13,6 +15,9 @@ std::string cuda_status();
 std::string device_report();
 // Throws a clear error naming `op` if CUDA is not usable.
 void require_cuda(const char* op);
+// A command's --device: "auto" is the GPU when one is usable, else the CPU; "cuda" without a
+// usable GPU is an error naming `what` and the reason.
+Device resolve_device(const std::string& name, const char* what);
 // Blocks until all queued GPU work is done (no-op without CUDA).
 void cuda_synchronize();
 

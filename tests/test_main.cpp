@@ -14,6 +14,9 @@
 #include "kernels/random.h"
 #include "tensor/runtime.h"
 #include "tests/test_util.h"
+#include "kernels/shape_ops.h"
+#include "data/synthetic.h"
+#include "data/image_io.h"
 
 namespace anima::test {
 namespace {
@@ -84,6 +87,16 @@ bool bit_equal(const Tensor& a, const Tensor& b) {
   return x.nbytes() == 0 || std::memcmp(x.data_ptr(), y.data_ptr(), x.nbytes()) == 0;
 }
 
+std::pair<Tensor, Tensor> puppet_batch(uint64_t seed, int64_t size, int driving_frame) {
+  std::vector<Tensor> src, drv;
+  for (int v = 0; v < 2; ++v) {
+    auto frames = render_puppet_video(seed, v, 0, 8, size);
+    src.push_back(raw::view(image_to_chw(frames[0].image), Shape{1, 3, size, size}));
+    drv.push_back(raw::view(image_to_chw(frames[size_t(driving_frame)].image), Shape{1, 3, size, size}));
+  }
+  return {kernels::concat(src, 0), kernels::concat(drv, 0)};
+}
+
 Tensor tensor(const std::vector<float>& values, const Shape& shape, Device device) {
   return Tensor::from_vector(values, shape, device);
 }
@@ -127,6 +140,9 @@ REGISTER_LISTENER("anima_counts", 1, CountingListener);
 int main(int argc, char** argv) {
   std::printf("anima tests; %s\n", anima::device_report().c_str());
   doctest::Context context;
+  // doctest's own summary would count a test that skipped for want of a GPU as passed; only
+  // failures are printed by doctest, and the counts come from our listener's line below.
+  context.setOption("minimal", true);
   context.applyCommandLine(argc, argv);
   int rc = context.run();
   if (context.shouldExit()) return rc;

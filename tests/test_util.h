@@ -31,6 +31,10 @@ Tensor tensor(const std::vector<float>& values, const Shape& shape, Device devic
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, float hi = 1.f,
                      Device device = Device::cpu());
 
+// A training batch of two synthetic puppet videos (render_puppet_video(seed, 0 and 1, ...)) at
+// size x size: sources are frame 0, drivings frame `driving_frame` (< 8). [2, 3, size, size] each.
+std::pair<Tensor, Tensor> puppet_batch(uint64_t seed, int64_t size, int driving_frame);
+
 // Path of a committed golden file (tests/golden/NAME).
 std::string golden_path(const std::string& name);
 

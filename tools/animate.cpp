@@ -36,15 +36,9 @@ struct LoadedModel {
 
 LoadedModel load_model(const std::string& checkpoint, const std::string& config, const std::string& device_name) {
   LoadedModel m;
-  SafetensorsFile f = load_safetensors(checkpoint);
-  if (!config.empty()) {
-    m.cfg = fomm::load_fomm_config(config);
-  } else {
-    auto it = f.metadata.find("config");
-    ANIMA_CHECK(it != f.metadata.end(), checkpoint, ": no config stored in the checkpoint; pass --config");
-    m.cfg = fomm::parse_fomm_config(it->second, checkpoint + " (stored config)");
-  }
-  m.device = device_name == "auto" ? (cuda_available() ? Device::cuda() : Device::cpu()) : parse_device(device_name);
+  auto [text, what] = model_config_text(checkpoint, config);
+  m.cfg = fomm::parse_fomm_config(text, what);
+  m.device = resolve_device(device_name, "animate");
   Generator gen(0);
   m.kp = std::make_shared<fomm::KPDetector>(m.cfg.kp_detector, gen);
   m.generator = std::make_shared<fomm::OcclusionAwareGenerator>(m.cfg.generator, gen);
@@ -93,9 +87,17 @@ void write_frames(const std::string& out, const std::vector<Tensor>& frames, dou
 
 std::string checkpoint_model_kind(const std::string& checkpoint, const std::string& config) {
   if (!config.empty()) return refined_mask::config_model_kind(read_file_bytes(config), config);
-  SafetensorsFile f = load_safetensors(checkpoint);
-  auto it = f.metadata.find("model");
-  return it == f.metadata.end() ? "fomm" : it->second;  // converted official checkpoints: FOMM
+  auto meta = read_safetensors_metadata(checkpoint);
+  auto it = meta.find("model");
+  return it == meta.end() ? "fomm" : it->second;  // converted official checkpoints: FOMM
+}
+
+std::pair<std::string, std::string> model_config_text(const std::string& checkpoint, const std::string& config) {
+  if (!config.empty()) return {read_file_bytes(config), config};
+  auto meta = read_safetensors_metadata(checkpoint);
+  auto it = meta.find("config");
+  ANIMA_CHECK(it != meta.end(), checkpoint, ": no config stored in the checkpoint; pass --config");
+  return {it->second, checkpoint + " (stored config)"};
 }
 
 int animate(const AnimateOptions& o) {

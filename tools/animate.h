@@ -37,6 +37,9 @@ int reconstruct_refined_mask(const ReconstructOptions& options);
 
 // "fomm" or "refined_mask", from the config if given, else from the checkpoint's metadata.
 std::string checkpoint_model_kind(const std::string& checkpoint, const std::string& config);
+// The config to build a checkpoint's model from: the file `config` if given, else the text stored
+// in the checkpoint's metadata. Returns {text, name for messages}.
+std::pair<std::string, std::string> model_config_text(const std::string& checkpoint, const std::string& config);
 
 // Shared by both: uint8 [H, W, 3] -> float [1, 3, h, w] on the device (bilinear resize);
 // [1, 3, h, w] -> uint8 [h, w, 3]; frames to .mp4/.gif or a folder of PNG frames.

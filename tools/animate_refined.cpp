@@ -28,18 +28,10 @@ struct LoadedRefinedMask {
 };
 
 LoadedRefinedMask load_refined(const std::string& checkpoint, const std::string& config, const std::string& device_name) {
-  refined_mask::RefinedMaskConfig cfg;
-  if (!config.empty()) {
-    cfg = refined_mask::load_refined_mask_config(config);
-  } else {
-    SafetensorsFile f = load_safetensors(checkpoint);
-    auto it = f.metadata.find("config");
-    ANIMA_CHECK(it != f.metadata.end(), checkpoint, ": no config stored in the checkpoint; pass --config");
-    cfg = refined_mask::parse_refined_mask_config(it->second, checkpoint + " (stored config)");
-  }
+  auto [text, what] = model_config_text(checkpoint, config);
+  refined_mask::RefinedMaskConfig cfg = refined_mask::parse_refined_mask_config(text, what);
   LoadedRefinedMask m;
-  m.device = device_name == "auto" ? (cuda_available() ? Device::cuda() : Device::cpu()) : parse_device(device_name);
-  if (m.device.is_cuda()) require_cuda("animate");
+  m.device = resolve_device(device_name, "animate");
   Generator gen(0);
   m.model = std::make_unique<refined_mask::RefinedMaskModel>(cfg, gen);
   load_checkpoint(checkpoint, m.model->parts());

@@ -297,57 +297,64 @@ namespace anima::tools {
 
 namespace {
 
-int bench_refined_mask(const BenchModelOptions& o, Device dev) {
-  refined_mask::RefinedMaskConfig cfg = refined_mask::load_refined_mask_config(o.config);
-  int64_t b = o.batch > 0 ? o.batch : cfg.train.batch_size, h = cfg.frame_h(), w = cfg.frame_w();
-  Generator gen(0);
-  refined_mask::RefinedMaskTrainer trainer(cfg, std::make_shared<Vgg19>(gen), gen, dev);
-  trainer.set_epoch(cfg.train.refinement_start_epoch);  // all three terms, as after the first epoch
-  Tensor src = kernels::uniform(Shape{b, 3, h, w}, 0.f, 1.f, gen, dev), drv = kernels::uniform(Shape{b, 3, h, w}, 0.f, 1.f, gen, dev);
-  std::printf("anima bench model refined-mask; %s; config %s; batch %lld at %lldx%lld on %s\n", device_report().c_str(),
+// The report of `bench model`: the training step's median time and peak memory, then (after
+// `to_inference`, which switches to eval mode and prepares what a video needs once) the
+// animation rate of batches of b frames.
+void time_model(const char* model, const BenchModelOptions& o, int64_t b, int64_t h, int64_t w, Device dev,
+                const std::function<void()>& train_step, const std::function<void()>& to_inference,
+                const std::function<void()>& animate_batch, const char* per_frame) {
+  std::printf("anima bench model %s; %s; config %s; batch %lld at %lldx%lld on %s\n", model, device_report().c_str(),
               o.config.c_str(), (long long)b, (long long)h, (long long)w, dev.str().c_str());
   reset_peak_memory(dev);
-  double step_ms = median_ms([&] { trainer.step(src, drv); }, o.steps);
+  double step_ms = median_ms(train_step, o.steps);
   std::printf("training step: %.1f ms (median of %d after a warm-up), peak memory %.1f MiB\n", step_ms, o.steps,
               double(memory_stats(dev).peak) / (1 << 20));
   NoGradGuard no_grad;
-  trainer.model.train(false);
-  Tensor source_mask = trainer.model.mask_generator->forward(src);
-  double anim_ms = median_ms([&] { trainer.model.animate(src, source_mask, drv, refined_mask::Ablation::Full); }, o.steps);
-  std::printf("animation: %.1f frames/s (batch %lld, m(d), P_test, r, l and h per frame)\n", double(b) / (anim_ms * 1e-3),
-              (long long)b);
-  return 0;
+  to_inference();
+  double anim_ms = median_ms(animate_batch, o.steps);
+  std::printf("animation: %.1f frames/s (batch %lld, %s per frame)\n", double(b) / (anim_ms * 1e-3), (long long)b,
+              per_frame);
+}
+
+Tensor random_frames(int64_t b, int64_t h, int64_t w, Generator& gen, Device dev) {
+  return kernels::uniform(Shape{b, 3, h, w}, 0.f, 1.f, gen, dev);
 }
 
 }  // namespace
 
 int bench_model(const BenchModelOptions& o) {
   std::string kind = refined_mask::config_model_kind(read_file_bytes(o.config), o.config);
-  Device dev = o.device == "auto" ? (cuda_available() ? Device::cuda() : Device::cpu()) : parse_device(o.device);
-  if (dev.is_cuda()) require_cuda("bench model");
-  if (kind == "refined_mask") return bench_refined_mask(o, dev);
+  Device dev = resolve_device(o.device, "bench model");
+  Generator gen(0);
+  if (kind == "refined_mask") {
+    refined_mask::RefinedMaskConfig cfg = refined_mask::load_refined_mask_config(o.config);
+    int64_t b = o.batch > 0 ? o.batch : cfg.train.batch_size, h = cfg.frame_h(), w = cfg.frame_w();
+    refined_mask::RefinedMaskTrainer trainer(cfg, std::make_shared<Vgg19>(gen), gen, dev);
+    trainer.set_epoch(cfg.train.refinement_start_epoch);  // all three terms, as after the first epoch
+    Tensor src = random_frames(b, h, w, gen, dev), drv = random_frames(b, h, w, gen, dev), source_mask;
+    time_model("refined-mask", o, b, h, w, dev, [&] { trainer.step(src, drv); },
+               [&] {
+                 trainer.model.train(false);
+                 source_mask = trainer.model.mask_generator->forward(src);
+               },
+               [&] { trainer.model.animate(src, source_mask, drv, refined_mask::Ablation::Full); },
+               "m(d), P_test, r, l and h");
+    return 0;
+  }
   fomm::FommConfig cfg = fomm::load_fomm_config(o.config);
   int64_t b = o.batch > 0 ? o.batch : cfg.train.batch_size;
   int64_t h = cfg.dataset.frame_shape[0], w = cfg.dataset.frame_shape[1];
-  Generator gen(0);
   fomm::FommTrainer trainer(cfg, std::make_shared<Vgg19>(gen), gen, dev);
-  Tensor src = kernels::uniform(Shape{b, 3, h, w}, 0.f, 1.f, gen, dev), drv = kernels::uniform(Shape{b, 3, h, w}, 0.f, 1.f, gen, dev);
-  std::printf("anima bench model fomm; %s; config %s; batch %lld at %lldx%lld on %s\n", device_report().c_str(),
-              o.config.c_str(), (long long)b, (long long)h, (long long)w, dev.str().c_str());
-  reset_peak_memory(dev);
-  double step_ms = median_ms([&] { trainer.step(src, drv); }, o.steps);
-  std::printf("training step: %.1f ms (median of %d after a warm-up), peak memory %.1f MiB\n", step_ms, o.steps,
-              double(memory_stats(dev).peak) / (1 << 20));
-  NoGradGuard no_grad;
-  trainer.kp_detector->eval();
-  trainer.generator->eval();
-  fomm::Keypoints ks = trainer.kp_detector->forward(src);
-  double anim_ms = median_ms([&] {
-    fomm::Keypoints kd = trainer.kp_detector->forward(drv);
-    trainer.generator->forward(src, kd, ks);
-  }, o.steps);
-  std::printf("animation: %.1f frames/s (batch %lld, keypoints + generator per frame)\n", double(b) / (anim_ms * 1e-3),
-              (long long)b);
+  Tensor src = random_frames(b, h, w, gen, dev), drv = random_frames(b, h, w, gen, dev);
+  fomm::Keypoints ks;
+  time_model("fomm", o, b, h, w, dev, [&] { trainer.step(src, drv); },
+             [&] {
+               trainer.kp_detector->eval();
+               trainer.generator->eval();
+               ks = trainer.kp_detector->forward(src);
+             },
+             [&] { trainer.generator->forward(src, trainer.kp_detector->forward(drv), ks); },
+             "keypoints + generator");
   return 0;
 }
 

@@ -30,29 +30,10 @@ struct VideoRef {
   enum class Kind { File, Strip, Frames } kind;
 };
 
-std::string lower_extension(const fs::path& p) {
-  std::string e = p.extension().string();
-  if (!e.empty()) e.erase(0, 1);
-  for (char& c : e) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return e;
-}
-bool video_extension(const std::string& e) {
-  return e == "mp4" || e == "gif" || e == "mov" || e == "webm" || e == "avi" || e == "mkv";
-}
-bool image_extension(const std::string& e) { return e == "png" || e == "jpg" || e == "jpeg" || e == "bmp"; }
-
-std::vector<fs::path> sorted_entries(const std::string& dir) {
-  std::vector<fs::path> out;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir))
-    if (e.path().filename().string()[0] != '.') out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 bool is_strip_image(const std::string& path) {
   int w = 0, h = 0, c = 0;
   ANIMA_CHECK(stbi_info(path.c_str(), &w, &h, &c), path, ": not a readable image (", stbi_failure_reason(), ")");
-  return h > 0 && w >= 2 * h && w % h == 0;
+  return is_square_strip(h, w);
 }
 
 // The videos a path names (see evaluate.h for the rules).
@@ -60,22 +41,21 @@ std::vector<VideoRef> list_videos(const std::string& path, const std::string& wh
   ANIMA_CHECK(fs::exists(path), what, ": ", path, " does not exist");
   fs::path p(path);
   if (!fs::is_directory(p)) {
-    std::string e = lower_extension(p);
-    ANIMA_CHECK(video_extension(e) || image_extension(e), what, ": ", path,
+    ANIMA_CHECK(is_video_file_name(path) || is_image_file_name(path), what, ": ", path,
                 " is neither a video file, an image strip nor a folder");
-    return {{p.stem().string(), path, video_extension(e) ? VideoRef::Kind::File : VideoRef::Kind::Strip}};
+    return {{p.stem().string(), path, is_video_file_name(path) ? VideoRef::Kind::File : VideoRef::Kind::Strip}};
   }
   std::vector<VideoRef> videos;
   int64_t frames = 0;
-  for (const fs::path& entry : sorted_entries(path)) {
-    std::string e = lower_extension(entry);
+  for (const std::string& name : sorted_folder_names(path)) {
+    fs::path entry = p / name;
     if (fs::is_directory(entry))
-      videos.push_back({entry.filename().string(), entry.string(), VideoRef::Kind::Frames});
-    else if (video_extension(e))
+      videos.push_back({name, entry.string(), VideoRef::Kind::Frames});
+    else if (is_video_file_name(name))
       videos.push_back({entry.stem().string(), entry.string(), VideoRef::Kind::File});
-    else if (image_extension(e) && is_strip_image(entry.string()))
+    else if (is_image_file_name(name) && is_strip_image(entry.string()))
       videos.push_back({entry.stem().string(), entry.string(), VideoRef::Kind::Strip});
-    else if (image_extension(e))
+    else if (is_image_file_name(name))
       ++frames;
   }
   if (frames > 0) {
@@ -142,8 +122,8 @@ std::vector<TableRef> list_tables(const std::string& path, const std::string& wh
   ANIMA_CHECK(fs::exists(path), what, ": ", path, " does not exist");
   if (!fs::is_directory(path)) return {{fs::path(path).stem().string(), path}};
   std::vector<TableRef> out;
-  for (const fs::path& f : sorted_entries(path))
-    if (lower_extension(f) == "csv") out.push_back({f.stem().string(), f.string()});
+  for (const std::string& name : sorted_folder_names(path))
+    if (lower_extension(name) == "csv") out.push_back({fs::path(name).stem().string(), path + "/" + name});
   ANIMA_CHECK(!out.empty(), what, ": no .csv files in ", path);
   return out;
 }
@@ -227,10 +207,6 @@ void table_metrics(const std::string& gen_path, const std::string& gt_path, cons
   }
 }
 
-Device pick_device(const std::string& name) {
-  if (name == "auto") return cuda_available() ? Device::cuda() : Device::cpu();
-  return parse_device(name);
-}
 
 bool lower_is_better(const std::string& metric) {
   for (const char* m : {"L1", "AKD", "MKR", "AED"})
@@ -314,7 +290,7 @@ std::vector<MethodResult> evaluate_methods(const EvaluateOptions& o) {
   ANIMA_CHECK(o.embeddings_generated.empty() == o.embeddings_gt.empty(),
               "evaluate: give both --embeddings-generated and --embeddings-gt, or neither");
   ANIMA_CHECK(o.batch > 0, "evaluate: --batch must be positive");
-  Device dev = pick_device(o.device);
+  Device dev = resolve_device(o.device, "evaluate");
 
   std::vector<VideoRef> gt, masks;
   std::vector<std::pair<size_t, size_t>> mask_of;  // (mask index, ground-truth index)
@@ -420,7 +396,7 @@ int evaluate(const EvaluateOptions& o) {
   std::string md = results_markdown(results);
   std::printf("%s", md.c_str());
   std::printf("mean and 95%% confidence interval over frames (normal approximation); device %s\n",
-              pick_device(o.device).str().c_str());
+              resolve_device(o.device, "evaluate").str().c_str());
   if (!o.out.empty()) {
     write_file_atomic(o.out + ".csv", results_csv(results));
     write_file_atomic(o.out + ".md", md);

@@ -30,13 +30,6 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 void on_sigint(int) { g_interrupted = true; }
 
-Device pick_device(const std::string& name) {
-  if (name == "auto") return cuda_available() ? Device::cuda() : Device::cpu();
-  Device d = parse_device(name);
-  if (d.is_cuda()) require_cuda("train");
-  return d;
-}
-
 void append_line(const std::string& path, const std::string& line) {
   std::ofstream f(path, std::ios::app);
   ANIMA_CHECK(f.good(), path, ": cannot append to the log");
@@ -103,24 +96,23 @@ int train(const TrainOptions& o) {
   fomm::FommConfig fcfg;
   refined_mask::RefinedMaskConfig rcfg;
   std::vector<std::string> warnings;
+  auto take = [&](auto& c) {  // both configs name these fields alike
+    if (o.epochs > 0) c.train.num_epochs = o.epochs;
+    cfg.dataset = c.dataset;
+    cfg.num_epochs = c.train.num_epochs, cfg.num_repeats = c.train.num_repeats;
+    cfg.batch_size = c.train.batch_size, cfg.checkpoint_freq = c.train.checkpoint_freq;
+    warnings = c.warnings;
+  };
   if (cfg.kind == "fomm") {
     fcfg = fomm::parse_fomm_config(text, o.config);
-    if (o.epochs > 0) fcfg.train.num_epochs = o.epochs;
-    cfg.dataset = fcfg.dataset;
-    cfg.num_epochs = fcfg.train.num_epochs, cfg.num_repeats = fcfg.train.num_repeats;
-    cfg.batch_size = fcfg.train.batch_size, cfg.checkpoint_freq = fcfg.train.checkpoint_freq;
-    warnings = fcfg.warnings;
+    take(fcfg);
   } else {
     rcfg = refined_mask::parse_refined_mask_config(text, o.config);
-    if (o.epochs > 0) rcfg.train.num_epochs = o.epochs;
-    cfg.dataset = rcfg.dataset;
-    cfg.num_epochs = rcfg.train.num_epochs, cfg.num_repeats = rcfg.train.num_repeats;
-    cfg.batch_size = rcfg.train.batch_size, cfg.checkpoint_freq = rcfg.train.checkpoint_freq;
-    warnings = rcfg.warnings;
+    take(rcfg);
   }
   for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s: %s\n", o.config.c_str(), w.c_str());
   std::string root = o.data.empty() ? cfg.dataset.root_dir : o.data;
-  Device device = pick_device(o.device);
+  Device device = resolve_device(o.device, "train");
   ANIMA_CHECK(!o.out.empty(), "train: --out is required");
   make_directories(o.out);
   write_file_atomic(o.out + "/config.yaml", cfg.text);

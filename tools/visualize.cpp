@@ -23,7 +23,6 @@ Tensor image_panel(const Tensor& x, int64_t H, int64_t W) {
 }
 
 namespace {
-Tensor panel(const Tensor& x, int64_t H, int64_t W) { return image_panel(x, H, W); }
 
 // The first n samples of a batch tensor, detached, on the CPU (one copy per tensor).
 Tensor first_on_cpu(const Tensor& t, int64_t n) {
@@ -81,29 +80,29 @@ Tensor visualize_step(const Tensor& source_in, const Tensor& driving_in, const f
   for (int64_t s = 0; s < n; ++s) {
     auto pick = [s](const Tensor& t) { return kernels::slice(t, 0, s, s + 1); };
     auto with_kp = [&](const Tensor& frame, const std::vector<float>& xy) {
-      Tensor image = panel(pick(frame), H, W);
+      Tensor image = image_panel(pick(frame), H, W);
       draw_keypoints(image, std::vector<float>(xy.begin() + s * k * 2, xy.begin() + (s + 1) * k * 2), radius);
       return image;
     };
     std::vector<Tensor> panels{with_kp(source, ks)};
     if (transformed.defined()) panels.push_back(with_kp(transformed, kt));
     panels.push_back(with_kp(driving, kd));
-    panels.push_back(panel(pick(deformed), H, W));
-    panels.push_back(panel(pick(prediction), H, W));
-    if (occlusion.defined()) panels.push_back(panel(pick(occlusion), H, W));
+    panels.push_back(image_panel(pick(deformed), H, W));
+    panels.push_back(image_panel(pick(prediction), H, W));
+    if (occlusion.defined()) panels.push_back(image_panel(pick(occlusion), H, W));
     Tensor sparse_s = pick(sparse), mask_s = pick(mask), all_masks;  // [1, K+1, C, h, w], [1, K+1, h, w]
     for (int64_t i = 0; i <= k; ++i) {
       Tensor image = kernels::slice(sparse_s, 1, i, i + 1);
-      panels.push_back(panel(raw::view(image, Shape{1, image.size(2), image.size(3), image.size(4)}), H, W));
+      panels.push_back(image_panel(raw::view(image, Shape{1, image.size(2), image.size(3), image.size(4)}), H, W));
       Tensor m = kernels::slice(mask_s, 1, i, i + 1);
       Tensor coloured = kernels::mul(m, colours[size_t(i)]);
-      panels.push_back(panel(i == 0 ? m : coloured, H, W));
+      panels.push_back(image_panel(i == 0 ? m : coloured, H, W));
       all_masks = all_masks.defined() ? kernels::add(all_masks, coloured) : coloured;
     }
-    panels.push_back(panel(all_masks, H, W));
-    if (mix_mask.defined()) panels.push_back(panel(pick(mix_mask), H, W));
-    if (unet_real.defined()) panels.push_back(panel(pick(unet_real), H, W));
-    if (unet_fake.defined()) panels.push_back(panel(pick(unet_fake), H, W));
+    panels.push_back(image_panel(all_masks, H, W));
+    if (mix_mask.defined()) panels.push_back(image_panel(pick(mix_mask), H, W));
+    if (unet_real.defined()) panels.push_back(image_panel(pick(unet_real), H, W));
+    if (unet_fake.defined()) panels.push_back(image_panel(pick(unet_fake), H, W));
     rows.push_back(kernels::concat(panels, 1));
   }
   return kernels::concat(rows, 0);

@@ -177,7 +177,7 @@ void FommTrainer::unet_step(const Tensor& driving, const StepOutput& in, StepOut
     Tensor mixed = cutmix(driving, fake, mask);
     auto d_mix = unet->forward(mixed, kp_d);
     Tensor mix_target = mean(pow(d_mix.pixel - mask, 2.f)) * w.discriminator_gan;
-    Tensor consistency = mse_loss(d_mix.pixel, cutmix(d_real.pixel, d_fake.pixel, mask)) * pc.consistency_weight;
+    Tensor consistency = prioritycut::consistency_loss(d_mix.pixel, mask, d_real, d_fake) * pc.consistency_weight;
     out.losses["disc_mix"] = mix_target.detach();
     out.losses["consistency"] = consistency.detach();
     d_total = d_total + mix_target + consistency;

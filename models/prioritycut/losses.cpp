@@ -13,11 +13,9 @@ Tensor unet_discriminator_loss(const UNetDiscriminator::Output& r, const UNetDis
   return mean(pow(1.f - r.global, 2.f) + pow(f.global, 2.f)) + mean(pow(1.f - r.pixel, 2.f) + pow(f.pixel, 2.f));
 }
 
-Tensor consistency_loss(UNetDiscriminator& d, const Tensor& real, const Tensor& fake, const Tensor& mask,
-                        const UNetDiscriminator::Output& d_real, const UNetDiscriminator::Output& d_fake, const Tensor& kp) {
-  Tensor mixed = d.forward(cutmix(real, fake, mask), kp).pixel;
-  Tensor target = cutmix(d_real.pixel, d_fake.pixel, mask);
-  return mse_loss(mixed, target);
+Tensor consistency_loss(const Tensor& mixed_pixel, const Tensor& mask, const UNetDiscriminator::Output& d_real,
+                        const UNetDiscriminator::Output& d_fake) {
+  return mse_loss(mixed_pixel, cutmix(d_real.pixel, d_fake.pixel, mask));
 }
 
 }  // namespace anima::prioritycut

@@ -10,9 +10,9 @@ Tensor unet_generator_loss(const UNetDiscriminator::Output& fake);
 Tensor unet_discriminator_loss(const UNetDiscriminator::Output& real, const UNetDiscriminator::Output& fake);
 
 // Consistency regularisation: || D_dec(mix(real, fake, M)) - mix(D_dec(real), D_dec(fake), M) ||^2
-// (mean over pixels), with M the PriorityCut (or CutMix) mask [N, 1, H, W].
-Tensor consistency_loss(UNetDiscriminator& d, const Tensor& real, const Tensor& fake, const Tensor& mask,
-                        const UNetDiscriminator::Output& d_real, const UNetDiscriminator::Output& d_fake,
-                        const Tensor& kp = Tensor());
+// (mean over pixels), with M the PriorityCut (or CutMix) mask [N, 1, H, W] and mixed_pixel the
+// decoder's output on mix(real, fake, M) (the training step computes it once for two terms).
+Tensor consistency_loss(const Tensor& mixed_pixel, const Tensor& mask, const UNetDiscriminator::Output& d_real,
+                        const UNetDiscriminator::Output& d_fake);
 
 }  // namespace anima::prioritycut

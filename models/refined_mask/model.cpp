@@ -142,21 +142,21 @@ TrainStep RefinedMaskTrainer::step(const Tensor& source, const Tensor& driving) 
   TrainStep o;
   Tensor augmented = kernels::color_jitter(
       driving, kernels::draw_color_jitter(driving.size(0), t.brightness, t.contrast, t.saturation, t.hue, rng_));
-  o.source_mask = model.mask_generator->forward(source);
+  Tensor source_mask = model.mask_generator->forward(source);
   o.driving_mask = model.mask_generator->forward(augmented);  // m(A(d))
   Tensor small = model.downscale(source);
   if (epoch_ >= t.refinement_start_epoch && t.loss_weights.mask != 0 && active("mask")) {
     Tensor target = o.driving_mask.detach();
     o.perturbed_mask = kernels::perturb_train(target, model.threshold(target), cfg_.perturbation.poisson_lambda, rng_);
-    o.refined_mask = model.generator->refine(small, o.source_mask.detach(), o.perturbed_mask);
-    o.losses["mask"] = l1_loss(o.refined_mask, target) * t.loss_weights.mask;
+    Tensor refined = model.generator->refine(small, source_mask.detach(), o.perturbed_mask);
+    o.losses["mask"] = l1_loss(refined, target) * t.loss_weights.mask;
   }
-  o.coarse = model.generator->low_res(small, o.source_mask, o.driving_mask);
-  if (active("coarse")) o.losses["coarse"] = perceptual_->forward(o.coarse, driving);
+  Tensor coarse = model.generator->low_res(small, source_mask, o.driving_mask);
+  if (active("coarse")) o.losses["coarse"] = perceptual_->forward(coarse, driving);
   if (active("fine")) {
-    o.prediction = model.generator->high_res(source, model.upscale(o.source_mask).detach(), o.coarse.detach(),
-                                             model.upscale(o.driving_mask).detach());
-    o.losses["fine"] = perceptual_->forward(o.prediction, driving);
+    Tensor fine = model.generator->high_res(source, model.upscale(source_mask).detach(), coarse.detach(),
+                                            model.upscale(o.driving_mask).detach());
+    o.losses["fine"] = perceptual_->forward(fine, driving);
   }
   ANIMA_CHECK(!o.losses.empty(), "refined-mask step: no active loss term");
   Tensor total;

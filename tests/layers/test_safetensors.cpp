@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -6,6 +8,7 @@
 #include "layers/json.h"
 #include "layers/module.h"
 #include "layers/safetensors.h"
+#include "tensor/file_util.h"
 #include "tests/test_util.h"
 
 using namespace anima;
@@ -54,6 +57,28 @@ TEST_CASE("safetensors round trip: every dtype, metadata, file on disk") {
   CHECK(f.at("empty").shape() == Shape{0, 3});
   CHECK(f.stored_dtypes.at("ids") == "I64");
   CHECK_THROWS_WITH_AS(f.at("nope"), doctest::Contains("no tensor named 'nope'"), Error);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("safetensors metadata without reading the tensors") {
+  std::string path = "/tmp/anima_test_meta_" + std::to_string(::getpid()) + ".safetensors";
+  save_safetensors(path, {{"w", test::tensor({1, 2, 3}, Shape{3})}}, {{"model", "refined_mask"}, {"step", "7"}});
+  auto meta = read_safetensors_metadata(path);
+  CHECK(meta == load_safetensors(path).metadata);
+  CHECK(meta.at("model") == "refined_mask");
+  save_safetensors(path, {{"w", test::tensor({1}, Shape{1})}});
+  CHECK(read_safetensors_metadata(path).empty());
+  std::string bytes = read_file_bytes(path);
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << bytes.substr(0, 12);  // the header is cut short
+  }
+  CHECK_THROWS_WITH_AS(read_safetensors_metadata(path), doctest::Contains("runs past the end"), Error);
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << "abc";
+  }
+  CHECK_THROWS_WITH_AS(read_safetensors_metadata(path), doctest::Contains("not a safetensors file"), Error);
   std::remove(path.c_str());
 }
 

@@ -17,15 +17,7 @@ namespace {
 FommConfig tiny_config() { return parse_fomm_config(test::kTinyFommYaml, "tiny"); }
 
 // Source and driving frames of two synthetic puppet videos at 32x32.
-std::pair<Tensor, Tensor> puppet_batch() {
-  std::vector<Tensor> src, drv;
-  for (int v = 0; v < 2; ++v) {
-    auto frames = render_puppet_video(7, v, 0, 8, 32);
-    src.push_back(raw::view(image_to_chw(frames[0].image), Shape{1, 3, 32, 32}));
-    drv.push_back(raw::view(image_to_chw(frames[5].image), Shape{1, 3, 32, 32}));
-  }
-  return {kernels::concat(src, 0), kernels::concat(drv, 0)};
-}
+std::pair<Tensor, Tensor> puppet_batch() { return test::puppet_batch(7, 32, 5); }
 
 std::vector<std::map<std::string, float>> run(int steps) {
   Generator gen(21);

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "autograd/functions.h"
+#include "autograd/nn_functions.h"
 #include "kernels/augment.h"
 #include "kernels/elementwise.h"
 #include "models/prioritycut/losses.h"
@@ -52,11 +53,11 @@ TEST_CASE("consistency regularisation: zero for an all-ones mask, positive for a
   d.eval();
   auto dr = d.forward(real), df = d.forward(fake);
   Tensor ones = kernels::full(Shape{2, 1, 16, 16}, 1.0);
-  CHECK(consistency_loss(d, real, fake, ones, dr, df).item() == 0.f);
+  CHECK(consistency_loss(d.forward(cutmix(real, fake, ones)).pixel, ones, dr, df).item() == 0.f);
   d.train();
   Tensor bg = random_tensor(Shape{2, 1, 4, 4}, 9, 0, 1), occ = random_tensor(Shape{2, 1, 4, 4}, 10, 0, 1);
   Tensor mask = kernels::prioritycut_mask(bg, occ, 0.7, 0.3, 0.5, 16, 16, gen);
-  Tensor l = consistency_loss(d, real, fake, mask, dr, df);
+  Tensor l = consistency_loss(d.forward(cutmix(real, fake, mask)).pixel, mask, dr, df);
   CHECK(l.item() > 0.f);
   l.backward();
   CHECK(d.named_parameters()[0].second.grad().defined());

@@ -24,15 +24,7 @@ namespace {
 RefinedMaskConfig tiny() { return parse_refined_mask_config(test::kTinyRefinedMaskYaml, "tiny"); }
 
 // Source and driving frames of two synthetic puppet videos at 48x48.
-std::pair<Tensor, Tensor> puppet_batch() {
-  std::vector<Tensor> src, drv;
-  for (int v = 0; v < 2; ++v) {
-    auto frames = render_puppet_video(11, v, 0, 8, 48);
-    src.push_back(raw::view(image_to_chw(frames[0].image), Shape{1, 3, 48, 48}));
-    drv.push_back(raw::view(image_to_chw(frames[6].image), Shape{1, 3, 48, 48}));
-  }
-  return {kernels::concat(src, 0), kernels::concat(drv, 0)};
-}
+std::pair<Tensor, Tensor> puppet_batch() { return test::puppet_batch(11, 48, 6); }
 
 // Parameter counts from the architecture, written independently of the modules.
 int64_t conv(int64_t in, int64_t out, int64_t k) { return in * out * k * k + out; }

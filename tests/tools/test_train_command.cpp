@@ -21,6 +21,59 @@
 
 using namespace anima;
 
+namespace {
+
+// A fresh folder holding a synthetic dataset (8 videos of 6 frames at size x size) and the
+// config `yaml`, and the options of a quiet CPU run of `steps` steps into <dir>/straight.
+tools::TrainOptions tiny_run(const std::string& dir, const char* yaml, int64_t size, uint64_t seed, int64_t steps) {
+  std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str());
+  SyntheticOptions so;
+  so.videos = 8;
+  so.frames = 6;
+  so.size = size;
+  make_synthetic_dataset(dir + "/data", so);
+  std::ofstream(dir + "/tiny.yaml") << yaml;
+  tools::TrainOptions o;
+  o.config = dir + "/tiny.yaml";
+  o.data = dir + "/data";
+  o.device = "cpu";
+  o.seed = seed;
+  o.quiet = true;
+  o.log_every = 1;
+  o.max_steps = steps;
+  o.out = dir + "/straight";
+  return o;
+}
+
+// Trains `first` steps into <dir>/first, resumes from there to o.max_steps into <dir>/second,
+// and checks every tensor of the result against <dir>/straight bit for bit. Returns how many
+// tensors were compared.
+int check_resume_equals_straight(const std::string& dir, tools::TrainOptions o, int64_t first) {
+  int64_t total = o.max_steps;
+  o.max_steps = first;
+  o.out = dir + "/first";
+  REQUIRE(tools::train(o) == 0);
+  o.max_steps = total;
+  o.out = dir + "/second";
+  o.checkpoint = dir + "/first/checkpoint.safetensors";
+  REQUIRE(tools::train(o) == 0);
+  SafetensorsFile a = load_safetensors(dir + "/straight/checkpoint.safetensors");
+  SafetensorsFile b = load_safetensors(dir + "/second/checkpoint.safetensors");
+  CHECK(a.metadata.at("step") == std::to_string(total));
+  CHECK(b.metadata.at("step") == std::to_string(total));
+  CHECK(read_file_bytes(dir + "/second/log.txt").find("resumed from") != std::string::npos);
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  int compared = 0;
+  for (const auto& [name, t] : a.tensors) {
+    INFO(name);
+    CHECK(test::bit_equal(t, b.at(name)));  // any dtype, byte for byte
+    ++compared;
+  }
+  return compared;
+}
+
+}  // namespace
+
 
 TEST_SUITE("tools") {
 
@@ -63,22 +116,7 @@ TEST_CASE("the training visualisation of a PriorityCut step: every official colu
 
 TEST_CASE("train writes a run folder; resuming from a checkpoint equals the uninterrupted run") {
   std::string d = "/tmp/anima_test_train_" + std::to_string(::getpid());
-  std::system(("rm -rf '" + d + "' && mkdir -p '" + d + "'").c_str());
-  SyntheticOptions so;
-  so.videos = 8;
-  so.frames = 6;
-  so.size = 32;
-  make_synthetic_dataset(d + "/data", so);
-  std::ofstream(d + "/tiny.yaml") << test::kTinyFommYaml;
-  tools::TrainOptions o;
-  o.config = d + "/tiny.yaml";
-  o.data = d + "/data";
-  o.device = "cpu";
-  o.seed = 5;
-  o.quiet = true;
-  o.log_every = 1;
-  o.max_steps = 4;
-  o.out = d + "/straight";
+  tools::TrainOptions o = tiny_run(d, test::kTinyFommYaml, 32, 5, 4);
   REQUIRE(tools::train(o) == 0);
   std::string log = read_file_bytes(d + "/straight/log.txt");
   CHECK(log.find("seed 5") != std::string::npos);
@@ -90,29 +128,7 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   // sources and their masks; all masks summed.
   CHECK(vis.size(1) == (6 + 2 * 5 + 1) * 32);
   CHECK(read_image(d + "/straight/curves.png").size(1) > 0);  // the loss curves, redrawn each epoch
-  o.max_steps = 2;
-  o.out = d + "/first_half";
-  REQUIRE(tools::train(o) == 0);
-  o.max_steps = 4;
-  o.out = d + "/second_half";
-  o.checkpoint = d + "/first_half/checkpoint.safetensors";
-  REQUIRE(tools::train(o) == 0);
-  SafetensorsFile a = load_safetensors(d + "/straight/checkpoint.safetensors");
-  SafetensorsFile b = load_safetensors(d + "/second_half/checkpoint.safetensors");
-  CHECK(a.metadata.at("step") == "4");
-  CHECK(b.metadata.at("step") == "4");
-  REQUIRE(a.tensors.size() == b.tensors.size());
-  int compared = 0;
-  for (const auto& [name, t] : a.tensors) {
-    INFO(name);
-    const Tensor& u = b.at(name);
-    if (t.dtype() == DType::F32) {
-      CHECK(test::bit_equal(t, u));
-      ++compared;
-    }
-  }
-  CHECK(compared > 50);
-  CHECK(read_file_bytes(d + "/second_half/log.txt").find("resumed from") != std::string::npos);
+  CHECK(check_resume_equals_straight(d, o, 2) > 50);
 
   // The trained checkpoint animates a source image with a driving video and reconstructs videos.
   auto frames = render_puppet_video(9, 30, 0, 5, 32);
@@ -167,46 +183,15 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
 
 TEST_CASE("train, resume, animate and reconstruct with the refined-mask model (and its ablations)") {
   std::string d = "/tmp/anima_test_train_rm_" + std::to_string(::getpid());
-  std::system(("rm -rf '" + d + "' && mkdir -p '" + d + "'").c_str());
-  SyntheticOptions so;
-  so.videos = 8;
-  so.frames = 6;
-  so.size = 48;
-  make_synthetic_dataset(d + "/data", so);
-  std::ofstream(d + "/tiny.yaml") << test::kTinyRefinedMaskYaml;
-  tools::TrainOptions o;
-  o.config = d + "/tiny.yaml";
-  o.data = d + "/data";
-  o.device = "cpu";
-  o.seed = 8;
-  o.quiet = true;
-  o.log_every = 1;
-  o.max_steps = 3;
-  o.out = d + "/straight";
+  tools::TrainOptions o = tiny_run(d, test::kTinyRefinedMaskYaml, 48, 8, 3);
   REQUIRE(tools::train(o) == 0);
   std::string log = read_file_bytes(d + "/straight/log.txt");
   for (const char* term : {" mask ", " coarse ", " fine "}) CHECK(log.find(term) != std::string::npos);
   Tensor vis = read_image(d + "/straight/vis/epoch_0000.png");
   CHECK(vis.size(0) == 2 * 48);
   CHECK(vis.size(1) == 8 * 48);  // s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f
-  o.max_steps = 1;
-  o.out = d + "/first";
-  REQUIRE(tools::train(o) == 0);
-  o.max_steps = 3;
-  o.out = d + "/second";
-  o.checkpoint = d + "/first/checkpoint.safetensors";
-  REQUIRE(tools::train(o) == 0);
-  SafetensorsFile a = load_safetensors(d + "/straight/checkpoint.safetensors");
-  SafetensorsFile b = load_safetensors(d + "/second/checkpoint.safetensors");
-  CHECK(a.metadata.at("model") == "refined_mask");
-  REQUIRE(a.tensors.size() == b.tensors.size());
-  int compared = 0;
-  for (const auto& [name, t] : a.tensors) {
-    INFO(name);
-    CHECK(test::bit_equal(t, b.at(name)));
-    ++compared;
-  }
-  CHECK(compared > 100);
+  CHECK(load_safetensors(d + "/straight/checkpoint.safetensors").metadata.at("model") == "refined_mask");
+  CHECK(check_resume_equals_straight(d, o, 1) > 100);
 
   auto frames = render_puppet_video(9, 30, 0, 4, 48);
   std::vector<Tensor> images;
