@@ -71,9 +71,14 @@ struct Capsule {
 }  // namespace
 
 std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, int64_t clip, int64_t frames,
-                                             int64_t size, Tensor* background_out) {
+                                             int64_t size, Tensor* background_out, const PuppetStyle& style) {
   ANIMA_CHECK(frames > 0 && size >= 16, "render_puppet_video: need frames > 0 and size >= 16, got ", frames, ", ", size);
+  ANIMA_CHECK(style.scale > 0 && style.scale <= 2.5 && style.drift >= 0 && style.drift <= 5,
+              "render_puppet_video: puppet scale must be in (0, 2.5] and drift in [0, 5], got ", style.scale, ", ",
+              style.drift);
   Identity id = make_identity(seed, identity);
+  const double k = style.scale;
+  id.torso_len *= k, id.limb_len *= k, id.limb_width *= k, id.head_radius *= k, id.stripe_period *= k;
   Draws d{seed, 2000000 + uint64_t(identity) * 64 + uint64_t(clip)};
   // Background: a two-colour gradient, low-frequency waves and a few fixed discs.
   Rgb c0{float(d.u()), float(d.u()), float(d.u())}, c1{float(d.u()), float(d.u()), float(d.u())};
@@ -90,9 +95,11 @@ std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, in
       double fx = (2.0 * x + 1) / S - 1, fy = (2.0 * y + 1) / S - 1;
       double t = clamp01(0.5 + 0.5 * (fx * std::cos(angle) + fy * std::sin(angle)));
       double ripple = 0.06 * std::sin(wave * (fx + fy) + wave_phase);
+      if (style.plain_background) t = 0, ripple = 0;
       Rgb c{float(c0.r + (c1.r - c0.r) * t + ripple), float(c0.g + (c1.g - c0.g) * t + ripple),
             float(c0.b + (c1.b - c0.b) * t + ripple)};
       for (const Disc& disc : discs) {
+        if (style.plain_background) break;
         double dist = std::hypot(fx - disc.x, fy - disc.y);
         double cov = clamp01((disc.r - dist) * S / 2 + 0.5) * 0.6;
         c = {float(c.r + (disc.c.r - c.r) * cov), float(c.g + (disc.c.g - c.g) * cov), float(c.b + (disc.c.b - c.b) * cov)};
@@ -106,7 +113,11 @@ std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, in
     *background_out = b;
   }
   // Motion: joint angles are sums of sinusoids with per-clip amplitudes and phases.
-  double cx0 = d.range(-0.2, 0.2), cy0 = d.range(-0.1, 0.1), drift_x = d.range(-0.15, 0.15);
+  double cx0 = d.range(-0.2, 0.2), cy0 = d.range(-0.1, 0.1), drift_x = d.range(-0.15, 0.15) * style.drift;
+  // A larger figure is moved up so that it stays centred (head above, legs below the torso).
+  cy0 -= (k - 1) * (id.limb_len / k - 1.1 * id.head_radius / k);
+  // Keep the travel inside the frame: the torso centre stays within +-0.8 of the width.
+  if (std::abs(cx0) + std::abs(drift_x) > 0.8) drift_x *= (0.8 - std::abs(cx0)) / std::abs(drift_x);
   double amp[10], freq[10], phase[10], base[10];
   const double rest[10] = {0.1, 2.4, -0.3, -2.4, 0.3, 0.25, 0.15, -0.25, -0.15, 0.0};  // radians
   for (int k = 0; k < 10; ++k) {
@@ -129,8 +140,8 @@ std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, in
       *ex = sx + id.limb_len * std::sin(a1), *ey = sy + id.limb_len * std::cos(a1);
       *hx = *ex + id.limb_len * std::sin(a1 + a2), *hy = *ey + id.limb_len * std::cos(a1 + a2);
     };
-    double shoulder_l_x = neck_x - 0.06, shoulder_r_x = neck_x + 0.06, shoulder_y = neck_y + 0.03;
-    double hip_l_x = hip_x - 0.05, hip_r_x = hip_x + 0.05;
+    double shoulder_l_x = neck_x - 0.06 * k, shoulder_r_x = neck_x + 0.06 * k, shoulder_y = neck_y + 0.03 * k;
+    double hip_l_x = hip_x - 0.05 * k, hip_r_x = hip_x + 0.05 * k;
     double el_l_x, el_l_y, ha_l_x, ha_l_y, el_r_x, el_r_y, ha_r_x, ha_r_y;
     limb(shoulder_l_x, shoulder_y, -ang(1), -ang(2), &el_l_x, &el_l_y, &ha_l_x, &ha_l_y);
     limb(shoulder_r_x, shoulder_y, -ang(3), -ang(4), &el_r_x, &el_r_y, &ha_r_x, &ha_r_y);
@@ -226,7 +237,7 @@ int64_t make_synthetic_dataset(const std::string& out, const SyntheticOptions& o
       char name[64];
       std::snprintf(name, sizeof name, "id%04lld#clip%02lld", (long long)id, (long long)clip);
       Tensor background;
-      std::vector<PuppetFrame> frames = render_puppet_video(o.seed, id, clip, o.frames, o.size, &background);
+      std::vector<PuppetFrame> frames = render_puppet_video(o.seed, id, clip, o.frames, o.size, &background, o.style);
       std::vector<Tensor> images, masks;
       std::ostringstream csv;
       csv << "frame";

@@ -20,6 +20,15 @@
 
 namespace anima {
 
+// How big the puppet is and how far it travels. scale 1 / drift 1 is the original dataset (the
+// figure about 40% of the frame height, swaying by up to 15% of the frame width); the demo uses a
+// larger figure that walks further, so that at 64x64 its limbs are a few mask pixels wide.
+struct PuppetStyle {
+  double scale = 1.0;  // multiplies every body length and width
+  double drift = 1.0;  // multiplies the horizontal travel
+  bool plain_background = false;  // one colour per video instead of gradient, waves and discs
+};
+
 struct SyntheticOptions {
   int64_t videos = 200;
   int64_t frames = 32;
@@ -28,6 +37,7 @@ struct SyntheticOptions {
   double test_fraction = 0.2;
   int64_t clips_per_identity = 2;
   std::string layout = "png";  // png (strips), frames (folders) or mp4
+  PuppetStyle style;
 };
 
 constexpr int kPuppetJoints = 14;
@@ -40,7 +50,8 @@ struct PuppetFrame {
 
 // One rendered video (used by the writer and by tests).
 std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, int64_t clip, int64_t frames,
-                                             int64_t size, Tensor* background = nullptr);
+                                             int64_t size, Tensor* background = nullptr,
+                                             const PuppetStyle& style = {});
 
 // Writes the dataset; returns the number of videos written.
 int64_t make_synthetic_dataset(const std::string& out, const SyntheticOptions& options);

@@ -59,6 +59,11 @@ int main(int argc, char** argv) {
   make_ds->add_option("--size", syn.size, "frame size in pixels")->check(CLI::Range(16, 4096));
   make_ds->add_option("--seed", syn.seed, "random seed");
   make_ds->add_option("--clips-per-identity", syn.clips_per_identity, "videos per identity")->check(CLI::PositiveNumber);
+  make_ds->add_option("--puppet-scale", syn.style.scale, "puppet size (1 = about 40% of the frame height)")
+      ->check(CLI::Range(0.25, 2.5));
+  make_ds->add_option("--drift", syn.style.drift, "multiplies the puppet's horizontal travel (1 = up to 15% of the width)")
+      ->check(CLI::Range(0.0, 5.0));
+  make_ds->add_flag("--plain-background", syn.style.plain_background, "one colour per video as background");
   make_ds->add_option("--layout", syn.layout, "png (strips), frames (folders) or mp4")
       ->check(CLI::IsMember({"png", "frames", "mp4"}));
 
@@ -101,13 +106,19 @@ int main(int argc, char** argv) {
 
   auto* recon = app.add_subcommand("reconstruct", "reconstruct every test video from its first frame (either model)");
   anima::tools::ReconstructOptions rc;
-  recon->add_option("--checkpoint", rc.checkpoint, "checkpoint")->required()->check(CLI::ExistingFile);
+  recon->add_option("--checkpoint", rc.checkpoint, "checkpoint")->check(CLI::ExistingFile);
   recon->add_option("--config", rc.config, "config (default: stored in the checkpoint)")->check(CLI::ExistingFile);
   recon->add_option("--data", rc.data, "dataset root (default: dataset_params.root_dir)");
   recon->add_option("--out", rc.out, "output folder")->required();
   recon->add_option("--max-videos", rc.max_videos, "at most this many test videos (default: reconstruction_params.num_videos)");
   recon->add_option("--device", rc.device, "auto, cpu or cuda");
   recon->add_option("--ablation", rc.ablation, "refined-mask: full, no_pert, no_ref or no_id")->check(ablations);
+  recon->add_option("--first-driving", rc.first_driving,
+                    "first driving frame (default: the model's convention, FOMM 0, refined-mask 1)")
+      ->check(CLI::NonNegativeNumber);
+  recon->add_option("--baseline", rc.baseline, "copy-source: no model, every frame is the video's first frame")
+      ->check(CLI::IsMember({"copy-source"}));
+  recon->add_option("--size", rc.size, "frame size of --baseline")->check(CLI::Range(16, 4096));
 
   auto* evaluate = app.add_subcommand("evaluate", "the papers' metrics (L1, PSNR, SSIM, masked, AKD, MKR, AED, IoU) of generated videos");
   anima::tools::EvaluateOptions ev;

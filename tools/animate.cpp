@@ -190,6 +190,7 @@ std::vector<int64_t> evenly_spaced(int64_t count, int64_t n) {
 
 int reconstruct_test_videos(const ReconstructOptions& o, const std::string& root, int64_t h, int64_t w, Device device,
                             const std::string& label, int64_t first_driving, const ReconstructBatch& per_batch) {
+  if (o.first_driving >= 0) first_driving = o.first_driving;
   DatasetOptions d;
   d.frame_h = h;
   d.frame_w = w;
@@ -228,7 +229,24 @@ int reconstruct_test_videos(const ReconstructOptions& o, const std::string& root
   return 0;
 }
 
+int reconstruct_copy_source(const ReconstructOptions& o) {
+  ANIMA_CHECK(o.baseline == "copy-source", "reconstruct: unknown --baseline '", o.baseline, "' (copy-source)");
+  ANIMA_CHECK(o.checkpoint.empty() && o.config.empty(), "reconstruct: --baseline needs no --checkpoint or --config");
+  ANIMA_CHECK(!o.data.empty() && o.size > 0, "reconstruct --baseline copy-source: give --data and --size");
+  ReconstructOptions opt = o;
+  if (opt.first_driving < 0) opt.first_driving = 1;  // frame 0 would be reconstructed exactly
+  return reconstruct_test_videos(opt, o.data, o.size, o.size, resolve_device(o.device, "reconstruct"), "copy-source", 1,
+                                 [](const Tensor& source, const Tensor& drv, bool, std::vector<Tensor>& visual) {
+                                   for (int64_t k = 0; k < drv.size(0); ++k)
+                                     visual.push_back(kernels::concat({frame_to_image(kernels::slice(drv, 0, k, k + 1)),
+                                                                       frame_to_image(source)}, 1));
+                                   return kernels::expand(source, drv.shape());
+                                 });
+}
+
 int reconstruct(const ReconstructOptions& o) {
+  if (!o.baseline.empty()) return reconstruct_copy_source(o);
+  ANIMA_CHECK(!o.checkpoint.empty(), "reconstruct: give --checkpoint (or --baseline copy-source)");
   if (checkpoint_model_kind(o.checkpoint, o.config) == "refined_mask") return reconstruct_refined_mask(o);
   ANIMA_CHECK(o.ablation == "full", "reconstruct: --ablation is for the refined-mask model; ", o.checkpoint,
               " is a First Order Motion Model checkpoint");

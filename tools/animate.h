@@ -27,6 +27,13 @@ struct ReconstructOptions {
   std::string checkpoint, config, data, out, device = "auto";
   int max_videos = -1, batch = 8;
   std::string ablation = "full";  // refined-mask: full, no_pert, no_ref, no_id
+  // The first driving frame; -1: the model's convention (FOMM 0, refined-mask 1). Give 1 to score
+  // every method of a table on the same frames.
+  int first_driving = -1;
+  // "copy-source": no model; every generated frame is the video's first frame, the trivial
+  // baseline that a model must beat (needs --data and --size, no checkpoint).
+  std::string baseline;
+  int size = 0;  // frame size of the baseline
 };
 int reconstruct(const ReconstructOptions& options);
 

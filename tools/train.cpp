@@ -11,6 +11,8 @@
 
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "kernels/elementwise.h"
+#include "kernels/reduce.h"
 #include "models/fomm/full_model.h"
 #include "models/refined_mask/model.h"
 #include "tensor/file_util.h"
@@ -69,8 +71,16 @@ struct RefinedMaskJob : TrainJob {
   RefinedMaskJob(const refined_mask::RefinedMaskConfig& cfg, std::shared_ptr<Vgg19> vgg, Generator& gen, Device device)
       : trainer(cfg, std::move(vgg), gen, device) {}
   void set_epoch(int epoch) override { trainer.set_epoch(epoch); }
+  // Besides the losses, the driving masks' health: their mean, and their spread (mean absolute
+  // deviation from each mask's own mean). A spread near 0 is a constant mask, the collapse that
+  // makes the low-res generator blind to the pose (bench/REPRODUCTION.md).
   std::map<std::string, Tensor> step(const Tensor& source, const Tensor& driving) override {
-    return trainer.step(source, driving).losses;
+    refined_mask::TrainStep s = trainer.step(source, driving);
+    std::map<std::string, Tensor> out = s.losses;
+    Tensor m = s.driving_mask.detach();
+    out["mask_mean"] = kernels::mean(m);
+    out["mask_spread"] = kernels::mean_abs_diff(m, kernels::expand(kernels::mean(m, {1, 2, 3}, true), m.shape()));
+    return out;
   }
   Tensor visualize(const Tensor& source, const Tensor& driving) override {
     return visualize_refined_mask(trainer.model, source, driving);

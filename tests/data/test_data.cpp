@@ -142,7 +142,36 @@ TEST_CASE("synthetic dataset: layout, disjoint identities, ground truth, determi
   int64_t covered = std::count_if(mv.begin(), mv.end(), [](uint8_t v) { return v > 128; });
   CHECK(covered > 40);
   CHECK(covered < 32 * 32 / 2);
-  CHECK_THROWS_WITH_AS(make_synthetic_dataset("/tmp/x", SyntheticOptions{1, 4, 32}), doctest::Contains("make-dataset"), Error);
+  SyntheticOptions one;
+  one.videos = 1;
+  CHECK_THROWS_WITH_AS(make_synthetic_dataset("/tmp/x", one), doctest::Contains("make-dataset"), Error);
+}
+
+TEST_CASE("synthetic puppets: the style scales the figure and its travel; scale 1 is the original") {
+  auto covered = [](const PuppetFrame& f) {
+    auto m = f.mask.to_vector<uint8_t>();
+    return double(std::count_if(m.begin(), m.end(), [](uint8_t v) { return v > 128; }));
+  };
+  auto centre_x = [](const PuppetFrame& f) { return f.joints[2]; };  // the neck
+  PuppetStyle plain, big{1.8, 1.0}, far{1.0, 3.0};
+  auto a = render_puppet_video(4, 2, 0, 8, 64), a1 = render_puppet_video(4, 2, 0, 8, 64, nullptr, plain);
+  auto b = render_puppet_video(4, 2, 0, 8, 64, nullptr, big), c = render_puppet_video(4, 2, 0, 8, 64, nullptr, far);
+  CHECK(a[3].image.to_vector<uint8_t>() == a1[3].image.to_vector<uint8_t>());
+  // Area grows with the square of the scale (edges and occlusions make it inexact).
+  double ratio = covered(b[3]) / covered(a[3]);
+  INFO("area ratio at scale 1.8: " << ratio);
+  CHECK(ratio > 2.4);
+  CHECK(ratio < 4.0);
+  // The head stays inside the frame, and the figure's vertical middle near the centre.
+  for (const auto& f : b) CHECK(f.joints[1] > -1.0f);
+  // Three times the drift: the neck's horizontal travel over the clip triples.
+  auto travel = [&](const std::vector<PuppetFrame>& v) {
+    float lo = 9, hi = -9;
+    for (const auto& f : v) lo = std::min(lo, centre_x(f)), hi = std::max(hi, centre_x(f));
+    return double(hi - lo);
+  };
+  CHECK(travel(c) > 1.5 * travel(a));
+  CHECK_THROWS_WITH_AS(render_puppet_video(4, 2, 0, 2, 32, nullptr, PuppetStyle{3.0, 1.0}), doctest::Contains("scale"), Error);
 }
 
 TEST_CASE("dataset: strip, frame-folder and mp4 layouts, resizing, id sampling, corrupt entries") {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "data/dataset.h"
 #include "data/synthetic.h"
 #include "kernels/shape_ops.h"
 #include "layers/safetensors.h"
@@ -178,6 +179,50 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   CHECK(read_image(d + "/recon/frames/" + first_video + "/00000.png").shape() == Shape{32, 32, 3});
   rc.ablation = "no_id";
   CHECK_THROWS_WITH_AS(tools::reconstruct(rc), doctest::Contains("--ablation is for the refined-mask model"), Error);
+  // --first-driving 1 scores FOMM on the refined-mask model's frames 1..T-1.
+  rc.ablation = "full";
+  rc.first_driving = 1;
+  rc.out = d + "/recon1";
+  REQUIRE(tools::reconstruct(rc) == 0);
+  CHECK(read_image(d + "/recon1/frames/" + first_video + "/00004.png").shape() == Shape{32, 32, 3});
+  CHECK(access((d + "/recon1/frames/" + first_video + "/00005.png").c_str(), F_OK) != 0);  // 6 frames, 5 driven
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
+TEST_CASE("reconstruct --baseline copy-source writes the first frame for every driving frame") {
+  std::string d = "/tmp/anima_copy_source_test_" + std::to_string(getpid());
+  std::system(("rm -rf '" + d + "'").c_str());
+  SyntheticOptions so;
+  so.videos = 6;
+  so.frames = 5;
+  so.size = 32;
+  make_synthetic_dataset(d + "/data", so);
+  tools::ReconstructOptions rc;
+  rc.baseline = "copy-source";
+  rc.data = d + "/data";
+  rc.out = d + "/copy";
+  rc.device = "cpu";
+  CHECK_THROWS_WITH_AS(tools::reconstruct(rc), doctest::Contains("give --data and --size"), Error);
+  rc.size = 32;
+  REQUIRE(tools::reconstruct(rc) == 0);
+  VideoDataset test(d + "/data", "test", DatasetOptions{});
+  REQUIRE(test.size() >= 1);
+  const std::string& name = test.videos()[0].name;
+  Tensor first = read_any_video(d + "/data/test/" + name + ".png").frames[0];  // uint8 [H, W, 3]
+  int written = 0;
+  for (int k = 0; k < 4; ++k) {  // frames 1..4 are driven, each written as the first frame
+    char f[32];
+    std::snprintf(f, sizeof f, "/%05d.png", k);
+    Tensor g = read_image(d + "/copy/frames/" + name + f);
+    CHECK(test::bit_equal(g, first));
+    ++written;
+  }
+  CHECK(written == 4);
+  CHECK(access((d + "/copy/frames/" + name + "/00004.png").c_str(), F_OK) != 0);
+  std::string csv = read_file_bytes(d + "/copy/reconstruction.csv");
+  CHECK(csv.find(name + ",4,") != std::string::npos);
+  rc.checkpoint = d + "/none.safetensors";
+  CHECK_THROWS_WITH_AS(tools::reconstruct(rc), doctest::Contains("--baseline needs no --checkpoint"), Error);
   std::system(("rm -rf '" + d + "'").c_str());
 }
 
