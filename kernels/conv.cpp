@@ -2,7 +2,10 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "kernels/conv_ops.h"
+#include "kernels/cpu_blas.h"
 #include "kernels/cudnn_backend.h"
 #include "kernels/elementwise.h"
 #include "kernels/launch.h"
@@ -35,21 +38,40 @@ const float* im2col(const ops::ConvGeometry& g, const float* x, float* col) {
   return col;
 }
 
+// The CPU convolution is im2col + one single-threaded GEMM per image and group (cpu_blas.h). The
+// images and groups run in parallel, each thread with its own column buffer; a single item
+// parallelises its im2col / col2im instead (the nested regions then run on one thread).
+struct ConvItems {
+  int64_t count, threads;
+  bool parallel() const { return threads > 1; }
+};
+
+ConvItems conv_items(int64_t n, int64_t groups, int64_t work_per_item) {
+  cpu_blas_single_thread();
+  int64_t count = n * groups;
+  bool many = count > 1 && count * work_per_item >= kOmpMinWork;
+  return {count, many ? std::min<int64_t>(count, cpu_max_threads()) : 1};
+}
+
 Tensor conv2d_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
                   const Shape& out_shape) {
   Tensor out = Tensor::empty(out_shape, DType::F32, Device::cpu());
   ops::ConvGeometry g = geometry(x.shape(), w.shape(), out_shape, p);
-  int64_t N = x.size(0), Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
-  Tensor col = Tensor::empty(Shape{is_pointwise(g) ? 1 : K * Q});
+  int64_t Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
+  ConvItems items = conv_items(x.size(0), p.groups, Cog * K * Q);
+  int64_t col_size = is_pointwise(g) ? 1 : K * Q;
+  Tensor col = Tensor::empty(Shape{items.threads * col_size});
   const float* px = x.data<float>();
   const float* pw = w.data<float>();
   float* po = out.data<float>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t grp = 0; grp < p.groups; ++grp) {
-      const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, col.data<float>());
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(Cog), int(Q), int(K), 1.f,
-                  pw + grp * Cog * K, int(K), c, int(Q), 0.f, po + (n * Co + grp * Cog) * Q, int(Q));
-    }
+  float* pcol = col.data<float>();
+#pragma omp parallel for schedule(static) num_threads(items.threads) if (items.parallel())
+  for (int64_t it = 0; it < items.count; ++it) {
+    int64_t n = it / p.groups, grp = it % p.groups;
+    const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pcol + cpu_thread_index() * col_size);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(Cog), int(Q), int(K), 1.f, pw + grp * Cog * K, int(K),
+                c, int(Q), 0.f, po + (n * Co + grp * Cog) * Q, int(Q));
+  }
   if (bias.defined()) return add(out, raw::view(bias, Shape{1, Co, 1, 1}));
   return out;
 }
@@ -58,43 +80,52 @@ Tensor conv2d_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shap
                                  const Conv2dParams& p) {
   Tensor dx = Tensor::empty(x_shape, DType::F32, Device::cpu());
   ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
-  int64_t N = x_shape[0], Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
+  int64_t Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
+  ConvItems items = conv_items(x_shape[0], p.groups, Cog * K * Q);
   bool direct = is_pointwise(g);
-  Tensor col = Tensor::empty(Shape{K * Q});
-  float* pc = col.data<float>();
+  Tensor col = Tensor::empty(Shape{direct ? 1 : items.threads * K * Q});
+  float* pcol = col.data<float>();
   const float* pg = gout.data<float>();
   const float* pw = w.data<float>();
   float* pdx = dx.data<float>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t grp = 0; grp < p.groups; ++grp) {
-      float* dst = pdx + (n * p.groups + grp) * g.C * g.H * g.W;
-      // col = W_g^T @ grad_out (K x Q); a pointwise conv writes it straight into dx.
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(Q), int(Cog), 1.f,
-                  pw + grp * Cog * K, int(K), pg + (n * Co + grp * Cog) * Q, int(Q), 0.f,
-                  direct ? dst : pc, int(Q));
-      if (!direct)
-        cpu_for(g.C * g.H * g.W, [=](int64_t i) { dst[i] = ops::col2im_value(g, pc, i); });
-    }
+#pragma omp parallel for schedule(static) num_threads(items.threads) if (items.parallel())
+  for (int64_t it = 0; it < items.count; ++it) {
+    int64_t n = it / p.groups, grp = it % p.groups;
+    float* dst = pdx + (n * p.groups + grp) * g.C * g.H * g.W;
+    float* pc = direct ? dst : pcol + cpu_thread_index() * K * Q;
+    // col = W_g^T @ grad_out (K x Q); a pointwise conv writes it straight into dx.
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(Q), int(Cog), 1.f, pw + grp * Cog * K, int(K),
+                pg + (n * Co + grp * Cog) * Q, int(Q), 0.f, pc, int(Q));
+    if (!direct) cpu_for(g.C * g.H * g.W, [=](int64_t i) { dst[i] = ops::col2im_value(g, pc, i); });
+  }
   return dx;
 }
 
+// dW sums over the images: each thread accumulates its images into its own copy of dW (the
+// items are split statically, so the sum is the same on every run with the same thread count),
+// and the copies are added in thread order.
 Tensor conv2d_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Shape& w_shape,
                                   const Conv2dParams& p) {
-  Tensor dw = Tensor::zeros(w_shape);
   ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
-  int64_t N = x.size(0), Co = w_shape[0], Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
-  Tensor col = Tensor::empty(Shape{is_pointwise(g) ? 1 : K * Q});
+  int64_t Co = w_shape[0], Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
+  ConvItems items = conv_items(x.size(0), p.groups, Cog * K * Q);
+  int64_t col_size = is_pointwise(g) ? 1 : K * Q, dw_size = Co * K;
+  Tensor col = Tensor::empty(Shape{items.threads * col_size});
+  Tensor partial = Tensor::zeros(Shape{items.threads, dw_size});
   const float* px = x.data<float>();
   const float* pg = gout.data<float>();
-  float* pdw = dw.data<float>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t grp = 0; grp < p.groups; ++grp) {
-      const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, col.data<float>());
-      // dW_g += grad_out (Cog x Q) @ col^T (Q x K)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(Cog), int(K), int(Q), 1.f,
-                  pg + (n * Co + grp * Cog) * Q, int(Q), c, int(Q), 1.f, pdw + grp * Cog * K, int(K));
-    }
-  return dw;
+  float* pcol = col.data<float>();
+  float* ppart = partial.data<float>();
+#pragma omp parallel for schedule(static) num_threads(items.threads) if (items.parallel())
+  for (int64_t it = 0; it < items.count; ++it) {
+    int64_t n = it / p.groups, grp = it % p.groups, t = cpu_thread_index();
+    const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pcol + t * col_size);
+    // dW_g += grad_out (Cog x Q) @ col^T (Q x K)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(Cog), int(K), int(Q), 1.f, pg + (n * Co + grp * Cog) * Q,
+                int(Q), c, int(Q), 1.f, ppart + t * dw_size + grp * Cog * K, int(K));
+  }
+  if (items.threads == 1) return raw::view(partial, w_shape);
+  return raw::view(sum(partial, {0}), w_shape);
 }
 
 }  // namespace

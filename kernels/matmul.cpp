@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "kernels/cpu_blas.h"
+#include "kernels/launch.h"
 #include "tensor/hd.h"
 #include "tensor/runtime.h"
 
@@ -92,6 +94,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const float* pb = b.data<float>();
   float* pc = c.data<float>();
   if (a.device().is_cpu()) {
+    cpu_blas_single_thread();  // the batch items run in parallel instead (cpu_blas.h)
+    bool parallel = p.batch > 1 && p.batch * p.M * p.N * p.K >= kOmpMinWork;
+#pragma omp parallel for schedule(static) if (parallel)
     for (int64_t i = 0; i < p.batch; ++i)
       cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                   int(p.M), int(p.N), int(p.K), 1.f, pa + i * p.a_batch_stride, int(lda),
