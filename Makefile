@@ -92,8 +92,15 @@ $(BUILD_DIR)/obj/%.cu.o: %.cu | deps
 	$(CXX) $(CXXFLAGS) -x c++ -c $< -o $@
 endif
 
-# The commit goes into run logs.
-$(BUILD_DIR)/obj/tools/train.o: CXXFLAGS += -DANIMA_GIT_COMMIT='"$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)"'
+# The commit goes into run logs ("-dirty" when the tree had uncommitted changes at build time).
+# train.o is rebuilt whenever that string changes (a stamp file rewritten only on change).
+GIT_COMMIT := $(shell git describe --always --dirty --abbrev=7 2>/dev/null || echo unknown)
+$(BUILD_DIR)/commit.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
+.PHONY: FORCE
+$(BUILD_DIR)/obj/tools/train.o: $(BUILD_DIR)/commit.stamp
+$(BUILD_DIR)/obj/tools/train.o: CXXFLAGS += -DANIMA_GIT_COMMIT='"$(GIT_COMMIT)"'
 
 # Tests find the committed golden files through an absolute path.
 $(TEST_OBJ): CXXFLAGS += -DANIMA_GOLDEN_DIR='"$(CURDIR)/tests/golden"'

@@ -19,7 +19,8 @@
 # OUT/<row>/ holds each run (log, checkpoint, reconstruction); OUT/times.csv the training wall
 # times; OUT/table-*.md/.csv the tables. Rows already trained (a checkpoint of STEPS steps in
 # OUT/<row>) are not trained again, so an interrupted reproduction can be resumed.
-# ANIMA (default build/anima, else build-cpu/anima) and DEVICE (default auto) can be set.
+# ANIMA (default: build/anima when a GPU is visible, else build-cpu/anima) and DEVICE (default
+# auto) can be set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +33,9 @@ shift 3
 ROWS=("$@")
 [ ${#ROWS[@]} -gt 0 ] || ROWS=(copy-source refined fomm adv unet prioritycut cutmix)
 [ -d "$DATA/test" ] || { echo "reproduce: $DATA has no test/ folder (FOMM layout expected)" >&2; exit 1; }
-ANIMA=${ANIMA:-$( [ -x build/anima ] && echo build/anima || echo build-cpu/anima )}
+if [ -z "${ANIMA:-}" ]; then  # as tools/demo.sh: the CUDA build when a GPU is visible
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then ANIMA=build/anima; else ANIMA=build-cpu/anima; fi
+fi
 DEVICE=${DEVICE:-auto}
 [ -x "$ANIMA" ] || { echo "reproduce: $ANIMA not built (make, or make CUDA=0 build-cpu/anima)" >&2; exit 1; }
 mkdir -p "$OUT/configs"

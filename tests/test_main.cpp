@@ -81,6 +81,19 @@ bool allclose(const Tensor& actual, const Tensor& expected, double atol, double 
   return bad == 0;
 }
 
+void expect_gradients_match(const GradcheckFn& f, std::vector<Tensor> inputs, GradcheckOptions options) {
+  for (Tensor& t : inputs) t.set_requires_grad(true);
+  GradcheckResult r = gradcheck(f, inputs, options);
+  CHECK(r.checked > 0);
+  CHECK_MESSAGE(r.ok, r.report);
+}
+
+Tensor away_from_zero(const Shape& shape, uint64_t seed) {
+  std::vector<float> v = random_tensor(shape, seed).to_vector<float>();
+  for (float& x : v) x = x >= 0 ? 0.1f + x : -0.1f + x;
+  return tensor(v, shape);
+}
+
 bool bit_equal(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
   Tensor x = raw::to_device(a, Device::cpu()), y = raw::to_device(b, Device::cpu());  // any dtype

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/gradcheck.h"
 #include "tensor/runtime.h"
 #include "tensor/tensor.h"
 
@@ -30,6 +31,12 @@ Tensor tensor(const std::vector<float>& values, const Shape& shape, Device devic
 // Deterministic test data: uniform in [lo, hi) from a Philox stream.
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, float hi = 1.f,
                      Device device = Device::cpu());
+
+// Gradcheck of f at `inputs` (each made to require grad): checks that something was compared
+// and that it matched, printing gradcheck's report on a mismatch.
+void expect_gradients_match(const GradcheckFn& f, std::vector<Tensor> inputs, GradcheckOptions options = {});
+// Uniform data kept at least 0.1 away from 0 (the kink of relu, abs, ...).
+Tensor away_from_zero(const Shape& shape, uint64_t seed);
 
 // A training batch of two synthetic puppet videos (render_puppet_video(seed, 0 and 1, ...)) at
 // size x size: sources are frame 0, drivings frame `driving_frame` (< 8). [2, 3, size, size] each.

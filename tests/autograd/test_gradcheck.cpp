@@ -6,6 +6,8 @@
 #include "tests/test_util.h"
 
 using namespace anima;
+using test::expect_gradients_match;
+using test::away_from_zero;
 using test::random_tensor;
 using test::tensor;
 
@@ -13,19 +15,7 @@ namespace {
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
-void expect_gradients_match(const Fn& f, std::vector<Tensor> inputs, GradcheckOptions opt = {}) {
-  for (Tensor& t : inputs) t.set_requires_grad(true);
-  GradcheckResult r = gradcheck(f, inputs, opt);
-  CHECK(r.checked > 0);
-  CHECK_MESSAGE(r.ok, r.report);
-}
 
-// Inputs kept at least 0.1 away from 0 (the kink of relu, abs, ...).
-Tensor away_from_zero(const Shape& s, uint64_t seed) {
-  std::vector<float> v = random_tensor(s, seed).to_vector<float>();
-  for (float& x : v) x = x >= 0 ? 0.1f + x : -0.1f + x;
-  return tensor(v, s);
-}
 
 Tensor positive(const Shape& s, uint64_t seed) { return random_tensor(s, seed, 0.5f, 2.f); }
 

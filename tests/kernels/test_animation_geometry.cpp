@@ -10,15 +10,11 @@
 #include "tests/test_util.h"
 
 using namespace anima;
+using test::expect_gradients_match;
 using test::random_tensor;
 using test::tensor;
 
 namespace {
-void expect_gradients_match(const GradcheckFn& f, std::vector<Tensor> inputs) {
-  for (Tensor& t : inputs) t.set_requires_grad(true);
-  GradcheckResult r = gradcheck(f, inputs);
-  CHECK_MESSAGE(r.ok, r.report);
-}
 const SafetensorsFile& pooling_golden() {
   static SafetensorsFile f = load_safetensors(test::golden_path("pooling.safetensors"));
   return f;
@@ -84,6 +80,18 @@ TEST_CASE("max_pool2d matches PyTorch (values, ties to the first, gradients)") {
   ties.set_requires_grad(true);
   max_pool2d(ties, 2).backward(tensor({1}, Shape{1, 1, 1, 1}));
   CHECK(ties.grad().to_vector<float>() == std::vector<float>{1, 0, 0, 0});
+}
+
+TEST_CASE("max_pool2d backward: gradcheck (overlapping windows, padding)") {
+  // Distinct values at least 0.01 apart, so the finite-difference step never changes a window's
+  // maximum: a shuffled ramp.
+  Shape s{2, 3, 7, 6};
+  std::vector<float> v(size_t(s.numel()));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = 0.01f * float((i * 37) % v.size()) - 1.f;
+  for (auto [k, st, p] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}, std::tuple{3, 1, 1}}) {
+    INFO("kernel " << k << " stride " << st << " padding " << p);
+    expect_gradients_match([=](auto& x) { return max_pool2d(x[0], k, st, p); }, {tensor(v, s)});
+  }
 }
 
 TEST_CASE("mean_abs_diff: one fused reduction with the sign gradient") {

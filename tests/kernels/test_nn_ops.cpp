@@ -9,6 +9,7 @@
 #include "tests/test_util.h"
 
 using namespace anima;
+using test::expect_gradients_match;
 using test::random_tensor;
 using test::tensor;
 
@@ -45,11 +46,6 @@ void check_against_golden(const SafetensorsFile& g, const std::string& prefix,
   }
 }
 
-void expect_gradients_match(const GradcheckFn& f, std::vector<Tensor> inputs, GradcheckOptions opt = {}) {
-  for (Tensor& t : inputs) t.set_requires_grad(true);
-  GradcheckResult r = gradcheck(f, inputs, opt);
-  CHECK_MESSAGE(r.ok, r.report);
-}
 
 }  // namespace
 

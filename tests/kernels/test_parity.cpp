@@ -18,9 +18,11 @@
 #include "kernels/grid_sample.h"
 #include "kernels/resample.h"
 #include "kernels/shape_ops.h"
+#include "layers/optim.h"
 #include "tests/test_util.h"
 
 using namespace anima;
+using test::away_from_zero;
 using test::random_tensor;
 using test::tensor;
 
@@ -102,11 +104,6 @@ void check_parity(const ParityCase& c, Device other) {
   }
 }
 
-Tensor away_from_zero(const Shape& s, uint64_t seed) {
-  std::vector<float> v = random_tensor(s, seed).to_vector<float>();
-  for (float& x : v) x = x >= 0 ? 0.1f + x : -0.1f + x;
-  return tensor(v, s);
-}
 
 }  // namespace
 
@@ -183,6 +180,13 @@ PARITY("fill_add_inplace", 0, 0, ({random_tensor(Shape{300}, 48)}), [&] {
   kernels::add_inplace(t, x[0].detach(), 2.f);
   return t;
 }())
+PARITY("add_scalar_inplace", 0, 0, ({random_tensor(Shape{300}, 49)}), [&] {
+  Tensor t = x[0].detach().clone();
+  kernels::add_scalar_(t, -0.375);
+  return t;
+}())
+PARITY("flip", 0, 0, ({random_tensor(Shape{2, 3, 5, 7}, 50)}),
+       concat({kernels::flip(x[0].detach(), 3), kernels::flip(x[0].detach(), 0), kernels::flip(x[0].detach(), 2)}, 1))
 
 // Layers (issue 3): cuDNN against im2col + OpenBLAS, cuDNN batch norm against the CPU loops.
 PARITY("conv2d_3x3", 1e-4, 1e-4, ({random_tensor(Shape{2, 8, 17, 19}, 60), random_tensor(Shape{16, 8, 3, 3}, 61), random_tensor(Shape{16}, 62)}),
@@ -262,6 +266,31 @@ TEST_CASE("grid_sample backward on the GPU: deterministic mode is bit-reproducib
   set_deterministic(previous);
   CHECK(test::bit_equal(a.input, b.input));
   CHECK(test::bit_equal(a.grid, b.grid));
+  // and equal to the CPU's gradients within float tolerance
+  auto c = kernels::grid_sample_backward(raw::to_device(g, Device::cpu()), raw::to_device(x, Device::cpu()),
+                                         raw::to_device(grid, Device::cpu()), {}, true, true);
+  CHECK_CLOSE(raw::to_device(a.input, Device::cpu()), c.input, 1e-5, 1e-4);
+  CHECK_CLOSE(raw::to_device(a.grid, Device::cpu()), c.grid, 1e-5, 1e-4);
+}
+
+TEST_CASE("Adam on the GPU equals Adam on the CPU over five steps [cuda]") {
+  REQUIRE_CUDA_OR_SKIP();
+  StrictFp32 strict;
+  AdamOptions o{1e-2, 0.5, 0.9, 1e-8, 0.05};
+  Tensor cpu = random_tensor(Shape{64, 33}, 120), gpu = raw::to_device(cpu, Device::cuda());
+  cpu.set_requires_grad(true);
+  gpu.set_requires_grad(true);
+  Adam a({{"p", cpu}}, o), b({{"p", gpu}}, o);
+  for (int step = 0; step < 5; ++step) {
+    Tensor g = random_tensor(Shape{64, 33}, 121 + uint64_t(step));
+    cpu.zero_grad();
+    gpu.zero_grad();
+    sum(cpu * g).backward();
+    sum(gpu * raw::to_device(g, Device::cuda())).backward();
+    a.step();
+    b.step();
+  }
+  CHECK_CLOSE(raw::to_device(gpu.detach(), Device::cpu()), cpu.detach(), 1e-6, 1e-5);
 }
 
 TEST_CASE("interpolate backward on the GPU: deterministic mode is bit-reproducible [cuda]") {
