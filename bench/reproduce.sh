@@ -25,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ $# -lt 3 ]; then
-  sed -n '2,22p' "$0" >&2
+  sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 DATA=$1 OUT=$2 STEPS=$3
