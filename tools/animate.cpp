@@ -233,9 +233,8 @@ int reconstruct_copy_source(const ReconstructOptions& o) {
   ANIMA_CHECK(o.baseline == "copy-source", "reconstruct: unknown --baseline '", o.baseline, "' (copy-source)");
   ANIMA_CHECK(o.checkpoint.empty() && o.config.empty(), "reconstruct: --baseline needs no --checkpoint or --config");
   ANIMA_CHECK(!o.data.empty() && o.size > 0, "reconstruct --baseline copy-source: give --data and --size");
-  ReconstructOptions opt = o;
-  if (opt.first_driving < 0) opt.first_driving = 1;  // frame 0 would be reconstructed exactly
-  return reconstruct_test_videos(opt, o.data, o.size, o.size, resolve_device(o.device, "reconstruct"), "copy-source", 1,
+  // Default first driving frame 1: frame 0 would be reconstructed exactly.
+  return reconstruct_test_videos(o, o.data, o.size, o.size, resolve_device(o.device, "reconstruct"), "copy-source", 1,
                                  [](const Tensor& source, const Tensor& drv, bool, std::vector<Tensor>& visual) {
                                    for (int64_t k = 0; k < drv.size(0); ++k)
                                      visual.push_back(kernels::concat({frame_to_image(kernels::slice(drv, 0, k, k + 1)),

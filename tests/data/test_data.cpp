@@ -171,6 +171,19 @@ TEST_CASE("synthetic puppets: the style scales the figure and its travel; scale 
     return double(hi - lo);
   };
   CHECK(travel(c) > 1.5 * travel(a));
+  // A plain background is one colour; the default one is not.
+  auto distinct_colours = [](const Tensor& bg) {
+    auto v = bg.to_vector<uint8_t>();
+    std::vector<uint32_t> c;
+    for (size_t i = 0; i + 2 < v.size(); i += 3) c.push_back(uint32_t(v[i]) << 16 | uint32_t(v[i + 1]) << 8 | v[i + 2]);
+    std::sort(c.begin(), c.end());
+    return std::unique(c.begin(), c.end()) - c.begin();
+  };
+  Tensor textured, plain_bg;
+  render_puppet_video(4, 2, 0, 1, 32, &textured);
+  render_puppet_video(4, 2, 0, 1, 32, &plain_bg, PuppetStyle{1.0, 1.0, true});
+  CHECK(distinct_colours(plain_bg) == 1);
+  CHECK(distinct_colours(textured) > 50);
   CHECK_THROWS_WITH_AS(render_puppet_video(4, 2, 0, 2, 32, nullptr, PuppetStyle{3.0, 1.0}), doctest::Contains("scale"), Error);
 }
 
