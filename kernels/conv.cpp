@@ -65,14 +65,18 @@ Tensor conv2d_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Co
   const float* pw = w.data<float>();
   float* po = out.data<float>();
   float* pcol = col.data<float>();
+  // The bias initialises each output row and the GEMM adds to it (beta 1): acc + b, as an add after.
+  const float* pb = bias.defined() ? bias.data<float>() : nullptr;
 #pragma omp parallel for schedule(static) num_threads(items.threads) if (items.parallel())
   for (int64_t it = 0; it < items.count; ++it) {
     int64_t n = it / p.groups, grp = it % p.groups;
+    float* o = po + (n * Co + grp * Cog) * Q;
+    if (pb)
+      for (int64_t co = 0; co < Cog; ++co) std::fill(o + co * Q, o + (co + 1) * Q, pb[grp * Cog + co]);
     const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pcol + cpu_thread_index() * col_size);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(Cog), int(Q), int(K), 1.f, pw + grp * Cog * K, int(K),
-                c, int(Q), 0.f, po + (n * Co + grp * Cog) * Q, int(Q));
+                c, int(Q), pb ? 1.f : 0.f, o, int(Q));
   }
-  if (bias.defined()) return add(out, raw::view(bias, Shape{1, Co, 1, 1}));
   return out;
 }
 
@@ -96,7 +100,11 @@ Tensor conv2d_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shap
     // col = W_g^T @ grad_out (K x Q); a pointwise conv writes it straight into dx.
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(Q), int(Cog), 1.f, pw + grp * Cog * K, int(K),
                 pg + (n * Co + grp * Cog) * Q, int(Q), 0.f, pc, int(Q));
-    if (!direct) cpu_for(g.C * g.H * g.W, [=](int64_t i) { dst[i] = ops::col2im_value(g, pc, i); });
+    if (!direct) {
+      std::fill(dst, dst + g.C * g.H * g.W, 0.f);
+#pragma omp parallel for schedule(static) if (K * Q >= kOmpMinWork)
+      for (int64_t c = 0; c < g.C; ++c) ops::col2im_channel(g, pc, c, dst + c * g.H * g.W);
+    }
   }
   return dx;
 }
@@ -154,6 +162,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   Shape out = conv2d_output_shape(x.shape(), w.shape(), p);
   if (bias.defined()) {
     check_same_device("conv2d", {&x, &bias});
+    check_dtype("conv2d", bias, DType::F32);
     ANIMA_CHECK(bias.shape() == Shape{w.size(0)}, "conv2d: bias ", bias.shape().str(),
                 " does not match ", w.size(0), " output channels");
   }

@@ -2,6 +2,9 @@
 
 #include <cblas.h>
 
+#include <strings.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <mutex>
 
@@ -16,6 +19,30 @@ void cpu_blas_single_thread() {
   std::call_once(once, [] {
     if (!std::getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
   });
+}
+
+void cpu_blas_select_kernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE")) return;  // also stops a loop if OpenBLAS ignored it
+  const char* core = openblas_get_corename();
+  bool generic = core && (strcasecmp(core, "prescott") == 0 || strcasecmp(core, "core2") == 0 ||
+                          strcasecmp(core, "nehalem") == 0 || strcasecmp(core, "katmai") == 0);
+  if (!generic) return;
+  __builtin_cpu_init();
+  const char* better = nullptr;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    better = "SkylakeX";
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    better = "Haswell";
+  if (!better) return;
+  setenv("OPENBLAS_CORETYPE", better, 1);
+  execv("/proc/self/exe", argv);
+  unsetenv("OPENBLAS_CORETYPE");  // the re-exec failed: carry on with the generic kernels
+}
+
+std::string cpu_report() {
+  const char* core = openblas_get_corename();
+  return "CPU: " + std::to_string(cpu_max_threads()) + " threads, OpenBLAS " + (core ? core : "(unknown kernels)");
 }
 
 int cpu_max_threads() {

@@ -9,10 +9,23 @@
 // OPENBLAS_NUM_THREADS, when set, is respected (the user asked for that pool).
 #pragma once
 
+#include <string>
+
 namespace anima::kernels {
 
 // Makes OpenBLAS single-threaded unless OPENBLAS_NUM_THREADS is set; idempotent and cheap.
 void cpu_blas_single_thread();
+
+// OpenBLAS picks its GEMM kernels from the CPU's family/model numbers. A virtual machine that
+// reports a generic model (e.g. "Intel Xeon Processor" with AVX-512) gets the SSE3 "Prescott"
+// kernels, 1.6x slower on the demo's training step (bench/RESULTS.md). OpenBLAS reads its choice
+// (OPENBLAS_CORETYPE) once, when the library loads, so a program that finds the generic kernels on
+// a CPU with AVX2/AVX-512 sets OPENBLAS_CORETYPE and executes itself again. Call first in main();
+// returns normally when nothing needs changing, when OPENBLAS_CORETYPE is set (the user's choice
+// is kept: OPENBLAS_CORETYPE=Prescott turns this off), or when the re-exec fails.
+void cpu_blas_select_kernels(char** argv);
+// "CPU: <n> threads, OpenBLAS <kernel family>" for run logs and bench headers.
+std::string cpu_report();
 // OpenMP's team size for the next parallel region (1 without OpenMP), and this thread's index.
 int cpu_max_threads();
 int cpu_thread_index();

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <map>
 
+#include "kernels/cpu_blas.h"
 #include "kernels/random.h"
 #include "tensor/runtime.h"
 #include "tests/test_util.h"
@@ -151,7 +152,8 @@ REGISTER_LISTENER("anima_counts", 1, CountingListener);
 }  // namespace anima::test
 
 int main(int argc, char** argv) {
-  std::printf("anima tests; %s\n", anima::device_report().c_str());
+  anima::kernels::cpu_blas_select_kernels(argv);
+  std::printf("anima tests; %s; %s\n", anima::device_report().c_str(), anima::kernels::cpu_report().c_str());
   doctest::Context context;
   // doctest's own summary would count a test that skipped for want of a GPU as passed; only
   // failures are printed by doctest, and the counts come from our listener's line below.

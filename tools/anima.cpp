@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "kernels/cpu_blas.h"
 #include "tensor/error.h"
 #include "tensor/runtime.h"
 #include "tools/bench.h"
@@ -14,6 +15,7 @@
 #include "tools/train.h"
 
 int main(int argc, char** argv) {
+  anima::kernels::cpu_blas_select_kernels(argv);
   CLI::App app{"anima: image animation (refined masking, First Order Motion Model + PriorityCut) "
                "on a from-scratch C++/CUDA deep-learning framework"};
   app.require_subcommand(1);
@@ -159,6 +161,7 @@ int main(int argc, char** argv) {
     if (info->parsed()) {
       std::printf("anima: built %s CUDA\n", anima::built_with_cuda() ? "with" : "without");
       std::printf("device: %s\n", anima::device_report().c_str());
+      std::printf("%s\n", anima::kernels::cpu_report().c_str());
       return 0;
     }
     if (make_ds->parsed()) return anima::tools::make_dataset(syn_out, syn);

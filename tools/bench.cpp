@@ -18,6 +18,7 @@
 #include "models/refined_mask/model.h"
 #include "tensor/file_util.h"
 #include "layers/optim.h"
+#include "kernels/cpu_blas.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
@@ -275,8 +276,8 @@ void run_device(Device dev, const BenchOptions& opt) {
 
 int run_bench(const BenchOptions& opt) {
   ANIMA_CHECK(opt.suite == "ops" || opt.suite == "kernels", "bench: unknown suite '", opt.suite, "'");
-  std::printf("anima bench %s; %s; median of %d runs after one warm-up\n", opt.suite.c_str(),
-              device_report().c_str(), opt.repeats);
+  std::printf("anima bench %s; %s; %s; median of %d runs after one warm-up\n", opt.suite.c_str(),
+              device_report().c_str(), kernels::cpu_report().c_str(), opt.repeats);
   bool want_cpu = opt.device == "cpu" || opt.device == "all";
   bool want_gpu = opt.device == "cuda" || opt.device == "all";
   if (want_cpu) run_device(Device::cpu(), opt);
@@ -303,8 +304,8 @@ namespace {
 void time_model(const char* model, const BenchModelOptions& o, int64_t b, int64_t h, int64_t w, Device dev,
                 const std::function<void()>& train_step, const std::function<void()>& to_inference,
                 const std::function<void()>& animate_batch, const char* per_frame) {
-  std::printf("anima bench model %s; %s; config %s; batch %lld at %lldx%lld on %s\n", model, device_report().c_str(),
-              o.config.c_str(), (long long)b, (long long)h, (long long)w, dev.str().c_str());
+  std::printf("anima bench model %s; %s; %s; config %s; batch %lld at %lldx%lld on %s\n", model,
+              device_report().c_str(), kernels::cpu_report().c_str(), o.config.c_str(), (long long)b, (long long)h, (long long)w, dev.str().c_str());
   reset_peak_memory(dev);
   double step_ms = median_ms(train_step, o.steps);
   std::printf("training step: %.1f ms (median of %d after a warm-up), peak memory %.1f MiB\n", step_ms, o.steps,

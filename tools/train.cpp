@@ -11,6 +11,7 @@
 
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "kernels/cpu_blas.h"
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
 #include "models/fomm/full_model.h"
@@ -171,7 +172,7 @@ int train(const TrainOptions& o) {
     append_line(log, "resumed from " + o.checkpoint + " at epoch " + std::to_string(start_epoch) + ", step " +
                          std::to_string(step));
   } else {
-    std::string header = "anima train; commit " + std::string(ANIMA_GIT_COMMIT) + "; " + device_report() + "; device " +
+    std::string header = "anima train; commit " + std::string(ANIMA_GIT_COMMIT) + "; " + device_report() + "; " + kernels::cpu_report() + "; device " +
                          device.str() + "; seed " + std::to_string(o.seed) + "; data " + root + " (" +
                          std::to_string(dataset.size()) + " videos, " + std::to_string(dataset.skipped()) +
                          " skipped); VGG-19 " + (vgg->pretrained() ? o.vgg : "RANDOM (no weights file)") +

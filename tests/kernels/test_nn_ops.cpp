@@ -77,6 +77,25 @@ TEST_CASE("conv2d: im2col path equals the direct reference loop") {
   CHECK(kernels::conv2d_output_shape(x.shape(), w.shape(), p) == Shape{2, 6, 5, 9});  // H: (9+2-3)/2+1, W: (11+4-7)/1+1
 }
 
+// <conv(x, w), gy> = <x, dx(gy, w)> = <w, dw(gy, x)>: the CPU backward passes are the adjoints of
+// the direct loop, here with padding wider than the dilated kernel (whole kernel rows and columns
+// read only zeros), unequal strides and dilations.
+TEST_CASE("conv2d: backward input and weight are the adjoints of the reference loop") {
+  Conv2dParams p{3, 2, 4, 3, 2, 1, 1};
+  Tensor x = random_tensor(Shape{2, 2, 7, 5}, 7), w = random_tensor(Shape{3, 2, 3, 3}, 8);
+  Tensor y = kernels::conv2d_reference(x, w, Tensor(), p);
+  REQUIRE(y.shape() == Shape{2, 3, 4, 5});
+  Tensor gy = random_tensor(y.shape(), 9);
+  auto dot = [](const Tensor& a, const Tensor& b) {
+    double s = 0;
+    for (int64_t i = 0; i < a.numel(); ++i) s += double(a.data<float>()[i]) * b.data<float>()[i];
+    return s;
+  };
+  double lhs = dot(y, gy);
+  CHECK(dot(x, kernels::conv2d_backward_input(gy, w, x.shape(), p)) == doctest::Approx(lhs).epsilon(1e-5));
+  CHECK(dot(w, kernels::conv2d_backward_weight(gy, x, w.shape(), p)) == doctest::Approx(lhs).epsilon(1e-5));
+}
+
 TEST_CASE("conv2d: gradcheck of input, weight and bias") {
   Conv2dParams p{2, 2, 1, 1, 1, 1, 2};
   expect_gradients_match([p](auto& t) { return conv2d(t[0], t[1], t[2], p); },
