@@ -70,8 +70,10 @@ StepOutput FommTrainer::step(const Tensor& source, const Tensor& driving) {
   o.generated = generator->forward(source, o.kp_driving, o.kp_source);
   const Tensor& prediction = o.generated.prediction;
   o.losses["perceptual"] = perceptual_->forward(prediction, driving);
-  bool gan = w.generator_gan != 0 || w.discriminator_gan != 0 ||
-             std::any_of(w.feature_matching.begin(), w.feature_matching.end(), [](float v) { return v != 0; });
+  // As the official code: the GAN terms, feature matching included, and the discriminator's own
+  // step exist only when generator_gan is non-zero. The FOMM configs (generator_gan 0,
+  // discriminator_gan 1, feature_matching 10s) therefore train no discriminator at all.
+  bool gan = w.generator_gan != 0;
   if (gan && unet) {
     Tensor kp_d = o.kp_driving.value.detach();
     auto d_fake = unet->forward(prediction, kp_d);
@@ -123,9 +125,9 @@ StepOutput FommTrainer::step(const Tensor& source, const Tensor& driving) {
   // The generator-side pass leaves gradients on the discriminator (from feature matching and the
   // GAN term); they are discarded, as the official loop zeroes them before its own step.
   opt_discriminator->zero_grad();
-  if (w.discriminator_gan != 0 && unet) {
+  if (gan && w.discriminator_gan != 0 && unet) {
     unet_step(driving, o, o);
-  } else if (w.discriminator_gan != 0) {
+  } else if (gan && w.discriminator_gan != 0) {
     auto pyr_real = pyramid_->forward(driving);
     auto pyr_gen = pyramid_->forward(prediction.detach());
     Tensor kp_d = o.kp_driving.value.detach();

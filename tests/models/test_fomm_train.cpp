@@ -52,6 +52,31 @@ TEST_CASE("FOMM training steps on the CPU: finite terms, falling reconstruction 
   for (int s = 0; s < 3; ++s) CHECK(again[size_t(s)] == log[size_t(s)]);
 }
 
+// The official train.py steps the discriminator, and GeneratorFullModel adds gen_gan and feature
+// matching, only when generator_gan != 0: the plain FOMM row trains without a discriminator.
+TEST_CASE("generator_gan 0 (the FOMM configs): no GAN terms, no feature matching, the discriminator untouched") {
+  for (const char* disc : {"global", "unet"}) {
+    INFO(disc);
+    std::string yaml = std::string(test::kTinyFommYaml) + "prioritycut_params:\n  discriminator: " + disc + "\n";
+    FommConfig c = parse_fomm_config(yaml, "tiny-no-gan");
+    c.discriminator.num_blocks = 2;
+    c.train.loss_weights.generator_gan = 0;
+    REQUIRE(c.train.loss_weights.discriminator_gan != 0);
+    REQUIRE(c.train.loss_weights.feature_matching.at(0) != 0);
+    Generator gen(5);
+    FommTrainer t(c, std::make_shared<Vgg19>(gen), gen);
+    Module* d = t.checkpoint_parts().modules[2].second;
+    Tensor before = raw::to_device(d->named_parameters().front().second, Device::cpu());
+    auto [source, driving] = puppet_batch();
+    StepOutput o = t.step(source, driving);
+    CHECK(o.losses.count("gen_gan") == 0);
+    CHECK(o.losses.count("feature_matching") == 0);
+    CHECK(o.losses.count("perceptual") == 1);
+    CHECK_FALSE(o.discriminator_loss.defined());
+    CHECK(test::bit_equal(d->named_parameters().front().second, before));
+  }
+}
+
 TEST_CASE("a training step with keypoint heatmaps fed to the discriminator (the -adv configs)") {
   FommConfig c = tiny_config();
   c.discriminator.use_kp = true;
