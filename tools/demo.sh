@@ -11,12 +11,18 @@ DATA=${DEMO_DATA:-data/puppets-64}
 OUT=${DEMO_OUT:-runs/demo}
 CONFIG=${DEMO_CONFIG:-configs/demo-64.yaml}
 SEED=${DEMO_SEED:-0}
+# Training length: the config's 12 epochs of 60 steps on the CPU (about 7 minutes on 2 cores);
+# 50 epochs (3000 steps) on a GPU, where the result follows the driver's pose (bench/REPRODUCTION.md
+# measured that run on the CPU: about 27 minutes there). DEMO_EPOCHS overrides either.
+EPOCHS=${DEMO_EPOCHS:-}
 
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   make all
   ANIMA=build/anima
+  EPOCHS=${EPOCHS:-50}
 else
-  echo "demo: no GPU visible: building CPU-only (make CUDA=0)"
+  echo "demo: no GPU visible: building CPU-only (make CUDA=0); training ${EPOCHS:-the configured number of} epochs" \
+       "(DEMO_EPOCHS=50: the run that follows the driver's pose, about 27 minutes on 2 cores)"
   make CUDA=0 build-cpu/anima
   ANIMA=build-cpu/anima
 fi
@@ -33,7 +39,7 @@ fi
 
 step "training $CONFIG (seed $SEED) -> $OUT"
 rm -rf "$OUT"
-"$ANIMA" train --config "$CONFIG" --data "$DATA" --out "$OUT" --seed "$SEED"
+"$ANIMA" train --config "$CONFIG" --data "$DATA" --out "$OUT" --seed "$SEED" ${EPOCHS:+--epochs "$EPOCHS"}
 
 # A test source and a driving video of another identity (names are <identity>#<clip>).
 mapfile -t tests < <(ls "$DATA/test" | sort)
