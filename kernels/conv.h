@@ -3,8 +3,9 @@
 //   out: [N, Co, Ho, Wo], Ho = (H + 2 pad_h - dil_h (kh - 1) - 1) / stride_h + 1 (likewise Wo)
 // GPU: cuDNN, with the algorithm for each (shape, direction, math mode) chosen once by cuDNN's
 // heuristics and cached, and the workspace taken from the caching allocator.
-// CPU: im2col (an element body, kernels/conv_ops.h) + OpenBLAS sgemm per image and group; the
-// input gradient gathers (col2im) instead of scattering, so it needs no atomics.
+// CPU: im2col (row bodies in kernels/conv_ops.h) + OpenBLAS sgemm per image and group; the
+// input gradient (col2im) adds the kernel rows of one channel in a fixed order, channels in
+// parallel, so it needs no atomics and repeats bit for bit.
 #pragma once
 #include "tensor/tensor.h"
 

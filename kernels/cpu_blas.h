@@ -18,7 +18,7 @@ void cpu_blas_single_thread();
 
 // OpenBLAS picks its GEMM kernels from the CPU's family/model numbers. A virtual machine that
 // reports a generic model (e.g. "Intel Xeon Processor" with AVX-512) gets the SSE3 "Prescott"
-// kernels, 1.6x slower on the demo's training step (bench/RESULTS.md). OpenBLAS reads its choice
+// kernels, about 1.9x slower on the demo's training step (bench/RESULTS.md). OpenBLAS reads its choice
 // (OPENBLAS_CORETYPE) once, when the library loads, so a program that finds the generic kernels on
 // a CPU with AVX2/AVX-512 sets OPENBLAS_CORETYPE and executes itself again. Call first in main();
 // returns normally when nothing needs changing, when OPENBLAS_CORETYPE is set (the user's choice
