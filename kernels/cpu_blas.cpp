@@ -21,19 +21,25 @@ void cpu_blas_single_thread() {
   });
 }
 
-void cpu_blas_select_kernels(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE")) return;  // also stops a loop if OpenBLAS ignored it
+bool cpu_blas_kernels_generic() {
   const char* core = openblas_get_corename();
-  bool generic = core && (strcasecmp(core, "prescott") == 0 || strcasecmp(core, "core2") == 0 ||
-                          strcasecmp(core, "nehalem") == 0 || strcasecmp(core, "katmai") == 0);
-  if (!generic) return;
+  return core && (strcasecmp(core, "prescott") == 0 || strcasecmp(core, "core2") == 0 ||
+                  strcasecmp(core, "nehalem") == 0 || strcasecmp(core, "katmai") == 0);
+}
+
+const char* cpu_blas_best_kernels() {
   __builtin_cpu_init();
-  const char* better = nullptr;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-    better = "SkylakeX";
-  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    better = "Haswell";
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return nullptr;
+}
+
+void cpu_blas_select_kernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE")) return;  // also stops a loop if OpenBLAS ignored it
+  if (!cpu_blas_kernels_generic()) return;
+  const char* better = cpu_blas_best_kernels();
   if (!better) return;
   setenv("OPENBLAS_CORETYPE", better, 1);
   execv("/proc/self/exe", argv);

@@ -24,6 +24,10 @@ void cpu_blas_single_thread();
 // returns normally when nothing needs changing, when OPENBLAS_CORETYPE is set (the user's choice
 // is kept: OPENBLAS_CORETYPE=Prescott turns this off), or when the re-exec fails.
 void cpu_blas_select_kernels(char** argv);
+// Whether OpenBLAS runs one of its generic kernel families (Prescott, Core2, Nehalem, Katmai), and
+// the family this CPU could run instead ("SkylakeX", "Haswell"; null when none is better).
+bool cpu_blas_kernels_generic();
+const char* cpu_blas_best_kernels();
 // "CPU: <n> threads, OpenBLAS <kernel family>" for run logs and bench headers.
 std::string cpu_report();
 // OpenMP's team size for the next parallel region (1 without OpenMP), and this thread's index.

@@ -140,6 +140,9 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
               ": prioritycut_params.mix must be none, prioritycut or cutmix, got '", c.prioritycut.mix, "'");
   ANIMA_CHECK(c.prioritycut.mix == "none" || c.prioritycut.discriminator == "unet", what,
               ": prioritycut_params.mix needs the unet discriminator");
+  ANIMA_CHECK(c.prioritycut.mix == "none" || c.train.loss_weights.generator_gan != 0, what,
+              ": prioritycut_params.mix trains the discriminator, which runs only when "
+              "train_params.loss_weights.generator_gan is non-zero");
   ANIMA_CHECK(c.train.batch_size > 0 && c.train.num_epochs > 0 && c.train.num_repeats > 0 && c.train.checkpoint_freq > 0,
               what, ": train_params batch_size, num_epochs, num_repeats and checkpoint_freq must be positive");
   return c;

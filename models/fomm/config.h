@@ -28,6 +28,8 @@ struct DatasetParams {
 };
 
 struct LossWeights {
+  // generator_gan 0 turns the whole GAN off, as in the official code: no gen_gan, no feature
+  // matching, no discriminator step, whatever discriminator_gan and feature_matching say.
   float generator_gan = 0, discriminator_gan = 1;
   std::vector<float> feature_matching{0, 0, 0, 0};
   std::vector<float> perceptual{10, 10, 10, 10, 10};

@@ -1,5 +1,9 @@
 #include <cmath>
 
+#include <cstdlib>
+#include <string>
+
+#include "kernels/cpu_blas.h"
 #include "kernels/matmul.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
@@ -66,6 +70,21 @@ TEST_CASE("matmul: BLAS path equals the reference loop for every transpose and b
   CHECK_THROWS_WITH_AS(K::matmul(tensor({1}, Shape{1}), m), doctest::Contains("at least 2 dims"), Error);
   CHECK(K::matmul(Tensor::zeros(Shape{2, 0}), Tensor::zeros(Shape{0, 3})).to_vector<float>() ==
         std::vector<float>(6, 0.f));
+}
+
+// anima_tests calls cpu_blas_select_kernels first (as anima does): on a CPU with AVX2/AVX-512,
+// OpenBLAS must not be left on its generic kernels, unless the user chose them.
+TEST_CASE("matmul: OpenBLAS runs the best kernels this CPU has") {
+  std::string report = kernels::cpu_report();
+  CHECK(report.find("OpenBLAS") != std::string::npos);
+  const char* chosen = std::getenv("OPENBLAS_CORETYPE");
+  const char* best = kernels::cpu_blas_best_kernels();
+  if (chosen && (!best || std::string(chosen) != best)) {
+    test::mark_skipped("OPENBLAS_CORETYPE=" + std::string(chosen) + " was set by the user");
+    return;
+  }
+  INFO(report);
+  if (best) CHECK_FALSE(kernels::cpu_blas_kernels_generic());
 }
 
 TEST_CASE("softmax and log-softmax: values, stability, rows sum to one") {

@@ -117,6 +117,8 @@ TEST_CASE("PriorityCut training steps: the U-Net discriminator with PriorityCut 
   }
   CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {mix: prioritycut}\n", "x"),
                        doctest::Contains("needs the unet discriminator"), Error);
+  CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {discriminator: unet, mix: cutmix}\n", "x"),
+                       doctest::Contains("runs only when train_params.loss_weights.generator_gan is non-zero"), Error);
   CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {discriminator: patch}\n", "x"),
                        doctest::Contains("must be global or unet"), Error);
 }
