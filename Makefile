@@ -31,7 +31,12 @@ NVCC ?= $(CUDA_HOME)/bin/nvcc
 # -ffp-contract=off: the host must not fuse a*b+c, so that the Philox float transforms give the
 # same bits as the device (tensor/philox.h). For the same reason never add --use_fast_math,
 # -ftz=true, -prec-div=false or -prec-sqrt=false to NVCCFLAGS.
-COMMON_FLAGS := $(OPT) -g -I. -DANIMA_CUDA=$(CUDA) -ffp-contract=off
+# -fvect-cost-model=dynamic: GCC 12's -O2 vectorizes only loops that need no run-time checks, so
+# the CPU element loops (whose output may alias an input as far as the compiler knows) stayed
+# scalar: relu took 4.1 ms on a [4, 64, 64, 64] tensor, 0.2 ms vectorized. It changes no results:
+# without -ffast-math GCC keeps the order of every floating-point operation.
+HOST_VECTORIZE := -fvect-cost-model=dynamic
+COMMON_FLAGS := $(OPT) -g -I. -DANIMA_CUDA=$(CUDA) -ffp-contract=off $(HOST_VECTORIZE)
 CXXFLAGS += -std=c++20 $(COMMON_FLAGS) -fopenmp -Wall -Wextra -Wno-unused-parameter -MMD -MP
 LDLIBS := -fopenmp -lopenblas -lyaml-cpp -lstb -lavformat -lavcodec -lswscale -lavutil -lpthread
 
@@ -40,7 +45,7 @@ CXXFLAGS += -I$(CUDA_HOME)/include
 NVCC_GENCODE := $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
                 -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
 NVCCFLAGS := -std=c++20 $(OPT) -g -I. -DANIMA_CUDA=1 --extended-lambda --expt-relaxed-constexpr $(NVCC_GENCODE) \
-             -Xcompiler -fopenmp,-ffp-contract=off,-Wall -MMD -MP
+             -Xcompiler -fopenmp,-ffp-contract=off,$(HOST_VECTORIZE),-Wall -MMD -MP
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart
 endif
 

@@ -26,6 +26,29 @@ Tensor map_unary(const char* name, const Tensor& x, Op op) {
 template <class Index, class Out, class Op>
 void broadcast_binary(Device dev, int64_t n, BroadcastIndex<2> bi, const float* pa,
                       const float* pb, Out* po, Op op) {
+  if (dev.is_cpu() && bi.ndim > 0) {
+    // Row by row along the innermost (merged) dimension, where each input either walks (stride
+    // 1) or stays (stride 0): the offsets are computed once per row, not per element.
+    int last = bi.ndim - 1;
+    int64_t inner = bi.extent[last], sa = bi.stride[0][last], sb = bi.stride[1][last];
+    cpu_for_rows(n / inner, inner, [=](int64_t r) {
+      int64_t off[2];
+      bi.template offsets<Index>(r * inner, off);
+      const float* a = pa + off[0];
+      const float* b = pb + off[1];
+      Out* o = po + r * inner;
+      if (sa == 1 && sb == 0) {
+        float bv = b[0];
+        for (int64_t j = 0; j < inner; ++j) o[j] = op(a[j], bv);
+      } else if (sa == 0 && sb == 1) {
+        float av = a[0];
+        for (int64_t j = 0; j < inner; ++j) o[j] = op(av, b[j]);
+      } else {
+        for (int64_t j = 0; j < inner; ++j) o[j] = op(a[j * sa], b[j * sb]);
+      }
+    });
+    return;
+  }
   parallel_for(dev, n, [=] ANIMA_HD(int64_t i) {
     int64_t off[2];
     bi.template offsets<Index>(i, off);

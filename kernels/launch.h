@@ -29,6 +29,14 @@ void cpu_for(int64_t n, Body body) {
   for (int64_t i = 0; i < n; ++i) body(i);
 }
 
+// The CPU paths that walk whole rows (one division per row instead of one per element): body(r)
+// for r in [0, rows), threads split the rows when there is enough work in all of them together.
+template <class Body>
+void cpu_for_rows(int64_t rows, int64_t row_len, Body body) {
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * row_len >= kOmpMinWork)
+  for (int64_t r = 0; r < rows; ++r) body(r);
+}
+
 #if ANIMA_CUDA && defined(__CUDACC__)
 template <class Body>
 __global__ void grid_stride_kernel(int64_t n, Body body) {

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <vector>
+
 #include "kernels/launch.h"
 #include "kernels/math_mode.h"
 #include "kernels/resample.h"
@@ -51,6 +54,44 @@ ANIMA_HD inline void for_windows_covering(const PoolGeometry& g, int64_t h, int6
       visit(hs / g.sh, ws / g.sw);
     }
   }
+}
+
+// The window of input rows (or columns) that covers output index o along one axis, for the CPU
+// paths of non-overlapping pooling (stride >= kernel): cover[i] = o, or -1 when no window
+// covers input i.
+std::vector<int64_t> covering_window(int64_t in, int64_t out, int64_t k, int64_t s, int64_t pad) {
+  std::vector<int64_t> cover(size_t(in), -1);
+  for (int64_t i = 0; i < in; ++i) {
+    int64_t o = (i + pad) / s;
+    if (o < out && i + pad - o * s < k) cover[size_t(i)] = o;
+  }
+  return cover;
+}
+
+bool windows_overlap(const PoolGeometry& g) { return g.sh < g.kh || g.sw < g.kw; }
+
+// Max over the window of output (ho, wo) of one plane; NaN wins, as in PyTorch. Writes the
+// maximum and returns its flat index in the plane (-1 for an empty window).
+ANIMA_HD inline int64_t window_argmax(const PoolGeometry& g, const float* src, int64_t ho, int64_t wo,
+                                      float* best_out) {
+  float best = 0.f;
+  int64_t arg = -1;
+  for (int64_t a = 0; a < g.kh; ++a) {
+    int64_t h = ho * g.sh - g.ph + a;
+    if (h < 0 || h >= g.H) continue;
+    for (int64_t b = 0; b < g.kw; ++b) {
+      int64_t w = wo * g.sw - g.pw + b;
+      if (w < 0 || w >= g.W) continue;
+      float v = src[h * g.W + w];
+      if (arg < 0 || v > best || v != v) {
+        best = v;
+        arg = h * g.W + w;
+        if (v != v) break;  // the rest of this window row cannot beat it
+      }
+    }
+  }
+  *best_out = best;
+  return arg;
 }
 
 // Bilinear/nearest geometry of one resize.
@@ -125,6 +166,82 @@ struct InterpBackwardPlane {
   }
 };
 
+// The CPU paths of interpolate: each axis's taps are computed once per call (by the same
+// ops:: functions as the element bodies above, so with the same taps, weights and order of
+// operations) and every output row is a loop over them, without index divisions.
+struct AxisTaps {
+  std::vector<int64_t> i0, i1;
+  std::vector<float> w1;
+};
+
+AxisTaps axis_taps(int64_t out, int64_t in, float scale, bool align_corners, bool bilinear) {
+  AxisTaps t{std::vector<int64_t>(size_t(out)), std::vector<int64_t>(size_t(out)), std::vector<float>(size_t(out))};
+  for (int64_t o = 0; o < out; ++o) {
+    size_t k = size_t(o);
+    if (bilinear) {
+      ops::Taps tp = ops::bilinear_taps(o, in, scale, align_corners);
+      t.i0[k] = tp.i0;
+      t.i1[k] = tp.i1;
+      t.w1[k] = tp.w1;
+    } else {
+      t.i0[k] = t.i1[k] = ops::nearest_tap(o, in, scale);
+      t.w1[k] = 0.f;
+    }
+  }
+  return t;
+}
+
+void interp_forward_cpu(const InterpGeometry& g, int64_t planes, const float* in, float* out) {
+  const AxisTaps th = axis_taps(g.Ho, g.H, g.scale_h, g.align_corners, g.bilinear);
+  const AxisTaps tw = axis_taps(g.Wo, g.W, g.scale_w, g.align_corners, g.bilinear);
+  cpu_for_rows(planes * g.Ho, g.Wo, [&](int64_t r) {
+    size_t ho = size_t(r % g.Ho);
+    const float* src = in + (r / g.Ho) * g.H * g.W;
+    const float* r0 = src + th.i0[ho] * g.W;
+    const float* r1 = src + th.i1[ho] * g.W;
+    float* dst = out + r * g.Wo;
+    if (!g.bilinear) {
+      for (size_t wo = 0; wo < size_t(g.Wo); ++wo) dst[wo] = r0[tw.i0[wo]];
+      return;
+    }
+    float h1 = th.w1[ho], h0 = 1.f - h1;
+    for (size_t wo = 0; wo < size_t(g.Wo); ++wo) {
+      float w1 = tw.w1[wo], w0 = 1.f - w1;
+      int64_t a = tw.i0[wo], b = tw.i1[wo];
+      dst[wo] = h0 * (w0 * r0[a] + w1 * r0[b]) + h1 * (w0 * r1[a] + w1 * r1[b]);
+    }
+  });
+}
+
+// One plane per task, every output pixel's gradient added into its taps in InterpBackwardPlane's
+// order, so the sums are the same.
+void interp_backward_cpu(const InterpGeometry& g, int64_t planes, const float* grad, float* dx) {
+  const AxisTaps th = axis_taps(g.Ho, g.H, g.scale_h, g.align_corners, g.bilinear);
+  const AxisTaps tw = axis_taps(g.Wo, g.W, g.scale_w, g.align_corners, g.bilinear);
+  cpu_for_rows(planes, g.Ho * g.Wo, [&](int64_t plane) {
+    const float* gp = grad + plane * g.Ho * g.Wo;
+    float* dp = dx + plane * g.H * g.W;
+    std::fill(dp, dp + g.H * g.W, 0.f);
+    for (size_t ho = 0; ho < size_t(g.Ho); ++ho, gp += g.Wo) {
+      float* d0 = dp + th.i0[ho] * g.W;
+      float* d1 = dp + th.i1[ho] * g.W;
+      if (!g.bilinear) {
+        for (size_t wo = 0; wo < size_t(g.Wo); ++wo) d0[tw.i0[wo]] += 1.f * gp[wo];
+        continue;
+      }
+      float h1 = th.w1[ho], h0 = 1.f - h1;
+      for (size_t wo = 0; wo < size_t(g.Wo); ++wo) {
+        float gv = gp[wo], w1 = tw.w1[wo], w0 = 1.f - w1;
+        int64_t a = tw.i0[wo], b = tw.i1[wo];
+        d0[a] += h0 * w0 * gv;
+        d0[b] += h0 * w1 * gv;
+        d1[a] += h1 * w0 * gv;
+        d1[b] += h1 * w1 * gv;
+      }
+    }
+  });
+}
+
 #if ANIMA_CUDA && defined(__CUDACC__)
 __global__ void interp_backward_atomic(InterpGeometry g, const float* grad, float* dx, int64_t n) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
@@ -146,12 +263,21 @@ Tensor avg_pool2d(const Tensor& x, int kh, int kw, int sh, int sw, int ph, int p
   const float* px = x.data<float>();
   float* po = out.data<float>();
   float inv = 1.f / float(kh * kw);
-  parallel_for(x.device(), out.numel(), [=] ANIMA_HD(int64_t i) {
-    int64_t wo = i % g.Wo, ho = (i / g.Wo) % g.Ho, plane = i / (g.Wo * g.Ho);
-    const float* src = px + plane * g.H * g.W;
+  auto window_mean = [=] ANIMA_HD(const float* src, int64_t ho, int64_t wo) {
     float acc = 0.f;
     detail::for_window(g, ho, wo, [&](int64_t h, int64_t w) { acc += src[h * g.W + w]; });
-    po[i] = acc * inv;
+    return acc * inv;
+  };
+  if (x.device().is_cpu()) {  // row by row: no index divisions per element
+    cpu_for_rows(x.size(0) * x.size(1) * g.Ho, g.Wo * kh * kw, [=](int64_t r) {
+      const float* src = px + (r / g.Ho) * g.H * g.W;
+      for (int64_t wo = 0; wo < g.Wo; ++wo) po[r * g.Wo + wo] = window_mean(src, r % g.Ho, wo);
+    });
+    return out;
+  }
+  parallel_for(x.device(), out.numel(), [=] ANIMA_HD(int64_t i) {
+    int64_t wo = i % g.Wo, ho = (i / g.Wo) % g.Ho, plane = i / (g.Wo * g.Ho);
+    po[i] = window_mean(px + plane * g.H * g.W, ho, wo);
   });
   return out;
 }
@@ -166,6 +292,19 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int
   const float* pg = grad.data<float>();
   float* pd = dx.data<float>();
   float inv = 1.f / float(kh * kw);
+  if (grad.device().is_cpu() && !detail::windows_overlap(g)) {
+    // At most one window covers each input pixel: look it up per row and column.
+    auto hcov = detail::covering_window(g.H, g.Ho, g.kh, g.sh, g.ph);
+    auto wcov = detail::covering_window(g.W, g.Wo, g.kw, g.sw, g.pw);
+    cpu_for_rows(x_shape[0] * x_shape[1] * g.H, g.W, [&](int64_t r) {
+      int64_t ho = hcov[size_t(r % g.H)];
+      float* dst = pd + r * g.W;
+      const float* gp = pg + ((r / g.H) * g.Ho + ho) * g.Wo;
+      for (size_t w = 0; w < size_t(g.W); ++w)
+        dst[w] = ho >= 0 && wcov[w] >= 0 ? (0.f + gp[wcov[w]]) * inv : 0.f;
+    });
+    return dx;
+  }
   // Gather: input (h, w) collects from every window that covers it.
   parallel_for(grad.device(), dx.numel(), [=] ANIMA_HD(int64_t i) {
     int64_t w = i % g.W, h = (i / g.W) % g.H, plane = i / (g.W * g.H);
@@ -185,27 +324,17 @@ MaxPoolResult max_pool2d(const Tensor& x, int k, int s, int p) {
   const float* px = x.data<float>();
   float* po = r.out.data<float>();
   int32_t* pi = r.indices.data<int32_t>();
+  if (x.device().is_cpu()) {  // row by row: no index divisions per element
+    cpu_for_rows(x.size(0) * x.size(1) * g.Ho, g.Wo * k * k, [=](int64_t row) {
+      const float* src = px + (row / g.Ho) * g.H * g.W;
+      for (int64_t wo = 0, i = row * g.Wo; wo < g.Wo; ++wo, ++i)
+        pi[i] = int32_t(detail::window_argmax(g, src, row % g.Ho, wo, po + i));
+    });
+    return r;
+  }
   parallel_for(x.device(), r.out.numel(), [=] ANIMA_HD(int64_t i) {
     int64_t wo = i % g.Wo, ho = (i / g.Wo) % g.Ho, plane = i / (g.Wo * g.Ho);
-    const float* src = px + plane * g.H * g.W;
-    float best = 0.f;
-    int64_t arg = -1;
-    for (int64_t a = 0; a < g.kh; ++a) {
-      int64_t h = ho * g.sh - g.ph + a;
-      if (h < 0 || h >= g.H) continue;
-      for (int64_t b = 0; b < g.kw; ++b) {
-        int64_t w = wo * g.sw - g.pw + b;
-        if (w < 0 || w >= g.W) continue;
-        float v = src[h * g.W + w];
-        if (arg < 0 || v > best || v != v) {  // NaN wins, as in PyTorch
-          best = v;
-          arg = h * g.W + w;
-          if (v != v) break;
-        }
-      }
-    }
-    po[i] = best;
-    pi[i] = int32_t(arg);
+    pi[i] = int32_t(detail::window_argmax(g, px + plane * g.H * g.W, ho, wo, po + i));
   });
   return r;
 }
@@ -221,6 +350,21 @@ Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shap
   const float* pg = grad.data<float>();
   const int32_t* pi = indices.data<int32_t>();
   float* pd = dx.data<float>();
+  if (grad.device().is_cpu() && !detail::windows_overlap(g)) {
+    // At most one window covers each input pixel: look it up per row and column.
+    auto hcov = detail::covering_window(g.H, g.Ho, g.kh, g.sh, g.ph);
+    auto wcov = detail::covering_window(g.W, g.Wo, g.kw, g.sw, g.pw);
+    cpu_for_rows(x_shape[0] * x_shape[1] * g.H, g.W, [&](int64_t r) {
+      int64_t h = r % g.H, ho = hcov[size_t(h)];
+      float* dst = pd + r * g.W;
+      int64_t base = ((r / g.H) * g.Ho + ho) * g.Wo;
+      for (int64_t w = 0; w < g.W; ++w) {
+        int64_t wo = wcov[size_t(w)], o = base + wo;
+        dst[w] = ho >= 0 && wo >= 0 && pi[o] == h * g.W + w ? 0.f + pg[o] : 0.f;
+      }
+    });
+    return dx;
+  }
   parallel_for(grad.device(), dx.numel(), [=] ANIMA_HD(int64_t i) {
     int64_t w = i % g.W, h = (i / g.W) % g.H, plane = i / (g.W * g.H);
     int64_t self = h * g.W + w;
@@ -238,7 +382,10 @@ Tensor interpolate(const Tensor& x, const InterpParams& p) {
   detail::check_nchw("interpolate", x);
   detail::InterpGeometry g = detail::interp_geometry(x.shape(), p);
   Tensor out = Tensor::empty(Shape{x.size(0), x.size(1), g.Ho, g.Wo}, DType::F32, x.device());
-  parallel_for(x.device(), out.numel(), detail::InterpForward{g, x.data<float>(), out.data<float>()});
+  if (x.device().is_cpu())
+    detail::interp_forward_cpu(g, x.size(0) * x.size(1), x.data<float>(), out.data<float>());
+  else
+    parallel_for(x.device(), out.numel(), detail::InterpForward{g, x.data<float>(), out.data<float>()});
   return out;
 }
 
@@ -262,7 +409,10 @@ Tensor interpolate_backward(const Tensor& grad, const Shape& x_shape, const Inte
     return dx;
   }
 #endif
-  parallel_for(grad.device(), planes, detail::InterpBackwardPlane{g, grad.data<float>(), dx.data<float>()});
+  if (grad.device().is_cpu())
+    detail::interp_backward_cpu(g, planes, grad.data<float>(), dx.data<float>());
+  else
+    parallel_for(grad.device(), planes, detail::InterpBackwardPlane{g, grad.data<float>(), dx.data<float>()});
   return dx;
 }
 
