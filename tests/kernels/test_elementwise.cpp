@@ -76,6 +76,44 @@ TEST_CASE("binary ops with broadcasting: values") {
         std::vector<float>{11, 12, 21, 22, 31, 32, 13, 14, 23, 24, 33, 34});
 }
 
+TEST_CASE("binary ops with broadcasting: large tensors against a direct loop") {
+  // Big enough for the CPU's threaded row path, with every kind of innermost dimension: both
+  // inputs walking, one of them broadcast along it, and a merged [N, C, H*W] + [1, C, 1] pattern.
+  struct Case {
+    Shape a, b;
+  };
+  for (const Case& c : {Case{Shape{8, 33, 17, 9}, Shape{1, 33, 1, 1}}, Case{Shape{8, 33, 17, 1}, Shape{1, 1, 17, 9}},
+                        Case{Shape{5, 1, 70, 40}, Shape{5, 3, 70, 40}}, Case{Shape{7, 40, 130}, Shape{40, 1}}}) {
+    INFO(c.a.str() << " with " << c.b.str());
+    Tensor a = test::random_tensor(c.a, 1), b = test::random_tensor(c.b, 2);
+    Tensor sum = K::add(a, b), diff = K::sub(b, a);
+    Tensor less = K::lt(a, b);
+    Shape out = sum.shape();
+    REQUIRE(out.numel() >= (1 << 15));
+    auto va = a.to_vector<float>(), vb = b.to_vector<float>(), vs = sum.to_vector<float>(), vd = diff.to_vector<float>();
+    auto vl = less.to_vector<uint8_t>();
+    // Offset of output index i in an input of shape s (aligned to the output's trailing dims).
+    auto offset = [&](int64_t i, const Shape& s) {
+      int64_t off = 0, stride = 1;
+      for (int d = out.ndim - 1; d >= 0; --d) {
+        int64_t coord = i % out[d];
+        i /= out[d];
+        int sd = s.ndim - out.ndim + d;
+        if (sd < 0) continue;
+        if (s[sd] != 1) off += coord * stride;
+        stride *= s[sd];
+      }
+      return off;
+    };
+    int64_t bad = 0;
+    for (int64_t i = 0; i < out.numel(); ++i) {
+      float x = va[size_t(offset(i, c.a))], y = vb[size_t(offset(i, c.b))];
+      bad += vs[size_t(i)] != x + y || vd[size_t(i)] != y - x || vl[size_t(i)] != uint8_t(x < y);
+    }
+    CHECK(bad == 0);
+  }
+}
+
 TEST_CASE("comparisons, where and cast") {
   Tensor a = tensor({1, 2, 3}, Shape{3});
   Tensor b = tensor({2, 2, 2}, Shape{3});

@@ -184,6 +184,10 @@ TEST_CASE("avg_pool2d and interpolate match PyTorch") {
 TEST_CASE("pooling, resampling, padding and losses: gradcheck") {
   Tensor x = random_tensor(Shape{1, 2, 5, 6}, 20);
   expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 3, 2, 1); }, {x});
+  // Non-overlapping windows (the CPU's row path), with rows and columns no window covers.
+  expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 2); }, {x});
+  expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 2, 3, 0); }, {x});
+  expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 3, 3, 1); }, {x});
   expect_gradients_match([](auto& t) { return interpolate(t[0], InterpParams{7, 4, InterpMode::Bilinear, false, {}, {}}); }, {x});
   expect_gradients_match([](auto& t) { return interpolate(t[0], InterpParams{3, 9, InterpMode::Bilinear, true, {}, {}}); }, {x});
   expect_gradients_match([](auto& t) { return upsample_nearest(t[0], 2); }, {x});
