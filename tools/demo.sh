@@ -11,9 +11,9 @@ DATA=${DEMO_DATA:-data/puppets-64}
 OUT=${DEMO_OUT:-runs/demo}
 CONFIG=${DEMO_CONFIG:-configs/demo-64.yaml}
 SEED=${DEMO_SEED:-0}
-# Training length: the config's 12 epochs of 60 steps on the CPU (about 7 minutes on 2 cores);
-# 50 epochs (3000 steps) on a GPU, where the result follows the driver's pose (bench/REPRODUCTION.md
-# measured that run on the CPU: about 27 minutes there). DEMO_EPOCHS overrides either.
+# Training length: the config's 40 epochs of 60 steps on the CPU (2400 steps, about 9-10 minutes
+# on 2 cores); 50 epochs (3000 steps) on a GPU. DEMO_EPOCHS overrides either (bench/REPRODUCTION.md
+# has the metrics at every budget measured).
 EPOCHS=${DEMO_EPOCHS:-}
 
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
@@ -22,7 +22,7 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   EPOCHS=${EPOCHS:-50}
 else
   echo "demo: no GPU visible: building CPU-only (make CUDA=0); training ${EPOCHS:-the configured number of} epochs" \
-       "(DEMO_EPOCHS=50: the run that follows the driver's pose, about 27 minutes on 2 cores)"
+       "(DEMO_EPOCHS=N to change it; 50 epochs, 3000 steps, follow the driver more closely: about 13 minutes on 2 cores)"
   make CUDA=0 build-cpu/anima
   ANIMA=build-cpu/anima
 fi
