@@ -11,7 +11,7 @@ DATA=${DEMO_DATA:-data/puppets-64}
 OUT=${DEMO_OUT:-runs/demo}
 CONFIG=${DEMO_CONFIG:-configs/demo-64.yaml}
 SEED=${DEMO_SEED:-0}
-# Training length: the config's 40 epochs of 60 steps on the CPU (2400 steps, about 9-10 minutes
+# Training length: the config's 40 epochs of 60 steps on the CPU (2400 steps, about 10 minutes
 # on 2 cores); 50 epochs (3000 steps) on a GPU. DEMO_EPOCHS overrides either (bench/REPRODUCTION.md
 # has the metrics at every budget measured).
 EPOCHS=${DEMO_EPOCHS:-}
