@@ -55,6 +55,12 @@ step "animating $source_video (frame 0) with the motion of $driving_video"
   --driving "$DATA/test/$driving_video" --side-by-side --out "$OUT/animation.mp4" --grid "$OUT/frames.png"
 "$ANIMA" animate --checkpoint "$OUT/checkpoint.safetensors" --source "$DATA/test/$source_video" \
   --driving "$DATA/test/$driving_video" --figure-row --out "$OUT/animation_masks.mp4"
+# The same model with the driver's mask m(d) given to the generators directly (the paper's no_id
+# ablation at test time: no P_test, no r): what the generators do with a clean driving mask, and
+# the driver's body shape that P_test and r exist to remove.
+"$ANIMA" animate --checkpoint "$OUT/checkpoint.safetensors" --source "$DATA/test/$source_video" \
+  --driving "$DATA/test/$driving_video" --ablation no_id --side-by-side --out "$OUT/animation_no_id.mp4" \
+  --grid "$OUT/frames_no_id.png"
 
 step "reconstructing every test video from its first frame"
 "$ANIMA" reconstruct --checkpoint "$OUT/checkpoint.safetensors" --data "$DATA" --out "$OUT/reconstruction"
@@ -69,6 +75,8 @@ cat <<DONE
   animation.mp4        source | driving | result, $source_video driven by $driving_video
   animation_masks.mp4  the paper's figure-3 row per frame: s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f
   frames.png           that row for 6 frames of the animation
+  animation_no_id.mp4  the same, with the driver's mask fed to the generators directly (no P_test, no r);
+  frames_no_id.png     its 6-frame row
   curves.png           the training curves (log.txt has the numbers)
   metrics.md/.csv      reconstruction metrics of the test videos
   checkpoint.safetensors, vis/ (one picture per epoch), reconstruction/
