@@ -31,6 +31,33 @@ TEST_CASE("permute and transpose") {
   CHECK_THROWS_WITH_AS(K::permute(x, {0, 1}), doctest::Contains("2 dims given for shape [1, 2, 3]"), Error);
 }
 
+TEST_CASE("permute: large tensors against direct indexing, and empty tensors") {
+  // Big enough for the CPU's threaded row path; NCHW -> NHWC and a permutation that keeps the
+  // last dimension.
+  Shape s{3, 17, 29, 31};
+  Tensor x = test::random_tensor(s, 7);
+  auto v = x.to_vector<float>();
+  for (std::vector<int> perm : {std::vector<int>{0, 2, 3, 1}, std::vector<int>{2, 0, 1, 3}}) {
+    Tensor y = K::permute(x, perm);
+    auto vy = y.to_vector<float>();
+    int64_t bad = 0, i = 0;
+    int64_t c[4];
+    for (c[0] = 0; c[0] < s[perm[0]]; ++c[0])
+      for (c[1] = 0; c[1] < s[perm[1]]; ++c[1])
+        for (c[2] = 0; c[2] < s[perm[2]]; ++c[2])
+          for (c[3] = 0; c[3] < s[perm[3]]; ++c[3], ++i) {
+            int64_t src[4];
+            for (int d = 0; d < 4; ++d) src[perm[size_t(d)]] = c[d];
+            int64_t off = ((src[0] * s[1] + src[1]) * s[2] + src[2]) * s[3] + src[3];
+            bad += vy[size_t(i)] != v[size_t(off)];
+          }
+    CHECK(bad == 0);
+  }
+  Tensor empty = K::permute(Tensor::zeros(Shape{2, 0, 3}), {2, 0, 1});
+  CHECK(empty.shape() == Shape{3, 2, 0});
+  CHECK(K::permute(Tensor::zeros(Shape{2, 3, 0}), {2, 0, 1}).shape() == Shape{0, 2, 3});
+}
+
 TEST_CASE("concat and slice along any dim") {
   Tensor a = tensor({1, 2, 3, 4}, Shape{2, 2});
   Tensor b = tensor({5, 6}, Shape{2, 1});
