@@ -70,6 +70,24 @@ std::vector<int64_t> covering_window(int64_t in, int64_t out, int64_t k, int64_t
 
 bool windows_overlap(const PoolGeometry& g) { return g.sh < g.kh || g.sw < g.kw; }
 
+// The CPU backward of a pooling whose windows do not overlap: dx[plane][h][w] = grad_of(o, h*W+w)
+// where o is the flat index of the one output whose window covers (h, w), and 0 where none does.
+template <class GradOf>
+void pool_backward_rows_cpu(const PoolGeometry& g, int64_t planes, float* dx, GradOf grad_of) {
+  const std::vector<int64_t> hcov = covering_window(g.H, g.Ho, g.kh, g.sh, g.ph);
+  const std::vector<int64_t> wcov = covering_window(g.W, g.Wo, g.kw, g.sw, g.pw);
+  const int64_t* hc = hcov.data();
+  const int64_t* wc = wcov.data();
+  cpu_for_rows(planes * g.H, g.W, [=](int64_t r) {
+    int64_t h = r % g.H, ho = hc[h], base = ((r / g.H) * g.Ho + ho) * g.Wo;
+    float* dst = dx + r * g.W;
+    for (int64_t w = 0; w < g.W; ++w) {
+      int64_t wo = wc[w];
+      dst[w] = ho >= 0 && wo >= 0 ? grad_of(base + wo, h * g.W + w) : 0.f;
+    }
+  });
+}
+
 // Max over the window of output (ho, wo) of one plane; NaN wins, as in PyTorch. Writes the
 // maximum and returns its flat index in the plane (-1 for an empty window).
 ANIMA_HD inline int64_t window_argmax(const PoolGeometry& g, const float* src, int64_t ho, int64_t wo,
@@ -292,17 +310,9 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int
   const float* pg = grad.data<float>();
   float* pd = dx.data<float>();
   float inv = 1.f / float(kh * kw);
-  if (grad.device().is_cpu() && !detail::windows_overlap(g)) {
-    // At most one window covers each input pixel: look it up per row and column.
-    auto hcov = detail::covering_window(g.H, g.Ho, g.kh, g.sh, g.ph);
-    auto wcov = detail::covering_window(g.W, g.Wo, g.kw, g.sw, g.pw);
-    cpu_for_rows(x_shape[0] * x_shape[1] * g.H, g.W, [&](int64_t r) {
-      int64_t ho = hcov[size_t(r % g.H)];
-      float* dst = pd + r * g.W;
-      const float* gp = pg + ((r / g.H) * g.Ho + ho) * g.Wo;
-      for (size_t w = 0; w < size_t(g.W); ++w)
-        dst[w] = ho >= 0 && wcov[w] >= 0 ? (0.f + gp[wcov[w]]) * inv : 0.f;
-    });
+  if (grad.device().is_cpu() && !detail::windows_overlap(g)) {  // as the gather below: (0 + g) / k^2
+    detail::pool_backward_rows_cpu(g, x_shape[0] * x_shape[1], pd,
+                                   [=](int64_t o, int64_t) { return (0.f + pg[o]) * inv; });
     return dx;
   }
   // Gather: input (h, w) collects from every window that covers it.
@@ -350,19 +360,9 @@ Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shap
   const float* pg = grad.data<float>();
   const int32_t* pi = indices.data<int32_t>();
   float* pd = dx.data<float>();
-  if (grad.device().is_cpu() && !detail::windows_overlap(g)) {
-    // At most one window covers each input pixel: look it up per row and column.
-    auto hcov = detail::covering_window(g.H, g.Ho, g.kh, g.sh, g.ph);
-    auto wcov = detail::covering_window(g.W, g.Wo, g.kw, g.sw, g.pw);
-    cpu_for_rows(x_shape[0] * x_shape[1] * g.H, g.W, [&](int64_t r) {
-      int64_t h = r % g.H, ho = hcov[size_t(h)];
-      float* dst = pd + r * g.W;
-      int64_t base = ((r / g.H) * g.Ho + ho) * g.Wo;
-      for (int64_t w = 0; w < g.W; ++w) {
-        int64_t wo = wcov[size_t(w)], o = base + wo;
-        dst[w] = ho >= 0 && wo >= 0 && pi[o] == h * g.W + w ? 0.f + pg[o] : 0.f;
-      }
-    });
+  if (grad.device().is_cpu() && !detail::windows_overlap(g)) {  // as the gather below
+    detail::pool_backward_rows_cpu(g, x_shape[0] * x_shape[1], pd,
+                                   [=](int64_t o, int64_t self) { return pi[o] == self ? 0.f + pg[o] : 0.f; });
     return dx;
   }
   parallel_for(grad.device(), dx.numel(), [=] ANIMA_HD(int64_t i) {

@@ -203,6 +203,8 @@ PARITY("batch_norm_eval_instance_norm", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 
        batch_norm(instance_norm(x[0], x[1], x[2]), x[1], x[2], kernels::full(Shape{3}, 0.2, DType::F32, x[0].device()),
                   kernels::full(Shape{3}, 1.5, DType::F32, x[0].device()), false))
 PARITY("avg_pool2d", 1e-6, 1e-5, ({random_tensor(Shape{2, 3, 15, 16}, 77)}), avg_pool2d(x[0], 3, 2, 1))
+// Non-overlapping windows with an uncovered last row/column: the CPU's row path.
+PARITY("avg_pool2d_non_overlapping", 1e-6, 1e-5, ({random_tensor(Shape{2, 3, 15, 16}, 81)}), avg_pool2d(x[0], 3, 3, 1))
 PARITY("interpolate_bilinear", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 13, 17}, 78)}),
        interpolate(x[0], InterpParams{32, 40, InterpMode::Bilinear, false, {}, {}}))
 PARITY("interpolate_bilinear_align_corners_down", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 64, 48}, 79)}),
@@ -219,6 +221,7 @@ PARITY("grid_sample_nearest_border", 1e-6, 1e-5, ({random_tensor(Shape{1, 3, 9, 
        grid_sample(x[0], x[1], GridSampleOptions{GridMode::Nearest, GridPadding::Border, false}))
 
 PARITY("max_pool2d", 0, 0, ({random_tensor(Shape{2, 4, 17, 16}, 100)}), max_pool2d(x[0], 3, 2, 1))
+PARITY("max_pool2d_non_overlapping", 0, 0, ({random_tensor(Shape{2, 4, 17, 16}, 105)}), max_pool2d(x[0], 2, 2, 0))
 PARITY("mean_abs_diff", 1e-6, 1e-5, ({random_tensor(Shape{4, 64, 33, 33}, 101), random_tensor(Shape{4, 64, 33, 33}, 102)}),
        mean_abs_diff(x[0], x[1]))
 PARITY("kp2gaussian_heatmap_keypoints", 1e-5, 1e-4, ({random_tensor(Shape{2, 10, 2}, 103), random_tensor(Shape{2, 10, 16, 16}, 104)}),
