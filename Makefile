@@ -63,6 +63,8 @@ TOOL_OBJ := $(TOOL_CPP:%.cpp=$(BUILD_DIR)/obj/%.o)
 TEST_OBJ := $(TEST_CPP:%.cpp=$(BUILD_DIR)/obj/%.o)
 TOOL_LIB_OBJ := $(TOOL_LIB_CPP:%.cpp=$(BUILD_DIR)/obj/%.o)
 
+FLAGS_STAMP := $(BUILD_DIR)/flags.stamp
+BUILD_FLAGS = $(CXX) $(CXXFLAGS) | $(NVCC) $(NVCCFLAGS)
 LIB := $(BUILD_DIR)/libanima.a
 ANIMA := $(BUILD_DIR)/anima
 TESTS := $(BUILD_DIR)/anima_tests
@@ -83,19 +85,25 @@ ifeq ($(CUDA),1)
 	  "set CUDA_HOME, or build CPU-only with 'make CUDA=0'"; exit 1; }
 endif
 
-$(BUILD_DIR)/obj/%.o: %.cpp | deps
+$(BUILD_DIR)/obj/%.o: %.cpp $(FLAGS_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
 ifeq ($(CUDA),1)
-$(BUILD_DIR)/obj/%.cu.o: %.cu | deps
+$(BUILD_DIR)/obj/%.cu.o: %.cu $(FLAGS_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 else
-$(BUILD_DIR)/obj/%.cu.o: %.cu | deps
+$(BUILD_DIR)/obj/%.cu.o: %.cu $(FLAGS_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -x c++ -c $< -o $@
 endif
+
+# Every object is rebuilt when the compile flags change (OPT, CUDA_ARCH, CXX, ...): the flags go
+# into a stamp file, rewritten only when they differ, that every object depends on.
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
 # The commit goes into run logs ("-dirty" when the tree had uncommitted changes at build time).
 # train.o is rebuilt whenever that string changes (a stamp file rewritten only on change).

@@ -151,13 +151,15 @@ Tensor scale_masks(const Tensor& mask, const Tensor& factors) {
   return detail::resample(mask, grid);
 }
 
-Tensor perturb_test(const Tensor& mask, const Tensor& threshold) {
+Tensor perturb_test(const Tensor& mask, const Tensor& threshold, double scale) {
+  ANIMA_CHECK(scale > 0, "perturb_test: the scale must be positive, got ", scale);
   Tensor kept = threshold_masks(mask, threshold);
-  return scale_masks(kept, full(Shape{mask.size(0), 2}, 0.75, DType::F32, mask.device()));
+  return scale_masks(kept, full(Shape{mask.size(0), 2}, scale, DType::F32, mask.device()));
 }
 
-Tensor perturb_train(const Tensor& mask, const Tensor& threshold, double lambda, Generator& gen) {
+Tensor perturb_train(const Tensor& mask, const Tensor& threshold, double lambda, Generator& gen, double jitter) {
   detail::check_masks("perturb_train", mask);
+  ANIMA_CHECK(jitter >= 0 && jitter < 1, "perturb_train: the scale jitter must be in [0, 1), got ", jitter);
   int64_t n = mask.size(0), h = mask.size(2), w = mask.size(3);
   ANIMA_CHECK(h >= 12 && w >= 12, "perturb_train: masks of ", h, "x", w,
               " are too small for 5 distinct cuts in the central half");
@@ -173,8 +175,8 @@ Tensor perturb_train(const Tensor& mask, const Tensor& threshold, double lambda,
       for (int c = 0; c < 5; ++c) std::swap(pool[size_t(c)], pool[size_t(draw.integer(c, int64_t(pool.size())))]);
       std::sort(pool.begin(), pool.begin() + 5);
       for (int c = 0; c < 5; ++c) strips.push_back(float(pool[size_t(c)]));
-      for (int k = 0; k < 6; ++k) strips.push_back(float(0.75 + 0.5 * draw.uniform()));
-      float g = float(0.75 + 0.5 * draw.uniform());
+      for (int k = 0; k < 6; ++k) strips.push_back(float(1 - jitter + 2 * jitter * draw.uniform()));
+      float g = float(1 - jitter + 2 * jitter * draw.uniform());
       whole.push_back(axis == 0 ? 1.f : g);
       whole.push_back(axis == 0 ? g : 1.f);
     }

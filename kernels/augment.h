@@ -30,15 +30,17 @@ Tensor threshold_masks(const Tensor& mask, const Tensor& threshold);
 Tensor scale_masks(const Tensor& mask, const Tensor& factors);
 
 // P_test of the refined-masking paper (section 3.1): zero pixels below the threshold, then
-// shrink by 25% about the centre. threshold: [N].
-Tensor perturb_test(const Tensor& mask, const Tensor& threshold);
+// shrink by 25% about the centre (scale 0.75). threshold: [N].
+Tensor perturb_test(const Tensor& mask, const Tensor& threshold, double scale = 0.75);
 
 // P_train (section 3.1). For each axis A (rows, then columns): cut the mask into 6 strips along
 // A at 5 distinct random positions in the central half, scale each strip's content along the
 // other axis by U[0.75, 1.25] about the centre (strip width kept; bilinear, zero fill), then
 // scale the whole mask along A by U[0.75, 1.25]. Then zero the pixels below the threshold
-// ([N]) and add mask_poisson_noise(lambda). Per-sample randomness from gen.
-Tensor perturb_train(const Tensor& mask, const Tensor& threshold, double lambda, Generator& gen);
+// ([N]) and add mask_poisson_noise(lambda). Per-sample randomness from gen. `jitter` replaces the
+// paper's 0.25: every factor is drawn from U[1 - jitter, 1 + jitter].
+Tensor perturb_train(const Tensor& mask, const Tensor& threshold, double lambda, Generator& gen,
+                     double jitter = 0.25);
 
 // Vanilla CutMix mask [N, 1, H, W]: one random box per sample with area ratio 1 - lambda,
 // lambda ~ Beta(1, 1) (uniform), centre uniform, clipped to the image (Yun et al. 2019).

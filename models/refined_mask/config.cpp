@@ -60,10 +60,12 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
       ConfigSection mg = m.sub("mask_generator_params");
       read_hourglass(mg, c.model.mask_generator);
       mg.get("temperature", c.model.mask_generator.temperature);
+      mg.get("skip_connections", c.model.mask_generator.skip_connections);
       mg.get("pad", c.model.mask_pad);
       ConfigSection r = m.sub("refinement_params");
       read_hourglass(r, c.model.refinement);
       r.get("temperature", c.model.refinement.temperature);
+      r.get("skip_connections", c.model.refinement.skip_connections);
       ConfigSection l = m.sub("low_res_params");
       l.get("block_expansion", c.model.low_res.block_expansion);
       l.get("max_features", c.model.low_res.max_features);
@@ -76,6 +78,8 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
       ConfigSection p = top.sub("perturbation_params");
       p.get("threshold", c.perturbation.threshold);
       p.get("poisson_lambda", c.perturbation.poisson_lambda);
+      p.get("scale_jitter", c.perturbation.scale_jitter);
+      p.get("test_scale", c.perturbation.test_scale);
     }
     {
       ConfigSection t = top.sub("train_params");
@@ -147,6 +151,10 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
     ANIMA_CHECK(v >= 0 && v <= 1, what, ": perturbation_params.threshold ", v, " outside [0, 1]");
   }
   ANIMA_CHECK(c.perturbation.poisson_lambda >= 0, what, ": perturbation_params.poisson_lambda must be >= 0");
+  ANIMA_CHECK(c.perturbation.scale_jitter >= 0 && c.perturbation.scale_jitter < 1, what,
+              ": perturbation_params.scale_jitter must be in [0, 1), got ", c.perturbation.scale_jitter);
+  ANIMA_CHECK(c.perturbation.test_scale > 0, what, ": perturbation_params.test_scale must be positive, got ",
+              c.perturbation.test_scale);
   const LossParams& w = c.train.loss_weights;
   ANIMA_CHECK(w.perceptual.size() == w.perceptual_layers.size(), what, ": train_params.loss_weights.perceptual has ",
               w.perceptual.size(), " weights for ", w.perceptual_layers.size(), " perceptual_layers");

@@ -22,6 +22,9 @@ struct HourglassParams {
 struct MaskNetParams : HourglassParams {
   // The sigmoid's input is divided by this (code: 0.1).
   float temperature = 1.0f;
+  // Skip connections from each encoding block to its decoding block (a U-Net, as h). Neither the
+  // paper nor the code has them in m or r; an option for small budgets.
+  bool skip_connections = false;
 };
 
 struct ModelParams {
@@ -49,6 +52,10 @@ struct PerturbationParams {
   // P_train takes the median of m(A(d)) before its strip and global scalings.
   std::string threshold = "median";
   double poisson_lambda = 20;  // P_train's noise
+  // P_train draws its strip and whole-mask scale factors from U[1 - scale_jitter, 1 + scale_jitter]
+  // (the paper: [0.75, 1.25]); P_test shrinks the thresholded mask by test_scale (the paper: 0.75).
+  double scale_jitter = 0.25;
+  double test_scale = 0.75;
 };
 
 struct LossParams {

@@ -79,7 +79,8 @@ Animation RefinedMaskModel::animate(const Tensor& source, const Tensor& source_m
   o.driving_mask_raw = mask_generator->forward(driving);
   bool perturb = a == Ablation::Full || a == Ablation::NoRef;
   bool refine = a == Ablation::Full || a == Ablation::NoPert;
-  o.perturbed_mask = perturb ? kernels::perturb_test(o.driving_mask_raw.detach(), threshold(o.driving_mask_raw))
+  o.perturbed_mask = perturb ? kernels::perturb_test(o.driving_mask_raw.detach(), threshold(o.driving_mask_raw),
+                                                    cfg_.perturbation.test_scale)
                              : o.driving_mask_raw;
   Tensor small = downscale(source);
   o.driving_mask = refine ? generator->refine(small, o.source_mask, o.perturbed_mask) : o.perturbed_mask;
@@ -147,7 +148,8 @@ TrainStep RefinedMaskTrainer::step(const Tensor& source, const Tensor& driving) 
   Tensor small = model.downscale(source);
   if (epoch_ >= t.refinement_start_epoch && t.loss_weights.mask != 0 && active("mask")) {
     Tensor target = o.driving_mask.detach();
-    o.perturbed_mask = kernels::perturb_train(target, model.threshold(target), cfg_.perturbation.poisson_lambda, rng_);
+    o.perturbed_mask = kernels::perturb_train(target, model.threshold(target), cfg_.perturbation.poisson_lambda, rng_,
+                                               cfg_.perturbation.scale_jitter);
     Tensor refined = model.generator->refine(small, source_mask.detach(), o.perturbed_mask);
     o.losses["mask"] = l1_loss(refined, target) * t.loss_weights.mask;
   }

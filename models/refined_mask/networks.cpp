@@ -29,7 +29,7 @@ std::shared_ptr<Conv2d> conv7(int64_t in, int64_t out, int pad, Generator& gen) 
 
 MaskGenerator::MaskGenerator(const ModelParams& p, Generator& gen)
     : temperature_(p.mask_generator.temperature), pad_(p.mask_pad) {
-  predictor = register_module("predictor", make_hourglass(p.mask_generator, p.num_channels, p, false, gen));
+  predictor = register_module("predictor", make_hourglass(p.mask_generator, p.num_channels, p, p.mask_generator.skip_connections, gen));
   ref = register_module("ref", conv7(predictor->out_filters(), 1, p.mask_pad, gen));
   if (p.mask_scale != 1) down = register_module("down", std::make_shared<AntiAliasInterpolation2d>(p.num_channels, p.mask_scale));
 }
@@ -56,7 +56,7 @@ RefinedMaskGenerator::RefinedMaskGenerator(const ModelParams& p, Generator& gen)
     bottleneck->append_named("r" + std::to_string(i), std::make_shared<fomm::ResBlock2d>(width(l.num_up_blocks), 3, 1, gen));
   final = register_module("final", conv7(width(0), c, 3, gen));
   hourglass = register_module("hourglass", make_hourglass(p.high_res, 2 * c + 2, p, true, gen));
-  mask_fix_net = register_module("mask_fix_net", make_hourglass(p.refinement, c + 2, p, false, gen));
+  mask_fix_net = register_module("mask_fix_net", make_hourglass(p.refinement, c + 2, p, p.refinement.skip_connections, gen));
   ref = register_module("ref", conv7(mask_fix_net->out_filters(), 1, 3, gen));
   final_hourglass = register_module("final_hourglass", conv7(hourglass->out_filters(), c, 3, gen));
 }

@@ -6,6 +6,7 @@
 //     r  mask_fix_net (encoder-decoder, no skips), ref (conv7x7 -> 1)
 //     h  hourglass (U-Net encoder-decoder), final_hourglass (conv7x7 -> 3)
 // (The code's Generator also builds `down_blocks` that its forward never uses; they are left out.)
+// m and r get skip connections only where their config asks (MaskNetParams::skip_connections).
 // Every output goes through a sigmoid: masks in [0, 1], images in [0, 1].
 #pragma once
 #include <memory>

@@ -136,6 +136,33 @@ TEST_CASE("P_train: bounded, reproducible per seed, different per sample, change
   CHECK_THROWS_WITH_AS(K::perturb_train(blob_masks(1, 8, 8), K::full(Shape{1}, 0.1), 20.0, g3), doctest::Contains("too small"), Error);
 }
 
+TEST_CASE("P_train's scale jitter and P_test's scale") {
+  Tensor m = blob_masks(3, 64, 64);
+  Tensor thr = K::row_median(reshape(m, {3, -1}));
+  // The default jitter is the paper's 0.25: passing it explicitly draws the same perturbation.
+  Generator g1(5), g2(5);
+  CHECK(test::bit_equal(K::perturb_train(m, thr, 0.0, g1), K::perturb_train(m, thr, 0.0, g2, 0.25)));
+  // Jitter 0 without noise leaves every factor 1: the result is the thresholded mask.
+  Generator g3(5);
+  CHECK(mean_abs_diff(K::perturb_train(m, thr, 0.0, g3, 0.0), K::threshold_masks(m, thr)).item() < 1e-6f);
+  // A smaller jitter moves the mask less, on average over many draws.
+  Generator g4(6), g5(6);
+  double small = 0, large = 0;
+  for (int k = 0; k < 8; ++k) {
+    small += mean_abs_diff(K::perturb_train(m, thr, 0.0, g4, 0.05), K::threshold_masks(m, thr)).item();
+    large += mean_abs_diff(K::perturb_train(m, thr, 0.0, g5, 0.25), K::threshold_masks(m, thr)).item();
+  }
+  CHECK(small < 0.5 * large);
+  Generator g6(1);
+  CHECK_THROWS_WITH_AS(K::perturb_train(m, thr, 0.0, g6, 1.0), doctest::Contains("jitter must be in [0, 1)"), Error);
+  // P_test: the default shrink is 0.75; scale 1 only thresholds.
+  Tensor half = K::full(Shape{3}, 0.5);
+  CHECK(test::bit_equal(K::perturb_test(m, half), K::perturb_test(m, half, 0.75)));
+  CHECK(mean_abs_diff(K::perturb_test(m, half, 1.0), K::threshold_masks(m, half)).item() < 1e-6f);
+  CHECK(sum(K::perturb_test(m, half, 0.9)).item() > sum(K::perturb_test(m, half, 0.75)).item());
+  CHECK_THROWS_WITH_AS(K::perturb_test(m, half, 0.0), doctest::Contains("scale must be positive"), Error);
+}
+
 TEST_CASE("CutMix: box masks and the differentiable mix") {
   Generator gen(4);
   Tensor boxes = K::cutmix_box_mask(64, 16, 20, gen);

@@ -3,6 +3,7 @@
 // gradient routing of equations 8-10, reproducibility and bit-exact checkpoints.
 #include <cmath>
 #include <cstdlib>
+#include <tuple>
 #include <unistd.h>
 
 #include "autograd/functions.h"
@@ -106,6 +107,10 @@ TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear erro
     CHECK(c.train.refinement_start_epoch == 1);
     CHECK(c.perturbation.threshold == "median");
     CHECK(c.perturbation.poisson_lambda == 20.0);
+    CHECK(c.perturbation.scale_jitter == 0.25);
+    CHECK(c.perturbation.test_scale == 0.75);
+    CHECK(!c.model.mask_generator.skip_connections);
+    CHECK(!c.model.refinement.skip_connections);
   }
   RefinedMaskConfig small = load_refined_mask_config("configs/refined-mask-shapes-64.yaml");
   CHECK(small.warnings.empty());
@@ -130,6 +135,12 @@ TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear erro
   fails_with(with("threshold: median", "threshold: high"), "threshold");
   fails_with(with("threshold: median", "threshold: 1.5"), "outside [0, 1]");
   CHECK(parse_refined_mask_config(with("threshold: median", "threshold: 0.392"), "fixed").perturbation.threshold == "0.392");
+  fails_with(with("poisson_lambda: 20}", "poisson_lambda: 20, scale_jitter: 1.0}"), "scale_jitter must be in [0, 1)");
+  fails_with(with("poisson_lambda: 20}", "poisson_lambda: 20, test_scale: 0}"), "test_scale must be positive");
+  RefinedMaskConfig weak = parse_refined_mask_config(with("poisson_lambda: 20}", "poisson_lambda: 20, scale_jitter: 0.05, test_scale: 1.0}"), "weak");
+  CHECK(weak.warnings.empty());
+  CHECK(weak.perturbation.scale_jitter == 0.05);
+  CHECK(weak.perturbation.test_scale == 1.0);
   std::string s = base;
   s.replace(s.find("mask_scale: 0.25"), 16, "mask_scale: 0.5");
   fails_with(s, "num_up_blocks");
@@ -229,15 +240,25 @@ TEST_CASE("refined-mask code options: 58x58 masks zero-padded back, temperature,
     }
 }
 
+// A tiny model in eval mode, the full test-time pipeline on a puppet batch, and m(d).
+struct TinyAnimation {
+  Generator gen{3};
+  RefinedMaskModel model;
+  Tensor s, d, md;
+  Animation full;
+  explicit TinyAnimation(const RefinedMaskConfig& c) : model(c, gen) {
+    model.train(false);
+    NoGradGuard no_grad;
+    std::tie(s, d) = puppet_batch();
+    full = model.animate(s, d, Ablation::Full);
+    md = model.mask_generator->forward(d);
+  }
+};
+
 TEST_CASE("refined-mask test-time pipeline and the ablations no_pert, no_ref, no_id") {
-  RefinedMaskConfig c = tiny();
-  Generator gen(3);
-  RefinedMaskModel model(c, gen);
-  model.train(false);
+  TinyAnimation t(tiny());
+  auto& [gen, model, s, d, md, full] = t;
   NoGradGuard no_grad;
-  auto [s, d] = puppet_batch();
-  Animation full = model.animate(s, d, Ablation::Full);
-  Tensor md = model.mask_generator->forward(d);
   CHECK(test::bit_equal(full.driving_mask_raw, md));
   CHECK(test::bit_equal(full.perturbed_mask, kernels::perturb_test(md, model.threshold(md))));
   CHECK(test::bit_equal(full.driving_mask, model.generator->refine(model.downscale(s), full.source_mask, full.perturbed_mask)));
@@ -265,6 +286,29 @@ TEST_CASE("refined-mask test-time pipeline and the ablations no_pert, no_ref, no
   }
   CHECK(parse_ablation("no_ref") == Ablation::NoRef);
   CHECK_THROWS_WITH_AS(parse_ablation("none"), doctest::Contains("no_pert"), std::exception);
+}
+
+TEST_CASE("refined-mask perturbation options: P_test's scale in the pipeline, skip connections in r and m") {
+  RefinedMaskConfig c = tiny();
+  c.perturbation.test_scale = 0.9;
+  c.model.refinement.skip_connections = true;
+  TinyAnimation t(c);
+  auto& [gen, model, s, d, md, full] = t;
+  NoGradGuard no_grad;
+  CHECK(test::bit_equal(full.perturbed_mask, kernels::perturb_test(md, model.threshold(md), 0.9)));
+  CHECK(full.driving_mask.shape() == md.shape());
+  // The U-Net r's decoder ends with its input concatenated: ref reads block_expansion + 5 channels.
+  CHECK(model.generator->ref->weight.size(1) == c.model.refinement.block_expansion + 5);
+  RefinedMaskConfig plain = tiny();
+  Generator gen2(3);
+  RefinedMaskModel without(plain, gen2);
+  CHECK(without.generator->ref->weight.size(1) == plain.model.refinement.block_expansion);
+  // Skip connections in m as well: same mask shape.
+  plain.model.mask_generator.skip_connections = true;
+  Generator gen3(3);
+  MaskGenerator m(plain.model, gen3);
+  m.train(false);
+  CHECK(m.forward(s).shape() == md.shape());
 }
 
 TEST_CASE("refined-mask gradient routing: L_mask updates only r, the fine term only h, the coarse term l and m") {
