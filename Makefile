@@ -64,7 +64,9 @@ TEST_OBJ := $(TEST_CPP:%.cpp=$(BUILD_DIR)/obj/%.o)
 TOOL_LIB_OBJ := $(TOOL_LIB_CPP:%.cpp=$(BUILD_DIR)/obj/%.o)
 
 FLAGS_STAMP := $(BUILD_DIR)/flags.stamp
-BUILD_FLAGS = $(CXX) $(CXXFLAGS) | $(NVCC) $(NVCCFLAGS)
+# Expanded here, once: the global flags, not the target-specific additions below (a prerequisite
+# inherits its target's variables, so a recursive `=` would see train.o's or a test's flags).
+BUILD_FLAGS := $(CXX) $(CXXFLAGS) | $(NVCC) $(NVCCFLAGS)
 LIB := $(BUILD_DIR)/libanima.a
 ANIMA := $(BUILD_DIR)/anima
 TESTS := $(BUILD_DIR)/anima_tests

@@ -138,13 +138,28 @@ Tensor VideoDataset::load_video(int64_t i) const {
   return kernels::concat(batch, 0);
 }
 
+namespace {
+std::vector<std::string> folder_frame_files(const VideoEntry& e) {
+  std::vector<std::string> files;
+  for (const std::string& f : sorted_folder_names(e.path))
+    if (is_image_file_name(f)) files.push_back(f);
+  return files;
+}
+}  // namespace
+
+int64_t VideoDataset::frame_count_without_decoding(int64_t i) const {
+  const VideoEntry& e = videos_.at(size_t(i));
+  if (e.kind != VideoEntry::Kind::FrameFolder) return -1;
+  int64_t n = int64_t(folder_frame_files(e).size());
+  ANIMA_CHECK(n > 0, e.path, ": no frames");
+  return n;
+}
+
 Tensor VideoDataset::load_frames(int64_t i, const std::vector<int64_t>& indices) const {
   const VideoEntry& e = videos_.at(size_t(i));
   std::vector<Tensor> out;
   if (e.kind == VideoEntry::Kind::FrameFolder) {
-    std::vector<std::string> files;
-    for (const std::string& f : sorted_folder_names(e.path))
-      if (is_image_file_name(f)) files.push_back(f);
+    std::vector<std::string> files = folder_frame_files(e);
     for (int64_t k : indices) {
       ANIMA_CHECK(k >= 0 && k < int64_t(files.size()), e.path, ": frame ", k, " of ", files.size());
       out.push_back(raw::view(to_frame(read_image(e.path + "/" + files[size_t(k)]), options_.frame_h, options_.frame_w),
@@ -177,9 +192,11 @@ Tensor VideoDataset::frame_of_other_identity(uint64_t epoch, int64_t item, int64
     if (identity_of(videos_[size_t(list[0])].name) != own) others.push_back(int64_t(&list - identities_.data()));
   const auto& list = identities_[size_t(others[size_t(d.below(int64_t(others.size())))])];
   int64_t v = list[size_t(d.below(int64_t(list.size())))];
-  Tensor frames = load_video(v);
-  int64_t f = d.below(frames.size(0));
-  return raw::view(kernels::slice(frames, 0, f, f + 1), Shape{3, options_.frame_h, options_.frame_w});
+  int64_t t = frame_count_without_decoding(v);
+  Tensor frames = t < 0 ? load_video(v) : Tensor();
+  int64_t f = d.below(t < 0 ? frames.size(0) : t);
+  Tensor frame = frames.defined() ? kernels::slice(frames, 0, f, f + 1) : load_frames(v, {f});
+  return raw::view(frame, Shape{3, options_.frame_h, options_.frame_w});
 }
 
 VideoDataset::Pair VideoDataset::training_pair(uint64_t epoch, int64_t item) const {
@@ -188,8 +205,13 @@ VideoDataset::Pair VideoDataset::training_pair(uint64_t epoch, int64_t item) con
   int64_t slot = item % n;
   int64_t video = options_.id_sampling ? identities_[size_t(slot)][size_t(d.below(int64_t(identities_[size_t(slot)].size())))]
                                        : slot;
-  Tensor frames = load_video(video);
-  int64_t t = frames.size(0);
+  // A frame folder's two frames are read alone; other videos are decoded whole.
+  Tensor frames;
+  int64_t t = frame_count_without_decoding(video);
+  if (t < 0) {
+    frames = load_video(video);
+    t = frames.size(0);
+  }
   // Two distinct frames (FOMM: np.random.choice(num_frames, replace=False, size=2)).
   int64_t a = d.below(t), b = t > 1 ? d.below(t - 1) : 0;
   if (t > 1 && b >= a) ++b;
@@ -198,8 +220,9 @@ VideoDataset::Pair VideoDataset::training_pair(uint64_t epoch, int64_t item) con
   p.source_frame = a;
   p.driving_frame = b;
   if (options_.time_flip && d.u() < 0.5) std::swap(p.source_frame, p.driving_frame);
-  Tensor pair = kernels::concat({kernels::slice(frames, 0, p.source_frame, p.source_frame + 1),
-                                 kernels::slice(frames, 0, p.driving_frame, p.driving_frame + 1)}, 0);
+  Tensor pair = frames.defined() ? kernels::concat({kernels::slice(frames, 0, p.source_frame, p.source_frame + 1),
+                                                    kernels::slice(frames, 0, p.driving_frame, p.driving_frame + 1)}, 0)
+                                 : load_frames(video, {p.source_frame, p.driving_frame});
   if (options_.horizontal_flip && d.u() < 0.5) pair = kernels::flip(pair, 3);
   const ResizeCropParams& rc = options_.resize_crop;
   if (rc.resize || rc.crop_h > 0) {

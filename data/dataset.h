@@ -51,6 +51,8 @@ class VideoDataset {
   Tensor load_video(int64_t i) const;
   // Frames `indices` of video i: [len, 3, H, W] (reads only those frames from a frame folder).
   Tensor load_frames(int64_t i, const std::vector<int64_t>& indices) const;
+  // The number of frames of video i if it is known without decoding (a frame folder), else -1.
+  int64_t frame_count_without_decoding(int64_t i) const;
 
   // Training item `item` of `epoch`: two distinct frames of one video, augmented. Depends only
   // on (seed, epoch, item).

@@ -11,6 +11,7 @@
 #include "data/synthetic.h"
 #include "data/video_io.h"
 #include "kernels/elementwise.h"
+#include "kernels/shape_ops.h"
 #include "tensor/file_util.h"
 
 #include <algorithm>
@@ -221,6 +222,21 @@ TEST_CASE("dataset: strip, frame-folder and mp4 layouts, resizing, id sampling, 
   CHECK(mixed.load_video(0).shape() == Shape{4, 3, 32, 32});
   CHECK(mixed.load_frames(0, {3, 1}).shape() == Shape{2, 3, 32, 32});
   CHECK(mixed.load_video(1).shape() == Shape{4, 3, 32, 32});
+  // A frame folder's training pair reads only its two frames: the same tensors as the whole video's.
+  CHECK(mixed.frame_count_without_decoding(0) == 4);
+  CHECK(mixed.frame_count_without_decoding(1) == -1);  // the mp4 is decoded to be counted
+  Tensor whole = mixed.load_video(0);
+  auto frame_of = [&](int64_t k) { return kernels::slice(whole, 0, k, k + 1).reshape({3, 32, 32}); };
+  for (int64_t item = 0; item < 6; ++item) {
+    VideoDataset::Pair p = mixed.training_pair(0, item);
+    if (p.video != 0) continue;
+    CHECK(test::bit_equal(p.source, frame_of(p.source_frame)));
+    CHECK(test::bit_equal(p.driving, frame_of(p.driving_frame)));
+  }
+  Tensor other = mixed.frame_of_other_identity(0, 0, 1);  // the movie's other identity: the folder
+  bool found = false;
+  for (int64_t k = 0; k < 4; ++k) found = found || test::bit_equal(other, frame_of(k));
+  CHECK(found);
   std::string empty = temp_dir("empty");
   std::system(("mkdir -p '" + empty + "/train'").c_str());
   std::ofstream(empty + "/train/bad.png") << "x";
