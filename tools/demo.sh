@@ -11,18 +11,17 @@ DATA=${DEMO_DATA:-data/puppets-64}
 OUT=${DEMO_OUT:-runs/demo}
 CONFIG=${DEMO_CONFIG:-configs/demo-64.yaml}
 SEED=${DEMO_SEED:-0}
-# Training length: the config's 40 epochs of 60 steps on the CPU (2400 steps, about 10 minutes
-# on 2 cores); 50 epochs (3000 steps) on a GPU. DEMO_EPOCHS overrides either (bench/REPRODUCTION.md
-# has the metrics at every budget measured).
+# Training length: the config's 45 epochs of 60 steps (2700 steps, about 10 minutes on 2 CPU
+# cores). DEMO_EPOCHS overrides it (bench/REPRODUCTION.md has the metrics at every budget
+# measured).
 EPOCHS=${DEMO_EPOCHS:-}
 
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   make all
   ANIMA=build/anima
-  EPOCHS=${EPOCHS:-50}
 else
   echo "demo: no GPU visible: building CPU-only (make CUDA=0); training ${EPOCHS:-the configured number of} epochs" \
-       "(DEMO_EPOCHS=N to change it; 50 epochs, 3000 steps, follow the driver more closely: about 13 minutes on 2 cores)"
+       "(DEMO_EPOCHS=N to change it)"
   make CUDA=0 build-cpu/anima
   ANIMA=build-cpu/anima
 fi
