@@ -26,6 +26,7 @@ Tensor map_unary(const char* name, const Tensor& x, Op op) {
 template <class Index, class Out, class Op>
 void broadcast_binary(Device dev, int64_t n, BroadcastIndex<2> bi, const float* pa,
                       const float* pb, Out* po, Op op) {
+  if (n == 0) return;  // an empty output: no rows (and an innermost extent that may be 0)
   if (dev.is_cpu() && bi.ndim > 0) {
     // Row by row along the innermost (merged) dimension, where each input either walks (stride
     // 1) or stays (stride 0): the offsets are computed once per row, not per element.

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <tuple>
 
 #include "kernels/elementwise.h"
 #include "tests/test_util.h"
@@ -111,6 +112,19 @@ TEST_CASE("binary ops with broadcasting: large tensors against a direct loop") {
       bad += vs[size_t(i)] != x + y || vd[size_t(i)] != y - x || vl[size_t(i)] != uint8_t(x < y);
     }
     CHECK(bad == 0);
+  }
+}
+
+TEST_CASE("binary ops with broadcasting: empty outputs") {
+  // An empty innermost dimension once made the CPU's row path divide by zero.
+  for (auto [sa, sb, expected] : {std::tuple{Shape{2, 0}, Shape{2, 1}, Shape{2, 0}},
+                                  std::tuple{Shape{0, 3}, Shape{1, 3}, Shape{0, 3}},
+                                  std::tuple{Shape{4, 1, 0}, Shape{3, 1}, Shape{4, 3, 0}}}) {
+    INFO(sa.str() << " with " << sb.str());
+    Tensor sum = K::add(K::full(sa, 1.0), K::full(sb, 2.0));
+    CHECK(sum.shape() == expected);
+    CHECK(sum.numel() == 0);
+    CHECK(K::lt(K::full(sb, 2.0), K::full(sa, 1.0)).numel() == 0);
   }
 }
 
