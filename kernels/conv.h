@@ -3,9 +3,15 @@
 //   out: [N, Co, Ho, Wo], Ho = (H + 2 pad_h - dil_h (kh - 1) - 1) / stride_h + 1 (likewise Wo)
 // GPU: cuDNN, with the algorithm for each (shape, direction, math mode) chosen once by cuDNN's
 // heuristics and cached, and the workspace taken from the caching allocator.
-// CPU: im2col (row bodies in kernels/conv_ops.h) + OpenBLAS sgemm per image and group; the
-// input gradient (col2im) adds the kernel rows of one channel in a fixed order, channels in
-// parallel, so it needs no atomics and repeats bit for bit.
+// CPU, three algorithms (row bodies in kernels/conv_ops.h), none with atomics, so each repeats
+// bit for bit:
+// - tiled direct kernels (stride 1): 16 adjacent outputs of up to 8 channels accumulate in
+//   vector registers while the taps run; the input gradient is the same kernel run on the
+//   output gradient with the flipped kernel. The default for most convolutions.
+// - direct rows: the same sums, one output, input or weight row at a time; the readable version
+//   and the oracle of the tiled kernels, and the path of strided convolutions with few outputs.
+// - im2col + OpenBLAS sgemm per image and group; the input gradient (col2im) adds the kernel
+//   rows of one channel in a fixed order, channels in parallel. The rest (strided, 1x1).
 #pragma once
 #include "tensor/tensor.h"
 
@@ -23,6 +29,16 @@ struct Conv2dParams {
 }  // namespace anima
 
 namespace anima::kernels {
+
+// Which CPU algorithm convolves. Auto (the default): tiled for stride 1 when an output row fills
+// a tile (16 columns) or there are at most 4 output channels per group (for the weight gradient
+// only up to 128x128 outputs); direct rows for the other convolutions with at most 4 output
+// channels per group; im2col for the rest and for 1x1 stride-1 convolutions. DirectTiled takes
+// the tiled kernels wherever they apply and the rows elsewhere. Process-wide; tests and
+// benchmarks force one algorithm to compare them.
+enum class CpuConvAlgo { Auto, Im2col, DirectRows, DirectTiled };
+void set_cpu_conv_algo(CpuConvAlgo algo);
+CpuConvAlgo cpu_conv_algo();
 
 // Output shape; throws naming the shapes if they do not fit together.
 Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dParams& p);

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "kernels/conv.h"
 #include "kernels/cpu_blas.h"
 #include "tensor/error.h"
 #include "tensor/runtime.h"
@@ -44,6 +45,11 @@ int main(int argc, char** argv) {
   bench_model->add_option("--device", model_opt.device, "auto, cpu or cuda");
   bench_model->add_option("--batch", model_opt.batch, "batch size (default: the config's)")->check(CLI::NonNegativeNumber);
   bench_model->add_option("--steps", model_opt.steps, "timed steps")->check(CLI::PositiveNumber);
+  // Which CPU convolution algorithm the benchmarks run (kernels/conv.h), to compare them.
+  std::string cpu_conv = "auto";
+  for (CLI::App* sub : {bench_ops, bench_kernels, bench_model})
+    sub->add_option("--cpu-conv", cpu_conv, "CPU convolution: auto, im2col, rows (direct) or tiled (direct)")
+        ->check(CLI::IsMember({"auto", "im2col", "rows", "tiled"}));
   auto* bench_data = bench->add_subcommand("data", "read a dataset in the FOMM layout and time the loader");
   anima::tools::BenchDataOptions data_opt;
   bench_data->add_option("--data", data_opt.data, "dataset root (with train/)")->required();
@@ -172,6 +178,11 @@ int main(int argc, char** argv) {
     if (recon->parsed()) return anima::tools::reconstruct(rc);
     if (evaluate->parsed()) return anima::tools::evaluate(ev);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
+    using anima::kernels::CpuConvAlgo;
+    anima::kernels::set_cpu_conv_algo(cpu_conv == "im2col" ? CpuConvAlgo::Im2col
+                                      : cpu_conv == "rows" ? CpuConvAlgo::DirectRows
+                                      : cpu_conv == "tiled" ? CpuConvAlgo::DirectTiled
+                                                            : CpuConvAlgo::Auto);
     if (bench_model->parsed()) {
       if (!bench_model_config->count() && model_name == "refined-mask") model_opt.config = "configs/refined-mask-shapes-64.yaml";
       return anima::tools::bench_model(model_opt);

@@ -129,6 +129,13 @@ std::vector<Entry> op_entries(Device dev, int64_t n) {
                  Tensor y = conv2d(x_img, w7, Tensor(), Conv2dParams{1, 1, 3, 3, 1, 1, 1});
                  y.backward(y.detach());
                }});
+  // A generator's output layer: 7x7 from 64 channels to the 3 of an image.
+  Tensor w7o = input(Shape{3, 64, 7, 7}, true), b7o = input(Shape{3}, true);
+  e.push_back({"conv2d 7x7 64->3 fwd+bwd", act_str, (act_bytes + act_bytes * 3 / 64) * 3,
+               3 * 2.0 * double(act.numel()) * 3 * 49, [=] {
+                 Tensor y = conv2d(ag, w7o, b7o, Conv2dParams{1, 1, 3, 3, 1, 1, 1});
+                 y.backward(y.detach());
+               }});
   Tensor bn_w = input(Shape{64}, true), bn_b = input(Shape{64}, true);
   Tensor rm = kernels::full(Shape{64}, 0.0, DType::F32, dev), rv = kernels::full(Shape{64}, 1.0, DType::F32, dev);
   e.push_back({"batch_norm train fwd+bwd", act_str, 6 * act_bytes, 0, [=] {

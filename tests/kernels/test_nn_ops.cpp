@@ -103,6 +103,122 @@ TEST_CASE("conv2d: gradcheck of input, weight and bias") {
                           random_tensor(Shape{4}, 6)});
 }
 
+namespace {
+
+// The CPU's three convolution algorithms (kernels/conv.h), each forced in turn.
+struct ConvAlgoScope {
+  explicit ConvAlgoScope(kernels::CpuConvAlgo algo) { kernels::set_cpu_conv_algo(algo); }
+  ~ConvAlgoScope() { kernels::set_cpu_conv_algo(kernels::CpuConvAlgo::Auto); }
+};
+
+struct ConvCase {
+  const char* name;
+  Shape x, w;
+  Conv2dParams p;  // stride h, w; pad h, w; dilation h, w; groups
+};
+
+// Geometries that reach every branch: partial tiles, blocks of 8 output channels with a
+// remainder, groups, dilation, padding wider than the kernel (the tiled input gradient does
+// not apply), rows narrower than a tile, strides (tiled kernels do not apply).
+const ConvCase kConvCases[] = {
+    {"7x7 16->3, rows of 37 (a partial tile)", {2, 16, 9, 37}, {3, 16, 7, 7}, {1, 1, 3, 3, 1, 1, 1}},
+    {"3x3 5->20 (channel blocks of 8, 8, 4)", {2, 5, 6, 19}, {20, 5, 3, 3}, {1, 1, 1, 1, 1, 1, 1}},
+    {"dilated, unequal padding, 2 groups of 9", {2, 6, 11, 23}, {18, 3, 3, 5}, {1, 1, 2, 1, 2, 3, 2}},
+    {"depthwise 5x5", {2, 4, 12, 18}, {4, 1, 5, 5}, {1, 1, 2, 2, 1, 1, 4}},
+    {"padding wider than the kernel", {1, 3, 5, 17}, {2, 3, 3, 3}, {1, 1, 3, 4, 1, 1, 1}},
+    {"no padding, rows of 6", {2, 4, 8, 8}, {3, 4, 3, 3}, {1, 1, 0, 0, 1, 1, 1}},
+    {"stride 2, 1 output channel", {2, 3, 10, 21}, {1, 3, 5, 5}, {2, 2, 2, 2, 1, 1, 1}},
+    {"unequal strides and dilations, 2 groups", {2, 4, 13, 19}, {4, 2, 3, 4}, {2, 1, 1, 2, 1, 2, 2}},
+};
+
+// dx and dw of sum(conv(x, w) * gy), summed in double by the definition.
+std::pair<Tensor, Tensor> conv_gradients_by_definition(const Tensor& x, const Tensor& w, const Tensor& gy,
+                                                       const Conv2dParams& p) {
+  const Shape &xs = x.shape(), &ws = w.shape(), &ys = gy.shape();
+  int64_t Cg = xs[1] / p.groups, Cog = ys[1] / p.groups;
+  std::vector<double> dx(size_t(xs.numel()), 0.0), dw(size_t(ws.numel()), 0.0);
+  for (int64_t n = 0; n < ys[0]; ++n)
+    for (int64_t co = 0; co < ys[1]; ++co)
+      for (int64_t ho = 0; ho < ys[2]; ++ho)
+        for (int64_t wo = 0; wo < ys[3]; ++wo) {
+          double g = gy.data<float>()[((n * ys[1] + co) * ys[2] + ho) * ys[3] + wo];
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t i = 0; i < ws[2]; ++i)
+              for (int64_t j = 0; j < ws[3]; ++j) {
+                int64_t h = ho * p.stride_h - p.pad_h + i * p.dil_h, ww = wo * p.stride_w - p.pad_w + j * p.dil_w;
+                if (h < 0 || h >= xs[2] || ww < 0 || ww >= xs[3]) continue;
+                int64_t xi = ((n * xs[1] + co / Cog * Cg + c) * xs[2] + h) * xs[3] + ww;
+                int64_t wi = ((co * Cg + c) * ws[2] + i) * ws[3] + j;
+                dx[size_t(xi)] += g * w.data<float>()[wi];
+                dw[size_t(wi)] += g * x.data<float>()[xi];
+              }
+        }
+  auto to_tensor = [](const std::vector<double>& v, const Shape& s) {
+    Tensor t = Tensor::empty(s);
+    for (size_t k = 0; k < v.size(); ++k) t.data<float>()[k] = float(v[k]);
+    return t;
+  };
+  return {to_tensor(dx, xs), to_tensor(dw, ws)};
+}
+
+}  // namespace
+
+TEST_CASE("conv2d: every CPU algorithm matches the definition, forward and both gradients") {
+  const kernels::CpuConvAlgo algos[] = {kernels::CpuConvAlgo::Auto, kernels::CpuConvAlgo::Im2col,
+                                        kernels::CpuConvAlgo::DirectRows, kernels::CpuConvAlgo::DirectTiled};
+  const char* names[] = {"auto", "im2col", "direct rows", "direct tiled"};
+  uint64_t seed = 100;
+  for (const ConvCase& c : kConvCases) {
+    Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++), b = random_tensor(Shape{c.w[0]}, seed++);
+    Tensor y = kernels::conv2d_reference(x, w, b, c.p);
+    Tensor gy = random_tensor(y.shape(), seed++);
+    auto [dx, dw] = conv_gradients_by_definition(x, w, gy, c.p);
+    for (int a = 0; a < 4; ++a) {
+      INFO(c.name << ", " << names[a]);
+      ConvAlgoScope scope(algos[a]);
+      CHECK_CLOSE(kernels::conv2d(x, w, b, c.p), y, 1e-5, 1e-5);
+      CHECK_CLOSE(kernels::conv2d_backward_input(gy, w, x.shape(), c.p), dx, 1e-5, 1e-5);
+      CHECK_CLOSE(kernels::conv2d_backward_weight(gy, x, w.shape(), c.p), dw, 1e-4, 1e-5);
+    }
+  }
+}
+
+// The tiled kernel adds the same products in the same order as the row body it replaces.
+TEST_CASE("conv2d: the tiled forward kernel equals the direct rows bit for bit") {
+  uint64_t seed = 200;
+  int checked = 0;
+  for (const ConvCase& c : kConvCases) {
+    if (c.p.stride_h != 1 || c.p.stride_w != 1) continue;
+    INFO(c.name);
+    Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++), b = random_tensor(Shape{c.w[0]}, seed++);
+    Tensor rows, tiled;
+    {
+      ConvAlgoScope scope(kernels::CpuConvAlgo::DirectRows);
+      rows = kernels::conv2d(x, w, b, c.p);
+    }
+    {
+      ConvAlgoScope scope(kernels::CpuConvAlgo::DirectTiled);
+      tiled = kernels::conv2d(x, w, b, c.p);
+    }
+    CHECK(test::bit_equal(rows, tiled));
+    ++checked;
+  }
+  CHECK(checked == 6);
+}
+
+TEST_CASE("conv2d: gradcheck through the direct rows and the tiled kernels") {
+  for (kernels::CpuConvAlgo algo : {kernels::CpuConvAlgo::DirectRows, kernels::CpuConvAlgo::DirectTiled}) {
+    ConvAlgoScope scope(algo);
+    INFO("algorithm " << int(algo));
+    expect_gradients_match([](auto& t) { return conv2d(t[0], t[1], t[2], Conv2dParams{1, 1, 2, 1, 1, 2, 1}); },
+                           {random_tensor(Shape{2, 3, 5, 18}, 11), random_tensor(Shape{3, 3, 3, 3}, 12),
+                            random_tensor(Shape{3}, 13)});
+    expect_gradients_match([](auto& t) { return conv2d(t[0], t[1], t[2], Conv2dParams{2, 1, 1, 1, 1, 1, 2}); },
+                           {random_tensor(Shape{2, 4, 6, 7}, 14), random_tensor(Shape{2, 2, 3, 3}, 15),
+                            random_tensor(Shape{2}, 16)});
+  }
+}
+
 TEST_CASE("conv2d: bad shapes are clear errors") {
   Tensor x = Tensor::zeros(Shape{1, 3, 8, 8});
   CHECK_THROWS_WITH_AS(kernels::conv2d(x, Tensor::zeros(Shape{4, 2, 3, 3}), Tensor(), {}),

@@ -195,6 +195,12 @@ PARITY("conv2d_stride2_dilated_grouped", 1e-4, 1e-4, ({random_tensor(Shape{2, 8,
        conv2d(x[0], x[1], x[2], Conv2dParams{2, 2, 2, 2, 2, 2, 2}))
 PARITY("conv2d_depthwise_blur", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 32, 32}, 66), random_tensor(Shape{3, 1, 13, 13}, 67)}),
        conv2d(x[0], x[1], Tensor(), Conv2dParams{1, 1, 0, 0, 1, 1, 3}))
+// The CPU's tiled direct kernels (7x7 to 3 channels, rows of 37: a partial tile) and direct rows
+// (stride 2, 2 output channels) against cuDNN.
+PARITY("conv2d_7x7_to_3_tiled", 1e-4, 1e-4, ({random_tensor(Shape{2, 16, 11, 37}, 71), random_tensor(Shape{3, 16, 7, 7}, 72), random_tensor(Shape{3}, 73)}),
+       conv2d(x[0], x[1], x[2], Conv2dParams{1, 1, 3, 3, 1, 1, 1}))
+PARITY("conv2d_stride2_direct_rows", 1e-4, 1e-4, ({random_tensor(Shape{2, 5, 13, 17}, 74), random_tensor(Shape{2, 5, 5, 5}, 75), random_tensor(Shape{2}, 76)}),
+       conv2d(x[0], x[1], x[2], Conv2dParams{2, 2, 2, 2, 1, 1, 1}))
 PARITY("conv2d_7x7_pointwise", 1e-4, 1e-4, ({random_tensor(Shape{2, 6, 20, 20}, 68), random_tensor(Shape{5, 6, 7, 7}, 69), random_tensor(Shape{4, 5, 1, 1}, 70)}),
        conv2d(conv2d(x[0], x[1], Tensor(), Conv2dParams{1, 1, 3, 3, 1, 1, 1}), x[2], Tensor(), Conv2dParams{}))
 PARITY("batch_norm_train", 1e-4, 1e-4, ({random_tensor(Shape{4, 6, 9, 7}, 71, -3, 3), random_tensor(Shape{6}, 72), random_tensor(Shape{6}, 73)}),
