@@ -232,28 +232,31 @@ bool tiled_input_gradient_applies(const ops::ConvGeometry& g) {
   return tiled_applies(g) && g.ph <= (g.kh - 1) * g.dh && g.pw <= (g.kw - 1) * g.dw;
 }
 
-// CpuConvAlgo::Auto's choice (bench/RESULTS.md, "Direct CPU convolution", has the measurements
-// behind it): the tiled kernels for stride 1 where a row fills at least one tile or the GEMM would
-// have at most 4 rows; the direct rows for the other convolutions with at most 4 output channels
-// per group; im2col for the rest and for 1x1 stride-1 convolutions (a plain GEMM on x). The
-// tiled weight gradient reads the whole output gradient once per (input channel, kernel tap), so
-// beyond 128x128 outputs, where that stops fitting in cache, im2col takes it (7x7 3->64 at
-// 256x256: 306 ms tiled, 189 ms im2col).
-constexpr int64_t kDirectMaxOutChannels = 4;
+// CpuConvAlgo::Auto's choice, from per-shape timings against OpenBLAS's SkylakeX GEMM
+// (bench/RESULTS.md, "Direct CPU convolution"): the tiled kernels win clearly up to about 8
+// output channels per group (7x7 16->3 at 64x64: 4.6 ms forward + both gradients against 34),
+// are level around 16 and lose from 32 on, where the GEMM's register blocking reuses each load
+// for many more channels (3x3 256->256 at 16x16: 61 ms against 41). So, for stride 1: tiled
+// for the forward pass and the input gradient up to 16 output channels per group, for the
+// weight gradient up to 12 (3x3 64->16 at 128x128: 83 ms tiled, 50 im2col); rows narrower than
+// a tile only up to 4. The direct rows for strided convolutions with at most 4 output channels
+// per group; im2col for everything else, 1x1 stride-1 convolutions included (a plain GEMM on x).
+constexpr int64_t kRowsMaxOutChannels = 4;
 
 enum class Path { Im2col, Rows, Tiled };
 
-// tiled_ok: the tiled kernel computes this convolution; tiled_fast: Auto may take it.
-Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, bool tiled_fast = true) {
+// tiled_ok: the tiled kernel computes this convolution; tiled_max: the most output channels per
+// group for which Auto takes it.
+Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, int64_t tiled_max) {
   switch (g_cpu_conv_algo.load(std::memory_order_relaxed)) {
     case CpuConvAlgo::Im2col: return Path::Im2col;
     case CpuConvAlgo::DirectRows: return Path::Rows;
     case CpuConvAlgo::DirectTiled: return tiled_ok ? Path::Tiled : Path::Rows;
     case CpuConvAlgo::Auto: break;
   }
-  bool few_outputs = Cog <= kDirectMaxOutChannels;
+  bool few_outputs = Cog <= kRowsMaxOutChannels;
   if (is_pointwise(g)) return Path::Im2col;
-  if (tiled_ok && tiled_fast && (g.Wo >= ops::kTile || few_outputs)) return Path::Tiled;
+  if (tiled_ok && Cog <= tiled_max && (g.Wo >= ops::kTile || few_outputs)) return Path::Tiled;
   return few_outputs ? Path::Rows : Path::Im2col;
 }
 
@@ -403,7 +406,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   if (out.numel() == 0 || x.numel() == 0) return kernels::full(out, 0.0, DType::F32, x.device());
   if (x.is_cuda()) return cudnn::conv2d_forward(x, w, bias, p, out);
   ops::ConvGeometry g = geometry(x.shape(), w.shape(), out, p);
-  switch (choose_path(g, w.size(0) / p.groups, tiled_applies(g))) {
+  switch (choose_path(g, w.size(0) / p.groups, tiled_applies(g), 16)) {
     case Path::Tiled: return conv2d_tiled_cpu(x, w, bias, p, out);
     case Path::Rows: return conv2d_direct_cpu(x, w, bias, p, out);
     case Path::Im2col: break;
@@ -420,7 +423,7 @@ Tensor conv2d_backward_input(const Tensor& gout, const Tensor& w, const Shape& x
   if (gout.numel() == 0 || x_shape.numel() == 0) return kernels::full(x_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_data(gout, w, x_shape, p);
   ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
-  switch (choose_path(g, w.size(0) / p.groups, tiled_input_gradient_applies(g))) {
+  switch (choose_path(g, w.size(0) / p.groups, tiled_input_gradient_applies(g), 16)) {
     case Path::Tiled: return conv2d_tiled_backward_input_cpu(gout, w, x_shape, p);
     case Path::Rows: return conv2d_direct_backward_input_cpu(gout, w, x_shape, p);
     case Path::Im2col: break;
@@ -437,7 +440,7 @@ Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& 
   if (gout.numel() == 0 || x.numel() == 0) return kernels::full(w_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_filter(gout, x, w_shape, p);
   ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
-  switch (choose_path(g, w_shape[0] / p.groups, tiled_applies(g), g.Ho * g.Wo <= 128 * 128)) {
+  switch (choose_path(g, w_shape[0] / p.groups, tiled_applies(g), 12)) {
     case Path::Tiled: return conv2d_tiled_backward_weight_cpu(gout, x, w_shape, p);
     case Path::Rows: return conv2d_direct_backward_weight_cpu(gout, x, w_shape, p);
     case Path::Im2col: break;

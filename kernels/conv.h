@@ -7,11 +7,13 @@
 // bit for bit:
 // - tiled direct kernels (stride 1): 16 adjacent outputs of up to 8 channels accumulate in
 //   vector registers while the taps run; the input gradient is the same kernel run on the
-//   output gradient with the flipped kernel. The default for most convolutions.
+//   output gradient with the flipped kernel. The default for stride-1 convolutions with few
+//   output channels (the generators' output layers, the mask heads, the narrow demo networks).
 // - direct rows: the same sums, one output, input or weight row at a time; the readable version
 //   and the oracle of the tiled kernels, and the path of strided convolutions with few outputs.
 // - im2col + OpenBLAS sgemm per image and group; the input gradient (col2im) adds the kernel
-//   rows of one channel in a fixed order, channels in parallel. The rest (strided, 1x1).
+//   rows of one channel in a fixed order, channels in parallel. The default for convolutions
+//   with many output channels, 1x1 and strided ones.
 #pragma once
 #include "tensor/tensor.h"
 
@@ -30,11 +32,11 @@ struct Conv2dParams {
 
 namespace anima::kernels {
 
-// Which CPU algorithm convolves. Auto (the default): tiled for stride 1 when an output row fills
-// a tile (16 columns) or there are at most 4 output channels per group (for the weight gradient
-// only up to 128x128 outputs); direct rows for the other convolutions with at most 4 output
-// channels per group; im2col for the rest and for 1x1 stride-1 convolutions. DirectTiled takes
-// the tiled kernels wherever they apply and the rows elsewhere. Process-wide; tests and
+// Which CPU algorithm convolves. Auto (the default), for stride 1: tiled up to 16 output
+// channels per group (12 for the weight gradient; rows narrower than a 16-column tile only up to
+// 4); direct rows for strided convolutions with at most 4 output channels per group; im2col for
+// the rest (more channels, where the GEMM wins) and for 1x1 stride-1 convolutions. DirectTiled
+// takes the tiled kernels wherever they apply and the rows elsewhere. Process-wide; tests and
 // benchmarks force one algorithm to compare them.
 enum class CpuConvAlgo { Auto, Im2col, DirectRows, DirectTiled };
 void set_cpu_conv_algo(CpuConvAlgo algo);

@@ -170,7 +170,7 @@ inline void col2im_channel(const ConvGeometry& g, const float* col, int64_t c, f
 }
 
 // The tiled direct convolution: the fast twin of conv_direct_row for stride 1, which conv.cpp
-// runs for most stride-1 convolutions (its CpuConvAlgo::Auto rule). A tile is kTile adjacent outputs of up to 8 output channels,
+// runs for stride-1 convolutions with up to 16 output channels per group (CpuConvAlgo::Auto). A tile is kTile adjacent outputs of up to 8 output channels,
 // held in vector registers while the taps run; each input load serves all the tile's channels.
 // The input is first copied into rows padded with zeros to the left and right (xw below), so a
 // tile never tests a bound. Each output still adds bias, then its taps in (c, i, j) order, with a

@@ -11,7 +11,7 @@ DATA=${DEMO_DATA:-data/puppets-64}
 OUT=${DEMO_OUT:-runs/demo}
 CONFIG=${DEMO_CONFIG:-configs/demo-64.yaml}
 SEED=${DEMO_SEED:-0}
-# Training length: the config's 45 epochs of 60 steps (2700 steps, about 10 minutes on 2 CPU
+# Training length: the config's 60 epochs of 60 steps (3600 steps, about 10 minutes on 2 CPU
 # cores). DEMO_EPOCHS overrides it (bench/REPRODUCTION.md has the metrics at every budget
 # measured).
 EPOCHS=${DEMO_EPOCHS:-}
