@@ -41,10 +41,14 @@ DEVICE=${DEVICE:-auto}
 mkdir -p "$OUT/configs"
 [ -f "$OUT/times.csv" ] || echo "row,steps,seconds" > "$OUT/times.csv"
 
-# The FOMM configs: fomm-shapes-64 at batch 4, with the table-4 switches.
+# The FOMM configs: fomm-shapes-64 at batch 4 and a constant learning rate (no epoch_milestones,
+# as configs/demo-64.yaml: every row trains STEPS steps at its base rate, whatever its config's
+# epoch count), with the table-4 switches.
 fomm_config() {
   local row=$1 file="$OUT/configs/$1.yaml"
-  sed -e 's/batch_size: 8/batch_size: 4/' configs/fomm-shapes-64.yaml > "$file"
+  sed -e 's/batch_size: 8/batch_size: 4/' -e 's/epoch_milestones: \[.*\]/epoch_milestones: []/' \
+    configs/fomm-shapes-64.yaml > "$file"
+  grep -q 'epoch_milestones: \[\]' "$file" || { echo "reproduce: could not clear epoch_milestones in $file" >&2; exit 1; }
   if [ "$row" != fomm ]; then sed -i 's/generator_gan: 0/generator_gan: 1/' "$file"; fi
   local mix=""
   case $row in
@@ -68,7 +72,9 @@ train_row() {  # row config
   echo "== reproduce: training $row ($config, $STEPS steps, seed 0)"
   rm -rf "${OUT:?}/$row"
   local start=$(date +%s)
-  "$ANIMA" train --config "$config" --data "$DATA" --out "$OUT/$row" --seed 0 --max-steps "$STEPS" --device "$DEVICE"
+  # --epochs far beyond STEPS: the run ends at --max-steps, not where its config's epochs end.
+  "$ANIMA" train --config "$config" --data "$DATA" --out "$OUT/$row" --seed 0 --epochs 1000000 \
+    --max-steps "$STEPS" --device "$DEVICE"
   echo "$row,$STEPS,$(( $(date +%s) - start ))" >> "$OUT/times.csv"
 }
 

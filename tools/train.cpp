@@ -183,6 +183,11 @@ int train(const TrainOptions& o) {
   TrainLoader loader(dataset, cfg.batch_size, o.workers, 2 * o.workers, device, step);
   int64_t per_epoch = loader.batches_per_epoch();
   int64_t total = per_epoch * cfg.num_epochs;
+  if (o.max_steps > total)
+    std::fprintf(stderr,
+                 "anima train: note: the schedule ends after %lld steps (%d epochs of %lld), before --max-steps "
+                 "%lld; --epochs N trains longer\n",
+                 (long long)total, cfg.num_epochs, (long long)per_epoch, (long long)o.max_steps);
   if (o.max_steps >= 0) total = std::min(total, o.max_steps);
   auto save = [&](int epoch) {
     save_checkpoint(ckpt, job->checkpoint_parts(),
