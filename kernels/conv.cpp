@@ -197,11 +197,11 @@ ANIMA_CPU_CLONES void tile_weight_row(int CO, const ops::ConvGeometry& g, int64_
 
 int64_t round_up_to_tile(int64_t n) { return (n + ops::kTile - 1) / ops::kTile * ops::kTile; }
 
-// `rows` rows of W floats, each padded to Wp with pad_left zeros in front (ops::pad_rows), in parallel.
+// `rows` rows of W floats, each padded to Wp with pad_left zeros in front (ops::pad_row), in parallel.
 Tensor padded_rows(const float* src, int64_t rows, int64_t W, int64_t pad_left, int64_t Wp) {
   Tensor out = Tensor::empty(Shape{rows * Wp});
   float* po = out.data<float>();
-  cpu_for_rows(rows, Wp, [&](int64_t r) { ops::pad_rows(src + r * W, 1, W, W, pad_left, Wp, po + r * Wp); });
+  cpu_for_rows(rows, Wp, [&](int64_t r) { ops::pad_row(src + r * W, W, pad_left, Wp, po + r * Wp); });
   return out;
 }
 

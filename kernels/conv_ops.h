@@ -190,16 +190,12 @@ typedef float TileVec __attribute__((vector_size(kTile * sizeof(float))));
   return v;
 }
 
-// Width-padded rows: row r of `rows` rows (W floats each, `src_stride` apart) goes to
-// dst + r * Wp + pad_left, and the rest of each Wp-long row is zero.
-inline void pad_rows(const float* src, int64_t rows, int64_t W, int64_t src_stride, int64_t pad_left, int64_t Wp,
-                     float* dst) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* d = dst + r * Wp;
-    std::fill(d, d + pad_left, 0.f);
-    std::copy(src + r * src_stride, src + r * src_stride + W, d + pad_left);
-    std::fill(d + pad_left + W, d + Wp, 0.f);
-  }
+// One width-padded row: the W floats of src go to dst + pad_left, and the rest of the Wp floats
+// of dst are zero.
+inline void pad_row(const float* src, int64_t W, int64_t pad_left, int64_t Wp, float* dst) {
+  std::fill(dst, dst + pad_left, 0.f);
+  std::copy(src, src + W, dst + pad_left);
+  std::fill(dst + pad_left + W, dst + Wp, 0.f);
 }
 
 // CO output channels (weights wk, `w_stride` floats apart, each C*kh*kw), output row ho, the
