@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <utility>
 
 #include "kernels/conv_ops.h"
 #include "kernels/cpu_blas.h"
@@ -374,6 +375,24 @@ Tensor conv2d_direct_backward_weight_cpu(const Tensor& gout, const Tensor& x, co
 
 void set_cpu_conv_algo(CpuConvAlgo algo) { g_cpu_conv_algo.store(algo, std::memory_order_relaxed); }
 CpuConvAlgo cpu_conv_algo() { return g_cpu_conv_algo.load(std::memory_order_relaxed); }
+
+namespace {
+constexpr std::pair<CpuConvAlgo, const char*> kCpuConvAlgoNames[] = {
+    {CpuConvAlgo::Auto, "auto"}, {CpuConvAlgo::Im2col, "im2col"},
+    {CpuConvAlgo::DirectRows, "rows"}, {CpuConvAlgo::DirectTiled, "tiled"}};
+}  // namespace
+
+const char* cpu_conv_algo_name(CpuConvAlgo algo) {
+  for (const auto& [a, name] : kCpuConvAlgoNames)
+    if (a == algo) return name;
+  return "?";
+}
+
+CpuConvAlgo parse_cpu_conv_algo(const std::string& name) {
+  for (const auto& [a, n] : kCpuConvAlgoNames)
+    if (name == n) return a;
+  ANIMA_FAIL("unknown CPU convolution algorithm '", name, "' (choose auto, im2col, rows or tiled)");
+}
 
 Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
   ANIMA_CHECK(x.ndim == 4 && w.ndim == 4, "conv2d: expected input [N, C, H, W] and weight ",

@@ -15,6 +15,8 @@
 //   rows of one channel in a fixed order, channels in parallel. The default for convolutions
 //   with many output channels, 1x1 and strided ones.
 #pragma once
+#include <string>
+
 #include "tensor/tensor.h"
 
 namespace anima {
@@ -41,6 +43,10 @@ namespace anima::kernels {
 enum class CpuConvAlgo { Auto, Im2col, DirectRows, DirectTiled };
 void set_cpu_conv_algo(CpuConvAlgo algo);
 CpuConvAlgo cpu_conv_algo();
+// "auto", "im2col", "rows", "tiled": the names `anima bench --cpu-conv` takes and the reports print.
+const char* cpu_conv_algo_name(CpuConvAlgo algo);
+// The algorithm of one of those names; throws naming the choices for any other.
+CpuConvAlgo parse_cpu_conv_algo(const std::string& name);
 
 // Output shape; throws naming the shapes if they do not fit together.
 Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dParams& p);

@@ -12,6 +12,8 @@
 #include <omp.h>
 #endif
 
+#include "kernels/conv.h"
+
 namespace anima::kernels {
 
 void cpu_blas_single_thread() {
@@ -48,7 +50,8 @@ void cpu_blas_select_kernels(char** argv) {
 
 std::string cpu_report() {
   const char* core = openblas_get_corename();
-  return "CPU: " + std::to_string(cpu_max_threads()) + " threads, OpenBLAS " + (core ? core : "(unknown kernels)");
+  return "CPU: " + std::to_string(cpu_max_threads()) + " threads, OpenBLAS " + (core ? core : "(unknown kernels)") +
+         ", convolution " + cpu_conv_algo_name(cpu_conv_algo());
 }
 
 int cpu_max_threads() {

@@ -178,11 +178,7 @@ int main(int argc, char** argv) {
     if (recon->parsed()) return anima::tools::reconstruct(rc);
     if (evaluate->parsed()) return anima::tools::evaluate(ev);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
-    using anima::kernels::CpuConvAlgo;
-    anima::kernels::set_cpu_conv_algo(cpu_conv == "im2col" ? CpuConvAlgo::Im2col
-                                      : cpu_conv == "rows" ? CpuConvAlgo::DirectRows
-                                      : cpu_conv == "tiled" ? CpuConvAlgo::DirectTiled
-                                                            : CpuConvAlgo::Auto);
+    anima::kernels::set_cpu_conv_algo(anima::kernels::parse_cpu_conv_algo(cpu_conv));
     if (bench_model->parsed()) {
       if (!bench_model_config->count() && model_name == "refined-mask") model_opt.config = "configs/refined-mask-shapes-64.yaml";
       return anima::tools::bench_model(model_opt);

@@ -5,6 +5,7 @@
 #include "autograd/nn_functions.h"
 #include "kernels/batch_norm.h"
 #include "kernels/conv.h"
+#include "kernels/cpu_blas.h"
 #include "layers/safetensors.h"
 #include "tests/test_util.h"
 
@@ -105,10 +106,12 @@ TEST_CASE("conv2d: gradcheck of input, weight and bias") {
 
 namespace {
 
-// The CPU's three convolution algorithms (kernels/conv.h), each forced in turn.
+// The CPU's three convolution algorithms (kernels/conv.h), each forced in turn; the previous
+// choice comes back at the end of the scope.
 struct ConvAlgoScope {
+  kernels::CpuConvAlgo previous = kernels::cpu_conv_algo();
   explicit ConvAlgoScope(kernels::CpuConvAlgo algo) { kernels::set_cpu_conv_algo(algo); }
-  ~ConvAlgoScope() { kernels::set_cpu_conv_algo(kernels::CpuConvAlgo::Auto); }
+  ~ConvAlgoScope() { kernels::set_cpu_conv_algo(previous); }
 };
 
 struct ConvCase {
@@ -204,6 +207,15 @@ TEST_CASE("conv2d: the tiled forward kernel equals the direct rows bit for bit")
     ++checked;
   }
   CHECK(checked == 6);
+}
+
+TEST_CASE("conv2d: the CPU algorithm's names, parsing, and the report naming it") {
+  for (kernels::CpuConvAlgo a : {kernels::CpuConvAlgo::Auto, kernels::CpuConvAlgo::Im2col,
+                                 kernels::CpuConvAlgo::DirectRows, kernels::CpuConvAlgo::DirectTiled})
+    CHECK(kernels::parse_cpu_conv_algo(kernels::cpu_conv_algo_name(a)) == a);
+  CHECK_THROWS_WITH_AS(kernels::parse_cpu_conv_algo("fft"), doctest::Contains("'fft'"), Error);
+  ConvAlgoScope scope(kernels::CpuConvAlgo::DirectRows);
+  CHECK(kernels::cpu_report().find("convolution rows") != std::string::npos);
 }
 
 TEST_CASE("conv2d: gradcheck through the direct rows and the tiled kernels") {
