@@ -5,9 +5,17 @@
 #   make CUDA=0 …   the same sources built CPU-only with g++ (no CUDA headers needed)
 #   make deps       install the Debian packages the build needs (apt-get)
 #   make demo       build, train the small refined-mask model on synthetic data, animate: runs/demo/
-# Variables: CUDA (1/0), CUDA_HOME, CUDA_ARCH (e.g. "80 90"), BUILD_DIR, OPT.
+#   make gpu-bundle the GPU-check bundle: binaries for an H200 (sm_90) that start on a bare machine,
+#                   packed with the check script (tools/make_gpu_bundle.sh, tools/gpu_check.sh)
+# Variables: CUDA (1/0), CUDA_HOME, CUDA_ARCH (e.g. "80 90"), BUILD_DIR, OPT,
+#   VIDEO (1/0: FFmpeg video IO, or none), STATIC (1: OpenBLAS, yaml-cpp, stb, libstdc++ and
+#   libgomp linked statically), DEPS (0: skip the apt-get check, for a machine with the libraries
+#   elsewhere), EXTRA_CXXFLAGS / EXTRA_LDFLAGS (e.g. -I and -L of such a place).
 
 CUDA ?= 1
+VIDEO ?= 1
+STATIC ?= 0
+DEPS ?= 1
 CUDA_HOME ?= /usr/local/cuda
 CUDA_ARCH ?= 80 86 89 90
 OPT ?= -O2
@@ -22,8 +30,10 @@ ifeq ($(filter -j%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
 
-DEBIAN_PACKAGES := libopenblas-dev doctest-dev libcli11-dev libstb-dev \
-                   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libyaml-cpp-dev
+DEBIAN_PACKAGES := libopenblas-dev doctest-dev libcli11-dev libstb-dev libyaml-cpp-dev
+ifeq ($(VIDEO),1)
+DEBIAN_PACKAGES += libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 CXX ?= g++
@@ -36,17 +46,30 @@ NVCC ?= $(CUDA_HOME)/bin/nvcc
 # scalar: relu took 4.1 ms on a [4, 64, 64, 64] tensor, 0.2 ms vectorized. It changes no results:
 # without -ffast-math GCC keeps the order of every floating-point operation.
 HOST_VECTORIZE := -fvect-cost-model=dynamic
-COMMON_FLAGS := $(OPT) -g -I. -DANIMA_CUDA=$(CUDA) -ffp-contract=off $(HOST_VECTORIZE)
-CXXFLAGS += -std=c++20 $(COMMON_FLAGS) -fopenmp -Wall -Wextra -Wno-unused-parameter -MMD -MP
-LDLIBS := -fopenmp -lopenblas -lyaml-cpp -lstb -lavformat -lavcodec -lswscale -lavutil -lpthread
+COMMON_FLAGS := $(OPT) -g -I. -DANIMA_CUDA=$(CUDA) -DANIMA_VIDEO=$(VIDEO) -ffp-contract=off $(HOST_VECTORIZE)
+CXXFLAGS += -std=c++20 $(COMMON_FLAGS) -fopenmp -Wall -Wextra -Wno-unused-parameter -MMD -MP $(EXTRA_CXXFLAGS)
+ifeq ($(STATIC),1)
+# Everything but glibc linked in, so the binaries start on a bare machine (the GPU-check bundle).
+# libgomp comes from its static archive, so -fopenmp (which adds the shared one) is not passed.
+LDLIBS := $(EXTRA_LDFLAGS) -static-libstdc++ -static-libgcc \
+          -Wl,-Bstatic -lopenblas -lyaml-cpp -lstb -lgomp -Wl,-Bdynamic -ldl
+else
+LDLIBS := $(EXTRA_LDFLAGS) -fopenmp -lopenblas -lyaml-cpp -lstb
+endif
+ifeq ($(VIDEO),1)
+LDLIBS += -lavformat -lavcodec -lswscale -lavutil
+endif
+LDLIBS += -lpthread -lm
 
 ifeq ($(CUDA),1)
 CXXFLAGS += -I$(CUDA_HOME)/include
 NVCC_GENCODE := $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
                 -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
-NVCCFLAGS := -std=c++20 $(OPT) -g -I. -DANIMA_CUDA=1 --extended-lambda --expt-relaxed-constexpr $(NVCC_GENCODE) \
-             -Xcompiler -fopenmp,-ffp-contract=off,$(HOST_VECTORIZE),-Wall -MMD -MP
-LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart
+NVCCFLAGS := -std=c++20 $(OPT) -g -I. -DANIMA_CUDA=1 -DANIMA_VIDEO=$(VIDEO) --extended-lambda --expt-relaxed-constexpr \
+             $(NVCC_GENCODE) -Xcompiler -fopenmp,-ffp-contract=off,$(HOST_VECTORIZE),-Wall -MMD -MP $(EXTRA_NVCCFLAGS)
+# The CUDA runtime is linked statically; cuBLAS and cuDNN are opened on first use
+# (kernels/cuda_libraries.h), searched through LD_LIBRARY_PATH, this run path and the system cache.
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt
 endif
 
 LIB_DIRS := tensor kernels autograd layers models data
@@ -71,10 +94,11 @@ LIB := $(BUILD_DIR)/libanima.a
 ANIMA := $(BUILD_DIR)/anima
 TESTS := $(BUILD_DIR)/anima_tests
 
-.PHONY: all deps test test-gpu demo bench clean
+.PHONY: all deps test test-gpu demo bench clean gpu-bundle
 all: $(ANIMA) $(TESTS)
 
 deps:
+ifeq ($(DEPS),1)
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -85,6 +109,7 @@ deps:
 ifeq ($(CUDA),1)
 	@test -x $(NVCC) || { echo "make deps: $(NVCC) not found; install the CUDA toolkit," \
 	  "set CUDA_HOME, or build CPU-only with 'make CUDA=0'"; exit 1; }
+endif
 endif
 
 $(BUILD_DIR)/obj/%.o: %.cpp $(FLAGS_STAMP) | deps
@@ -117,8 +142,9 @@ $(BUILD_DIR)/commit.stamp: FORCE
 $(BUILD_DIR)/obj/tools/train.o: $(BUILD_DIR)/commit.stamp
 $(BUILD_DIR)/obj/tools/train.o: CXXFLAGS += -DANIMA_GIT_COMMIT='"$(GIT_COMMIT)"'
 
-# Tests find the committed golden files through an absolute path.
-$(TEST_OBJ): CXXFLAGS += -DANIMA_GOLDEN_DIR='"$(CURDIR)/tests/golden"'
+# Tests find the committed configs and golden files through an absolute path (ANIMA_SOURCE_DIR in
+# the environment overrides it where the test binary runs elsewhere).
+$(TEST_OBJ): CXXFLAGS += -DANIMA_SOURCE_DIR='"$(CURDIR)"'
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -146,7 +172,12 @@ bench: $(ANIMA)
 demo: | deps
 	+bash tools/demo.sh
 
+# The GPU-check bundle (tools/make_gpu_bundle.sh): an sm_90 build without video IO, statically
+# linked but for glibc, packed with the check script into gpu-bundle/; prints its size.
+gpu-bundle: | deps
+	+bash tools/make_gpu_bundle.sh
+
 clean:
-	rm -rf build build-cpu
+	rm -rf build build-cpu build-bundle gpu-bundle
 
 -include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,5 +1,10 @@
 #include "data/video_io.h"
 
+#ifndef ANIMA_VIDEO
+#define ANIMA_VIDEO 1
+#endif
+
+#if ANIMA_VIDEO
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -7,6 +12,7 @@ extern "C" {
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 }
+#endif
 
 #include <unistd.h>
 
@@ -20,6 +26,10 @@ extern "C" {
 #include "kernels/shape_ops.h"
 
 namespace anima {
+
+bool built_with_video() { return ANIMA_VIDEO != 0; }
+
+#if ANIMA_VIDEO
 namespace {
 
 std::string av_error(int code) {
@@ -231,6 +241,22 @@ void write_video(const std::string& path, const std::vector<Tensor>& frames, dou
     ANIMA_FAIL("write_video: ", path, ": rename failed (", std::strerror(errno), ")");
   }
 }
+
+#else  // VIDEO=0: a build without FFmpeg (the GPU-check bundle); image strips and frame folders still work.
+
+namespace {
+[[noreturn]] void no_video(const char* op, const std::string& path) {
+  ANIMA_FAIL(op, ": ", path, ": this anima was built without video IO (VIDEO=0); "
+             "use frame folders or .png strips, or a build with FFmpeg");
+}
+}  // namespace
+
+VideoData read_video(const std::string& path, int64_t) { no_video("read_video", path); }
+int64_t probe_video(const std::string& path) { no_video("probe_video", path); }
+bool has_h264_encoder() { return false; }
+void write_video(const std::string& path, const std::vector<Tensor>&, double, int) { no_video("write_video", path); }
+
+#endif
 
 std::string lower_extension(const std::string& path) {
   std::string e = std::filesystem::path(path).extension().string();

@@ -44,4 +44,9 @@ void write_video(const std::string& path, const std::vector<Tensor>& frames, dou
 // Whether the linked FFmpeg has an H.264 encoder (libx264).
 bool has_h264_encoder();
 
+// False in a build without FFmpeg (make VIDEO=0, as the GPU-check bundle): then read_video,
+// probe_video and write_video throw an Error saying so; strips, frame folders and single images
+// are still read by read_any_video.
+bool built_with_video();
+
 }  // namespace anima

@@ -10,7 +10,7 @@
 #include "tensor/hd.h"
 
 #if ANIMA_CUDA
-#include <cudnn.h>
+#include "kernels/cuda_libraries.h"
 
 #include "tensor/cuda_check.h"
 
@@ -19,7 +19,7 @@
     cudnnStatus_t anima_st_ = (expr);                                                         \
     if (anima_st_ != CUDNN_STATUS_SUCCESS)                                                    \
       ::anima::detail::fail(__FILE__, __LINE__, "cuDNN error in ", #expr, ": ",               \
-                            cudnnGetErrorString(anima_st_));                                  \
+                            ::anima::kernels::cudnn_api().cudnnGetErrorString(anima_st_));    \
   } while (0)
 
 namespace anima::kernels::cudnn {
@@ -28,7 +28,7 @@ namespace {
 cudnnHandle_t handle() {
   static cudnnHandle_t h = nullptr;
   static std::once_flag once;
-  std::call_once(once, [] { ANIMA_CUDNN_CHECK(cudnnCreate(&h)); });
+  std::call_once(once, [] { ANIMA_CUDNN_CHECK(cudnn_api().cudnnCreate(&h)); });
   return h;
 }
 
@@ -42,35 +42,35 @@ struct TensorDesc {
   cudnnTensorDescriptor_t d = nullptr;
   explicit TensorDesc(const Shape& s) {
     check_int_extents("cuDNN tensor", s);
-    ANIMA_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
-    ANIMA_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s[0]),
+    ANIMA_CUDNN_CHECK(cudnn_api().cudnnCreateTensorDescriptor(&d));
+    ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s[0]),
                                                  int(s[1]), int(s[2]), int(s[3])));
   }
-  ~TensorDesc() { cudnnDestroyTensorDescriptor(d); }
+  ~TensorDesc() { cudnn_api().cudnnDestroyTensorDescriptor(d); }
 };
 
 struct FilterDesc {
   cudnnFilterDescriptor_t d = nullptr;
   explicit FilterDesc(const Shape& s) {
     check_int_extents("cuDNN filter", s);
-    ANIMA_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d));
-    ANIMA_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, int(s[0]),
+    ANIMA_CUDNN_CHECK(cudnn_api().cudnnCreateFilterDescriptor(&d));
+    ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetFilter4dDescriptor(d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, int(s[0]),
                                                  int(s[1]), int(s[2]), int(s[3])));
   }
-  ~FilterDesc() { cudnnDestroyFilterDescriptor(d); }
+  ~FilterDesc() { cudnn_api().cudnnDestroyFilterDescriptor(d); }
 };
 
 struct ConvDesc {
   cudnnConvolutionDescriptor_t d = nullptr;
   explicit ConvDesc(const Conv2dParams& p) {
-    ANIMA_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&d));
-    ANIMA_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d, p.pad_h, p.pad_w, p.stride_h, p.stride_w,
+    ANIMA_CUDNN_CHECK(cudnn_api().cudnnCreateConvolutionDescriptor(&d));
+    ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetConvolution2dDescriptor(d, p.pad_h, p.pad_w, p.stride_h, p.stride_w,
                                                       p.dil_h, p.dil_w, CUDNN_CROSS_CORRELATION,
                                                       CUDNN_DATA_FLOAT));
-    ANIMA_CUDNN_CHECK(cudnnSetConvolutionGroupCount(d, p.groups));
-    ANIMA_CUDNN_CHECK(cudnnSetConvolutionMathType(d, allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+    ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetConvolutionGroupCount(d, p.groups));
+    ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetConvolutionMathType(d, allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
   }
-  ~ConvDesc() { cudnnDestroyConvolutionDescriptor(d); }
+  ~ConvDesc() { cudnn_api().cudnnDestroyConvolutionDescriptor(d); }
 };
 
 enum class Direction { Forward, BackwardData, BackwardFilter };
@@ -132,12 +132,12 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
   ConvDesc cd(p);
   AlgoChoice c = choose<cudnnConvolutionFwdAlgoPerf_t>(
       cache_key(Direction::Forward, x.shape(), w.shape(), p), [&](int n, int* got, auto* perf) {
-        return cudnnGetConvolutionForwardAlgorithm_v7(handle(), xd.d, wd.d, cd.d, yd.d, n, got, perf);
+        return cudnn_api().cudnnGetConvolutionForwardAlgorithm_v7(handle(), xd.d, wd.d, cd.d, yd.d, n, got, perf);
       });
-  ANIMA_CUDNN_CHECK(cudnnSetConvolutionMathType(cd.d, c.math));
+  ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetConvolutionMathType(cd.d, c.math));
   Tensor ws = workspace(c.workspace);
   const float one = 1.f, zero = 0.f;
-  ANIMA_CUDNN_CHECK(cudnnConvolutionForward(handle(), &one, xd.d, x.data_ptr(), wd.d, w.data_ptr(),
+  ANIMA_CUDNN_CHECK(cudnn_api().cudnnConvolutionForward(handle(), &one, xd.d, x.data_ptr(), wd.d, w.data_ptr(),
                                             cd.d, cudnnConvolutionFwdAlgo_t(c.algo), ws.data_ptr(),
                                             c.workspace, &zero, yd.d, y.data_ptr()));
   if (bias.defined()) return add(y, raw::view(bias, Shape{1, out_shape[1], 1, 1}));
@@ -152,12 +152,12 @@ Tensor conv2d_backward_data(const Tensor& gout, const Tensor& w, const Shape& x_
   ConvDesc cd(p);
   AlgoChoice c = choose<cudnnConvolutionBwdDataAlgoPerf_t>(
       cache_key(Direction::BackwardData, x_shape, w.shape(), p), [&](int n, int* got, auto* perf) {
-        return cudnnGetConvolutionBackwardDataAlgorithm_v7(handle(), wd.d, yd.d, cd.d, xd.d, n, got, perf);
+        return cudnn_api().cudnnGetConvolutionBackwardDataAlgorithm_v7(handle(), wd.d, yd.d, cd.d, xd.d, n, got, perf);
       });
-  ANIMA_CUDNN_CHECK(cudnnSetConvolutionMathType(cd.d, c.math));
+  ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetConvolutionMathType(cd.d, c.math));
   Tensor ws = workspace(c.workspace);
   const float one = 1.f, zero = 0.f;
-  ANIMA_CUDNN_CHECK(cudnnConvolutionBackwardData(handle(), &one, wd.d, w.data_ptr(), yd.d,
+  ANIMA_CUDNN_CHECK(cudnn_api().cudnnConvolutionBackwardData(handle(), &one, wd.d, w.data_ptr(), yd.d,
                                                  gout.data_ptr(), cd.d,
                                                  cudnnConvolutionBwdDataAlgo_t(c.algo), ws.data_ptr(),
                                                  c.workspace, &zero, xd.d, dx.data_ptr()));
@@ -172,12 +172,12 @@ Tensor conv2d_backward_filter(const Tensor& gout, const Tensor& x, const Shape& 
   ConvDesc cd(p);
   AlgoChoice c = choose<cudnnConvolutionBwdFilterAlgoPerf_t>(
       cache_key(Direction::BackwardFilter, x.shape(), w_shape, p), [&](int n, int* got, auto* perf) {
-        return cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle(), xd.d, yd.d, cd.d, wd.d, n, got, perf);
+        return cudnn_api().cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle(), xd.d, yd.d, cd.d, wd.d, n, got, perf);
       });
-  ANIMA_CUDNN_CHECK(cudnnSetConvolutionMathType(cd.d, c.math));
+  ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetConvolutionMathType(cd.d, c.math));
   Tensor ws = workspace(c.workspace);
   const float one = 1.f, zero = 0.f;
-  ANIMA_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle(), &one, xd.d, x.data_ptr(), yd.d,
+  ANIMA_CUDNN_CHECK(cudnn_api().cudnnConvolutionBackwardFilter(handle(), &one, xd.d, x.data_ptr(), yd.d,
                                                    gout.data_ptr(), cd.d,
                                                    cudnnConvolutionBwdFilterAlgo_t(c.algo),
                                                    ws.data_ptr(), c.workspace, &zero, wd.d,
@@ -191,7 +191,7 @@ void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
   TensorDesc xd(x.shape());
   TensorDesc pd(Shape{1, x.size(1), 1, 1});
   const float one = 1.f, zero = 0.f;
-  ANIMA_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
+  ANIMA_CUDNN_CHECK(cudnn_api().cudnnBatchNormalizationForwardTraining(
       handle(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, xd.d, x.data_ptr(), xd.d, y.data_ptr(), pd.d,
       weight.data_ptr(), bias.data_ptr(), momentum, running_mean.data_ptr(), running_var.data_ptr(),
       eps, save_mean.data_ptr(), save_invstd.data_ptr()));
@@ -203,7 +203,7 @@ void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight
   TensorDesc xd(x.shape());
   TensorDesc pd(Shape{1, x.size(1), 1, 1});
   const float one = 1.f, zero = 0.f;
-  ANIMA_CUDNN_CHECK(cudnnBatchNormalizationBackward(
+  ANIMA_CUDNN_CHECK(cudnn_api().cudnnBatchNormalizationBackward(
       handle(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, xd.d, x.data_ptr(), xd.d,
       gy.data_ptr(), xd.d, dx.data_ptr(), pd.d, weight.data_ptr(), dweight.data_ptr(),
       dbias.data_ptr(), eps, save_mean.data_ptr(), save_invstd.data_ptr()));

@@ -5,6 +5,7 @@
 // - deterministic (default off): pick only deterministic cuDNN algorithms and avoid float atomics,
 //   so a run repeats bit for bit on the same GPU.
 #pragma once
+#include <string>
 
 namespace anima {
 
@@ -12,5 +13,19 @@ bool allow_tf32();
 void set_allow_tf32(bool on);
 bool deterministic();
 void set_deterministic(bool on);
+// "TF32 convolutions on, deterministic off": for run-log headers and `anima info`.
+std::string math_mode_report();
+
+// Sets both switches for a scope and restores the previous values when it ends.
+class MathModeScope {
+ public:
+  MathModeScope(bool allow_tf32_on, bool deterministic_on);
+  ~MathModeScope();
+  MathModeScope(const MathModeScope&) = delete;
+  MathModeScope& operator=(const MathModeScope&) = delete;
+
+ private:
+  bool previous_tf32_, previous_deterministic_;
+};
 
 }  // namespace anima

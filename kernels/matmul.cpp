@@ -10,7 +10,7 @@
 #include "tensor/runtime.h"
 
 #if ANIMA_CUDA
-#include <cublas_v2.h>
+#include "kernels/cuda_libraries.h"
 
 #include <mutex>
 
@@ -19,10 +19,12 @@
 #define ANIMA_CUBLAS_CHECK(expr)                                                          \
   do {                                                                                    \
     cublasStatus_t anima_st_ = (expr);                                                    \
-    if (anima_st_ != CUBLAS_STATUS_SUCCESS)                                               \
+    if (anima_st_ != CUBLAS_STATUS_SUCCESS) {                                             \
+      const auto& anima_api_ = ::anima::kernels::cublas_api();                            \
       ::anima::detail::fail(__FILE__, __LINE__, "cuBLAS error in ", #expr, ": ",          \
-                            cublasGetStatusName(anima_st_), " (",                         \
-                            cublasGetStatusString(anima_st_), ")");                       \
+                            anima_api_.cublasGetStatusName(anima_st_), " (",              \
+                            anima_api_.cublasGetStatusString(anima_st_), ")");            \
+    }                                                                                     \
   } while (0)
 #endif
 
@@ -77,7 +79,7 @@ GemmPlan plan_gemm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
 cublasHandle_t cublas_handle() {
   static cublasHandle_t handle = nullptr;
   static std::once_flag once;
-  std::call_once(once, [] { ANIMA_CUBLAS_CHECK(cublasCreate(&handle)); });
+  std::call_once(once, [] { ANIMA_CUBLAS_CHECK(cublas_api().cublasCreate_v2(&handle)); });
   return handle;
 }
 #endif
@@ -106,7 +108,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
 #if ANIMA_CUDA
   // cuBLAS is column-major: a row-major X is a column-major X^T, so compute C^T = B^T A^T.
   const float one = 1.f, zero = 0.f;
-  ANIMA_CUBLAS_CHECK(cublasSgemmStridedBatched(
+  ANIMA_CUBLAS_CHECK(cublas_api().cublasSgemmStridedBatched(
       cublas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(p.N),
       int(p.M), int(p.K), &one, pb, int(ldb), p.b_batch_stride, pa, int(lda), p.a_batch_stride,
       &zero, pc, int(p.N), p.M * p.N, int(p.batch)));

@@ -60,9 +60,13 @@ std::string cuda_status() { return probe().status; }
 std::string device_report() {
   std::ostringstream os;
 #if ANIMA_CUDA
-  int rt = 0;
+  int rt = 0, driver = 0;
   cudaRuntimeGetVersion(&rt);
-  os << "CUDA runtime " << rt / 1000 << "." << (rt % 1000) / 10 << "; ";
+  os << "CUDA runtime " << rt / 1000 << "." << (rt % 1000) / 10 << ", driver ";
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0)
+    os << driver / 1000 << "." << (driver % 1000) / 10 << "; ";
+  else
+    os << "none; ";
 #endif
   os << (cuda_available() ? "GPU: " : "") << cuda_status();
   return os.str();

@@ -18,6 +18,7 @@
 #include "kernels/shape_ops.h"
 #include "data/synthetic.h"
 #include "data/image_io.h"
+#include "data/video_io.h"
 
 namespace anima::test {
 namespace {
@@ -45,6 +46,12 @@ bool cuda_or_skip() {
     return false;
   }
   mark_skipped(cuda_status());
+  return false;
+}
+
+bool video_or_skip() {
+  if (built_with_video()) return true;
+  mark_skipped("built without video IO (VIDEO=0)");
   return false;
 }
 
@@ -120,7 +127,14 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi, Devi
   return kernels::uniform(shape, lo, hi, gen, device);
 }
 
-std::string golden_path(const std::string& name) { return std::string(ANIMA_GOLDEN_DIR) + "/" + name; }
+// ANIMA_SOURCE_DIR in the environment overrides the checkout the tests were built in, for a test
+// binary that runs elsewhere (the GPU-check bundle, a bare root).
+std::string source_path(const std::string& relative) {
+  const char* dir = std::getenv("ANIMA_SOURCE_DIR");
+  return std::string(dir && *dir ? dir : ANIMA_SOURCE_DIR) + "/" + relative;
+}
+
+std::string golden_path(const std::string& name) { return source_path("tests/golden/" + name); }
 
 namespace {
 struct CountingListener : doctest::IReporter {

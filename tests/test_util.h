@@ -19,6 +19,10 @@ void mark_skipped(const std::string& reason);
 // ANIMA_REQUIRE_GPU=1 (make test-gpu), fails.
 bool cuda_or_skip();
 
+// True when this build reads and writes video files (FFmpeg). Otherwise (make VIDEO=0, the
+// GPU-check bundle) the test is marked skipped.
+bool video_or_skip();
+
 // |actual - expected| <= atol + rtol * |expected| for every element (same shape required).
 // On failure, reports the first few mismatches and the worst one.
 bool allclose(const Tensor& actual, const Tensor& expected, double atol, double rtol,
@@ -42,6 +46,9 @@ Tensor away_from_zero(const Shape& shape, uint64_t seed);
 // size x size: sources are frame 0, drivings frame `driving_frame` (< 8). [2, 3, size, size] each.
 std::pair<Tensor, Tensor> puppet_batch(uint64_t seed, int64_t size, int driving_frame);
 
+// Path of a file of the source tree (configs/x.yaml): under $ANIMA_SOURCE_DIR when that is set,
+// else under the checkout the tests were built in.
+std::string source_path(const std::string& relative);
 // Path of a committed golden file (tests/golden/NAME).
 std::string golden_path(const std::string& name);
 
@@ -58,3 +65,5 @@ std::string golden_path(const std::string& name);
 
 #define REQUIRE_CUDA_OR_SKIP() \
   if (!::anima::test::cuda_or_skip()) return
+#define REQUIRE_VIDEO_OR_SKIP() \
+  if (!::anima::test::video_or_skip()) return

@@ -5,6 +5,9 @@
 
 #include "kernels/conv.h"
 #include "kernels/cpu_blas.h"
+#include "kernels/cuda_libraries.h"
+#include "kernels/math_mode.h"
+#include "data/video_io.h"
 #include "tensor/error.h"
 #include "tensor/runtime.h"
 #include "tools/bench.h"
@@ -47,9 +50,13 @@ int main(int argc, char** argv) {
   bench_model->add_option("--steps", model_opt.steps, "timed steps")->check(CLI::PositiveNumber);
   // Which CPU convolution algorithm the benchmarks run (kernels/conv.h), to compare them.
   std::string cpu_conv = "auto";
-  for (CLI::App* sub : {bench_ops, bench_kernels, bench_model})
+  bool bench_deterministic = false, bench_strict_fp32 = false;
+  for (CLI::App* sub : {bench_ops, bench_kernels, bench_model}) {
     sub->add_option("--cpu-conv", cpu_conv, "CPU convolution: auto, im2col, rows (direct) or tiled (direct)")
         ->check(CLI::IsMember({"auto", "im2col", "rows", "tiled"}));
+    sub->add_flag("--deterministic", bench_deterministic, "GPU: deterministic algorithms only");
+    sub->add_flag("--no-tf32", bench_strict_fp32, "GPU: strict FP32 convolutions instead of TF32");
+  }
   auto* bench_data = bench->add_subcommand("data", "read a dataset in the FOMM layout and time the loader");
   anima::tools::BenchDataOptions data_opt;
   bench_data->add_option("--data", data_opt.data, "dataset root (with train/)")->required();
@@ -89,6 +96,8 @@ int main(int argc, char** argv) {
   train->add_option("--max-steps", train_opt.max_steps, "stop after this many steps")->check(CLI::NonNegativeNumber);
   train->add_option("--log-every", train_opt.log_every, "log every N steps")->check(CLI::PositiveNumber);
   train->add_flag("--quiet", train_opt.quiet, "no progress bar");
+  train->add_flag("--deterministic", train_opt.deterministic, "GPU: deterministic algorithms only (repeats bit for bit)");
+  train->add_flag("--no-tf32", train_opt.strict_fp32, "GPU: strict FP32 convolutions instead of TF32");
 
   auto* animate = app.add_subcommand("animate", "animate a source image with a driving video (either model)");
   anima::tools::AnimateOptions an;
@@ -165,8 +174,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) {
-      std::printf("anima: built %s CUDA\n", anima::built_with_cuda() ? "with" : "without");
+      std::printf("anima: built %s CUDA, %s video IO\n", anima::built_with_cuda() ? "with" : "without",
+                  anima::built_with_video() ? "with" : "without");
       std::printf("device: %s\n", anima::device_report().c_str());
+      std::printf("GPU libraries: %s\n", anima::kernels::cuda_libraries_report().c_str());
+      std::printf("modes: %s\n", anima::math_mode_report().c_str());
       std::printf("%s\n", anima::kernels::cpu_report().c_str());
       return 0;
     }
@@ -179,6 +191,7 @@ int main(int argc, char** argv) {
     if (evaluate->parsed()) return anima::tools::evaluate(ev);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
     anima::kernels::set_cpu_conv_algo(anima::kernels::parse_cpu_conv_algo(cpu_conv));
+    anima::MathModeScope modes(!bench_strict_fp32, bench_deterministic);
     if (bench_model->parsed()) {
       if (!bench_model_config->count() && model_name == "refined-mask") model_opt.config = "configs/refined-mask-shapes-64.yaml";
       return anima::tools::bench_model(model_opt);

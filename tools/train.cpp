@@ -13,6 +13,7 @@
 #include "data/loader.h"
 #include "kernels/cpu_blas.h"
 #include "kernels/elementwise.h"
+#include "kernels/math_mode.h"
 #include "kernels/reduce.h"
 #include "models/fomm/full_model.h"
 #include "models/refined_mask/model.h"
@@ -100,6 +101,8 @@ struct LoopConfig {
 }  // namespace
 
 int train(const TrainOptions& o) {
+  // The options only tighten the process's modes (a caller that set them keeps them).
+  MathModeScope modes(allow_tf32() && !o.strict_fp32, deterministic() || o.deterministic);
   std::string text = read_file_bytes(o.config);
   LoopConfig cfg;
   cfg.kind = refined_mask::config_model_kind(text, o.config);
@@ -172,8 +175,8 @@ int train(const TrainOptions& o) {
     append_line(log, "resumed from " + o.checkpoint + " at epoch " + std::to_string(start_epoch) + ", step " +
                          std::to_string(step));
   } else {
-    std::string header = "anima train; commit " + std::string(ANIMA_GIT_COMMIT) + "; " + device_report() + "; " + kernels::cpu_report() + "; device " +
-                         device.str() + "; seed " + std::to_string(o.seed) + "; data " + root + " (" +
+    std::string header = "anima train; commit " + std::string(ANIMA_GIT_COMMIT) + "; " + device_report() + "; " + kernels::cpu_report() + "; " +
+                         math_mode_report() + "; device " + device.str() + "; seed " + std::to_string(o.seed) + "; data " + root + " (" +
                          std::to_string(dataset.size()) + " videos, " + std::to_string(dataset.skipped()) +
                          " skipped); VGG-19 " + (vgg->pretrained() ? o.vgg : "RANDOM (no weights file)") +
                          "\n--- config ---\n" + cfg.text + "--- end config ---";

@@ -89,6 +89,7 @@ TEST_CASE("images: PNG round trip, JPEG, format from the bytes, grey to RGB, err
 }
 
 TEST_CASE("video: mp4 round trip above 30 dB, GIF, frame rate, corrupt and truncated files") {
+  REQUIRE_VIDEO_OR_SKIP();
   std::string d = temp_dir("video");
   std::vector<PuppetFrame> frames = render_puppet_video(2, 1, 0, 12, 64);
   std::vector<Tensor> images;
@@ -189,6 +190,7 @@ TEST_CASE("synthetic puppets: the style scales the figure and its travel; scale 
 }
 
 TEST_CASE("dataset: strip, frame-folder and mp4 layouts, resizing, id sampling, corrupt entries") {
+  REQUIRE_VIDEO_OR_SKIP();
   DatasetOptions o;
   o.frame_h = o.frame_w = 32;
   VideoDataset train(small_dataset(), "train", o);

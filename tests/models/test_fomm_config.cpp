@@ -7,7 +7,7 @@ using namespace anima::fomm;
 TEST_SUITE("models") {
 
 TEST_CASE("configs: the official vox-256 values load and build the official networks") {
-  FommConfig c = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/vox-256.yaml");
+  FommConfig c = load_fomm_config(test::source_path("configs/vox-256.yaml"));
   CHECK(c.warnings.empty());
   CHECK(c.dataset.id_sampling);
   CHECK(c.dataset.frame_shape == std::vector<int64_t>{256, 256, 3});
@@ -22,7 +22,7 @@ TEST_CASE("configs: the official vox-256 values load and build the official netw
   CHECK(KPDetector(c.kp_detector, gen).parameter_count() == 14215368);
   CHECK(OcclusionAwareGenerator(c.generator, gen).parameter_count() == 45575391);
   CHECK(MultiScaleDiscriminator(c.discriminator, gen).parameter_count() == 2758849);
-  FommConfig pc = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/prioritycut-vox-256.yaml");
+  FommConfig pc = load_fomm_config(test::source_path("configs/prioritycut-vox-256.yaml"));
   CHECK(pc.warnings.empty());
   CHECK(pc.prioritycut.discriminator == "unet");
   CHECK(pc.prioritycut.mix == "prioritycut");
@@ -30,12 +30,12 @@ TEST_CASE("configs: the official vox-256 values load and build the official netw
   for (const char* name : {"taichi-256", "bair-256", "prioritycut-taichi-256", "prioritycut-bair-256", "vox-adv-256",
                            "taichi-adv-256", "fashion-256", "nemo-256"}) {
     INFO(name);
-    FommConfig other = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/" + name + ".yaml");
+    FommConfig other = load_fomm_config(test::source_path(std::string("configs/") + name + ".yaml"));
     CHECK(other.warnings.empty());
     CHECK(other.dataset.frame_shape[0] == 256);
   }
   // mgif's resize and crop augmentations (data/clip_augment.h).
-  FommConfig mgif = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/mgif-256.yaml");
+  FommConfig mgif = load_fomm_config(test::source_path("configs/mgif-256.yaml"));
   CHECK(mgif.warnings.empty());
   CHECK(mgif.dataset.resize_ratio == std::vector<float>{0.9f, 1.1f});
   CHECK(mgif.dataset.crop_size == std::vector<int64_t>{256, 256});
@@ -46,12 +46,12 @@ TEST_CASE("configs: the official vox-256 values load and build the official netw
   CHECK_THROWS_WITH_AS(parse_fomm_config("dataset_params: {augmentation_params: {resize_param: {ratio: [1.1, 0.9]}}}\n", "r"),
                        doctest::Contains("resize_param.ratio"), Error);
   CHECK(mgif.kp_detector.single_jacobian_map);
-  FommConfig adv = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/taichi-adv-256.yaml");
+  FommConfig adv = load_fomm_config(test::source_path("configs/taichi-adv-256.yaml"));
   CHECK(adv.discriminator.use_kp);
   CHECK(adv.train.lr_kp_detector == 0.0);
   CHECK(adv.train.epoch_milestones.empty());
   CHECK(parse_fomm_config("dataset_params: {image_shape: [128, 96, 3]}\n", "old").dataset.frame_shape[1] == 96);
-  FommConfig small = load_fomm_config(std::string(ANIMA_GOLDEN_DIR) + "/../../configs/fomm-shapes-64.yaml");
+  FommConfig small = load_fomm_config(test::source_path("configs/fomm-shapes-64.yaml"));
   CHECK(small.warnings.empty());
   CHECK(small.dataset.frame_shape[0] == 64);
   CHECK(small.kp_detector.num_blocks == 3);

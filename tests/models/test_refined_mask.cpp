@@ -94,7 +94,7 @@ TEST_SUITE("models") {
 TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear errors") {
   for (const char* name : {"vox", "taichi", "bair"}) {
     INFO(name);
-    RefinedMaskConfig c = load_refined_mask_config(std::string("configs/refined-mask-") + name + "-256.yaml");
+    RefinedMaskConfig c = load_refined_mask_config(test::source_path(std::string("configs/refined-mask-") + name + "-256.yaml"));
     CHECK(c.warnings.empty());
     CHECK(c.mask_h() == 64);
     CHECK(c.train.loss_weights.mask == 100.f);
@@ -112,7 +112,7 @@ TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear erro
     CHECK(!c.model.mask_generator.skip_connections);
     CHECK(!c.model.refinement.skip_connections);
   }
-  RefinedMaskConfig small = load_refined_mask_config("configs/refined-mask-shapes-64.yaml");
+  RefinedMaskConfig small = load_refined_mask_config(test::source_path("configs/refined-mask-shapes-64.yaml"));
   CHECK(small.warnings.empty());
   CHECK(config_model_kind(test::kTinyRefinedMaskYaml, "tiny") == "refined_mask");
   CHECK(config_model_kind("dataset_params: {}\n", "fomm") == "fomm");
@@ -156,7 +156,7 @@ TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear erro
 }
 
 TEST_CASE("refined-mask networks at 256x256: shapes, names and parameter counts of appendix A") {
-  RefinedMaskConfig c = load_refined_mask_config("configs/refined-mask-vox-256.yaml");
+  RefinedMaskConfig c = load_refined_mask_config(test::source_path("configs/refined-mask-vox-256.yaml"));
   Generator gen(1);
   RefinedMaskModel model(c, gen);
   CHECK(model.mask_generator->parameter_count() == expected_m(c.model));
@@ -185,7 +185,7 @@ TEST_CASE("refined-mask networks at 256x256: shapes, names and parameter counts 
   CHECK(model.mask_generator->state_dict().back().first == "down.weight");
   // The taichi and bair models are the same architecture.
   for (const char* other : {"taichi", "bair"}) {
-    RefinedMaskConfig o = load_refined_mask_config(std::string("configs/refined-mask-") + other + "-256.yaml");
+    RefinedMaskConfig o = load_refined_mask_config(test::source_path(std::string("configs/refined-mask-") + other + "-256.yaml"));
     CHECK(expected_m(o.model) + expected_l(o.model) + expected_r(o.model) + expected_h(o.model) ==
           expected_m(c.model) + expected_l(c.model) + expected_r(c.model) + expected_h(c.model));
   }

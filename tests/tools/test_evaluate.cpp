@@ -143,6 +143,7 @@ TEST_CASE("evaluate: videos matched by name across strips and frame folders, wit
 }
 
 TEST_CASE("evaluate: mp4 videos, several methods, keypoints and embeddings, output files") {
+  REQUIRE_VIDEO_OR_SKIP();
   TempDir t;
   std::string d = t.path;
   std::filesystem::create_directories(d + "/gt");

@@ -126,6 +126,7 @@ TEST_CASE("the training visualisation of a PriorityCut step: every official colu
 }
 
 TEST_CASE("train writes a run folder; resuming from a checkpoint equals the uninterrupted run") {
+  REQUIRE_VIDEO_OR_SKIP();
   std::string d = "/tmp/anima_test_train_" + std::to_string(::getpid());
   tools::TrainOptions o = tiny_run(d, test::kTinyFommYaml, 32, 5, 4);
   REQUIRE(tools::train(o) == 0);
@@ -233,6 +234,7 @@ TEST_CASE("reconstruct --baseline copy-source writes the first frame for every d
 }
 
 TEST_CASE("train, resume, animate and reconstruct with the refined-mask model (and its ablations)") {
+  REQUIRE_VIDEO_OR_SKIP();
   std::string d = "/tmp/anima_test_train_rm_" + std::to_string(::getpid());
   tools::TrainOptions o = tiny_run(d, test::kTinyRefinedMaskYaml, 48, 8, 3);
   REQUIRE(tools::train(o) == 0);
