@@ -82,6 +82,35 @@ void cuda_synchronize() {
 #endif
 }
 
+#if ANIMA_CUDA
+GpuTimer::GpuTimer() {
+  require_cuda("GpuTimer");
+  cudaEvent_t a = nullptr, b = nullptr;
+  ANIMA_CUDA_CHECK(cudaEventCreate(&a));
+  ANIMA_CUDA_CHECK(cudaEventCreate(&b));
+  start_ = a;
+  stop_ = b;
+}
+GpuTimer::~GpuTimer() {
+  cudaEventDestroy(static_cast<cudaEvent_t>(start_));
+  cudaEventDestroy(static_cast<cudaEvent_t>(stop_));
+}
+void GpuTimer::start() { ANIMA_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(start_), 0)); }
+double GpuTimer::stop_ms() {
+  auto b = static_cast<cudaEvent_t>(stop_);
+  ANIMA_CUDA_CHECK(cudaEventRecord(b, 0));
+  ANIMA_CUDA_CHECK(cudaEventSynchronize(b));
+  float ms = 0;
+  ANIMA_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start_), b));
+  return double(ms);
+}
+#else
+GpuTimer::GpuTimer() { require_cuda("GpuTimer"); }
+GpuTimer::~GpuTimer() = default;
+void GpuTimer::start() {}
+double GpuTimer::stop_ms() { return 0; }
+#endif
+
 Device resolve_device(const std::string& name, const char* what) {
   if (name == "auto") return cuda_available() ? Device::cuda() : Device::cpu();
   Device d = parse_device(name);

@@ -21,4 +21,21 @@ Device resolve_device(const std::string& name, const char* what);
 // Blocks until all queued GPU work is done (no-op without CUDA).
 void cuda_synchronize();
 
+// Device time of GPU work, measured with two CUDA events on the default stream (where anima
+// queues its kernels): start() records the first, stop_ms() records the second, waits for it and
+// returns the elapsed milliseconds. Host clocks would add launch latency and the host's waits.
+class GpuTimer {
+ public:
+  GpuTimer();  // requires a usable GPU
+  ~GpuTimer();
+  GpuTimer(const GpuTimer&) = delete;
+  GpuTimer& operator=(const GpuTimer&) = delete;
+  void start();
+  double stop_ms();
+
+ private:
+  void* start_ = nullptr;
+  void* stop_ = nullptr;
+};
+
 }  // namespace anima

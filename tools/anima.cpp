@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber);
     sub->add_option("--repeats", bench_opt.repeats, "timed runs per op")->check(CLI::PositiveNumber);
     sub->add_option("--filter", bench_opt.filter, "only ops whose name contains this text");
+    sub->add_option("--csv", bench_opt.csv, "append one row per op to this CSV file");
   }
 
   auto* bench_model = bench->add_subcommand("model", "training-step time, peak memory and animation frames/s of a model");
@@ -47,7 +48,9 @@ int main(int argc, char** argv) {
   auto* bench_model_config = bench_model->add_option("--config", model_opt.config, "model config (either kind)")->check(CLI::ExistingFile);
   bench_model->add_option("--device", model_opt.device, "auto, cpu or cuda");
   bench_model->add_option("--batch", model_opt.batch, "batch size (default: the config's)")->check(CLI::NonNegativeNumber);
-  bench_model->add_option("--steps", model_opt.steps, "timed steps")->check(CLI::PositiveNumber);
+  bench_model->add_option("--steps", model_opt.steps, "timed steps (and timed animation batches)")->check(CLI::PositiveNumber);
+  bench_model->add_option("--anim-batch", model_opt.anim_batches, "animation batch sizes, e.g. 1,32 (default: the training batch)")
+      ->delimiter(',')->check(CLI::PositiveNumber);
   // Which CPU convolution algorithm the benchmarks run (kernels/conv.h), to compare them.
   std::string cpu_conv = "auto";
   bool bench_deterministic = false, bench_strict_fp32 = false;

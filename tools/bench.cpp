@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <cstdio>
 #include <functional>
 #include <vector>
@@ -20,6 +23,8 @@
 #include "layers/optim.h"
 #include "kernels/cpu_blas.h"
 #include "kernels/elementwise.h"
+#include "kernels/math_mode.h"
+#include "kernels/matmul.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
 #include "kernels/shape_ops.h"
@@ -37,19 +42,71 @@ struct Entry {
   std::function<void()> run;
 };
 
-double median_ms(const std::function<void()>& f, int repeats) {
-  f();  // warm-up (allocator cache, cuBLAS handle, lazy initialisation)
+// Median, fastest and slowest of `repeats` timed runs after one warm-up run (allocator cache,
+// cuBLAS/cuDNN handles and algorithm choices, lazy initialisation). On the GPU each run is timed
+// with CUDA events (device time); on the CPU with the host's steady clock.
+struct Timing {
+  double median = 0, min = 0, max = 0;
+};
+
+Timing time_runs(const std::function<void()>& f, int repeats, Device dev) {
+  f();
   cuda_synchronize();
   std::vector<double> ms;
+  std::unique_ptr<GpuTimer> timer;
+  if (dev.is_cuda()) timer = std::make_unique<GpuTimer>();
   for (int i = 0; i < repeats; ++i) {
+    if (timer) {
+      timer->start();
+      f();
+      ms.push_back(timer->stop_ms());
+      continue;
+    }
     auto t0 = std::chrono::steady_clock::now();
     f();
-    cuda_synchronize();
     auto t1 = std::chrono::steady_clock::now();
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return {ms[ms.size() / 2], ms.front(), ms.back()};
+}
+
+// The machine's ceilings, measured in the same run as the figures printed beside them: a large
+// FP32 matrix product (cuBLAS SGEMM, strict FP32; OpenBLAS on the CPU, one thread per GEMM as
+// anima runs it) and a large copy (device to device on the GPU; memcpy on the CPU), counting
+// bytes read plus bytes written.
+struct Ceilings {
+  double gemm_gflops = 0, copy_gbs = 0;
+  std::string text;
+};
+
+Ceilings measure_ceilings(Device dev, int repeats) {
+  Generator gen(9);
+  int64_t n = dev.is_cuda() ? 8192 : 1024;
+  Tensor a = kernels::uniform(Shape{n, n}, -1.f, 1.f, gen, dev), b = kernels::uniform(Shape{n, n}, -1.f, 1.f, gen, dev);
+  Timing g = time_runs([&] { kernels::matmul(a, b, false, false); }, repeats, dev);
+  int64_t m = dev.is_cuda() ? (int64_t(256) << 20) : (int64_t(32) << 20);  // floats: 1 GiB / 128 MiB
+  Tensor src = kernels::uniform(Shape{m}, -1.f, 1.f, gen, dev), dst = Tensor::empty(Shape{m}, DType::F32, dev);
+  Timing c = time_runs([&] { raw::copy_into(dst, src); }, repeats, dev);
+  Ceilings r;
+  r.gemm_gflops = 2.0 * double(n) * double(n) * double(n) / (g.median * 1e-3) / 1e9;
+  r.copy_gbs = 2.0 * double(m) * 4 / (c.median * 1e-3) / 1e9;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "ceilings measured now: FP32 GEMM %.0f GFLOP/s (%lld^3), copy %.0f GB/s (%s, read + write)",
+                r.gemm_gflops, (long long)n, r.copy_gbs, dev.is_cuda() ? "1 GiB device to device" : "128 MiB memcpy");
+  r.text = buf;
+  return r;
+}
+
+// Appends rows to a CSV file (header first when the file is new), for bench/torch_ops.py's
+// side-by-side comparison (tools/gpu_check.sh).
+void append_csv(const std::string& path, const std::string& row) {
+  if (path.empty()) return;
+  bool fresh = !std::filesystem::exists(path);
+  std::ofstream f(path, std::ios::app);
+  ANIMA_CHECK(f.good(), "bench: cannot write ", path);
+  if (fresh) f << "suite,device,batch,op,shape,ms_median,ms_min,ms_max,gb_per_s,gflop_per_s\n";
+  f << row << "\n";
 }
 
 std::vector<Entry> op_entries(Device dev, int64_t n) {
@@ -264,17 +321,29 @@ void run_device(Device dev, const BenchOptions& opt) {
   int64_t n = opt.batch > 0 ? opt.batch : (dev.is_cuda() ? 16 : 2);
   std::printf("\n== %s, batch %lld ==\n", dev.is_cuda() ? ("GPU: " + cuda_status()).c_str() : "CPU",
               (long long)n);
-  std::printf("%-30s %-26s %10s %10s %10s\n", "op", "shape", "ms", "GB/s", "GFLOP/s");
+  Ceilings ceil = measure_ceilings(dev, opt.repeats);
+  std::printf("%s\n", ceil.text.c_str());
+  std::printf("%-30s %-26s %10s %8s %9s %6s %10s %6s\n", "op", "shape", "ms", "spread", "GB/s", "%copy",
+              "GFLOP/s", "%gemm");
   reset_peak_memory(dev);
   for (const Entry& e : opt.suite == "kernels" ? kernel_entries(dev, n) : op_entries(dev, n)) {
     if (!opt.filter.empty() && e.name.find(opt.filter) == std::string::npos) continue;
-    double ms = median_ms(e.run, opt.repeats);
-    double gbs = e.bytes / (ms * 1e-3) / 1e9;
+    Timing t = time_runs(e.run, opt.repeats, dev);
+    double gbs = e.bytes / (t.median * 1e-3) / 1e9;
+    double gflops = e.flops > 0 ? e.flops / (t.median * 1e-3) / 1e9 : 0;
+    // spread: (slowest - fastest) / median of the timed runs
+    double spread = 100.0 * (t.max - t.min) / t.median;
+    std::printf("%-30s %-26s %10.3f %7.0f%% %9.1f %5.0f%%", e.name.c_str(), e.shape.c_str(), t.median, spread, gbs,
+                100.0 * gbs / ceil.copy_gbs);
     if (e.flops > 0)
-      std::printf("%-30s %-26s %10.3f %10.1f %10.1f\n", e.name.c_str(), e.shape.c_str(), ms, gbs,
-                  e.flops / (ms * 1e-3) / 1e9);
+      std::printf(" %10.1f %5.0f%%\n", gflops, 100.0 * gflops / ceil.gemm_gflops);
     else
-      std::printf("%-30s %-26s %10.3f %10.1f %10s\n", e.name.c_str(), e.shape.c_str(), ms, gbs, "-");
+      std::printf(" %10s %6s\n", "-", "-");
+    char row[512];
+    std::snprintf(row, sizeof row, "%s,%s,%lld,\"%s\",\"%s\",%.6g,%.6g,%.6g,%.6g,%.6g", opt.suite.c_str(),
+                  dev.is_cuda() ? "cuda" : "cpu", (long long)n, e.name.c_str(), e.shape.c_str(), t.median, t.min,
+                  t.max, gbs, gflops);
+    append_csv(opt.csv, row);
   }
   std::printf("peak memory: %.1f MiB\n", double(memory_stats(dev).peak) / (1 << 20));
 }
@@ -283,8 +352,9 @@ void run_device(Device dev, const BenchOptions& opt) {
 
 int run_bench(const BenchOptions& opt) {
   ANIMA_CHECK(opt.suite == "ops" || opt.suite == "kernels", "bench: unknown suite '", opt.suite, "'");
-  std::printf("anima bench %s; %s; %s; median of %d runs after one warm-up\n", opt.suite.c_str(),
-              device_report().c_str(), kernels::cpu_report().c_str(), opt.repeats);
+  std::printf("anima bench %s; %s; %s; %s; median of %d runs after one warm-up (GPU: CUDA events)\n",
+              opt.suite.c_str(), device_report().c_str(), kernels::cpu_report().c_str(), math_mode_report().c_str(),
+              opt.repeats);
   bool want_cpu = opt.device == "cpu" || opt.device == "all";
   bool want_gpu = opt.device == "cuda" || opt.device == "all";
   if (want_cpu) run_device(Device::cpu(), opt);
@@ -306,22 +376,35 @@ namespace anima::tools {
 namespace {
 
 // The report of `bench model`: the training step's median time and peak memory, then (after
-// `to_inference`, which switches to eval mode and prepares what a video needs once) the
-// animation rate of batches of b frames.
+// `to_inference`, which switches to eval mode) the animation rate at each animation batch size.
+// `animation(B)` prepares B source/driving frames and what a video needs once (the source's
+// keypoints or mask), and returns the call that animates them.
+using AnimationAt = std::function<std::function<void()>(int64_t)>;
+
 void time_model(const char* model, const BenchModelOptions& o, int64_t b, int64_t h, int64_t w, Device dev,
                 const std::function<void()>& train_step, const std::function<void()>& to_inference,
-                const std::function<void()>& animate_batch, const char* per_frame) {
-  std::printf("anima bench model %s; %s; %s; config %s; batch %lld at %lldx%lld on %s\n", model,
-              device_report().c_str(), kernels::cpu_report().c_str(), o.config.c_str(), (long long)b, (long long)h, (long long)w, dev.str().c_str());
+                const AnimationAt& animation, const char* per_frame) {
+  std::printf("anima bench model %s; %s; %s; %s; config %s; batch %lld at %lldx%lld on %s; %s\n", model,
+              device_report().c_str(), kernels::cpu_report().c_str(), math_mode_report().c_str(), o.config.c_str(),
+              (long long)b, (long long)h, (long long)w, dev.str().c_str(),
+              dev.is_cuda() ? "timed with CUDA events" : "timed with the host clock");
   reset_peak_memory(dev);
-  double step_ms = median_ms(train_step, o.steps);
-  std::printf("training step: %.1f ms (median of %d after a warm-up), peak memory %.1f MiB\n", step_ms, o.steps,
-              double(memory_stats(dev).peak) / (1 << 20));
+  Timing step = time_runs(train_step, o.steps, dev);
+  std::printf("training step: %.1f ms (median of %d after a warm-up; fastest %.1f, slowest %.1f), peak memory %.1f MiB\n",
+              step.median, o.steps, step.min, step.max, double(memory_stats(dev).peak) / (1 << 20));
   NoGradGuard no_grad;
   to_inference();
-  double anim_ms = median_ms(animate_batch, o.steps);
-  std::printf("animation: %.1f frames/s (batch %lld, %s per frame)\n", double(b) / (anim_ms * 1e-3), (long long)b,
-              per_frame);
+  std::vector<int> batches = o.anim_batches;
+  if (batches.empty()) batches.push_back(int(b));
+  for (int ab : batches) {
+    ANIMA_CHECK(ab > 0, "bench model: --anim-batch must be positive, got ", ab);
+    reset_peak_memory(dev);
+    Timing t = time_runs(animation(ab), o.steps, dev);
+    std::printf("animation: %.1f frames/s (batch %d, %.2f ms per batch, fastest %.2f, slowest %.2f; %s per frame), "
+                "peak memory %.1f MiB\n",
+                double(ab) / (t.median * 1e-3), ab, t.median, t.min, t.max, per_frame,
+                double(memory_stats(dev).peak) / (1 << 20));
+  }
 }
 
 Tensor random_frames(int64_t b, int64_t h, int64_t w, Generator& gen, Device dev) {
@@ -339,13 +422,16 @@ int bench_model(const BenchModelOptions& o) {
     int64_t b = o.batch > 0 ? o.batch : cfg.train.batch_size, h = cfg.frame_h(), w = cfg.frame_w();
     refined_mask::RefinedMaskTrainer trainer(cfg, std::make_shared<Vgg19>(gen), gen, dev);
     trainer.set_epoch(cfg.train.refinement_start_epoch);  // all three terms, as after the first epoch
-    Tensor src = random_frames(b, h, w, gen, dev), drv = random_frames(b, h, w, gen, dev), source_mask;
+    Tensor src = random_frames(b, h, w, gen, dev), drv = random_frames(b, h, w, gen, dev);
     time_model("refined-mask", o, b, h, w, dev, [&] { trainer.step(src, drv); },
-               [&] {
-                 trainer.model.train(false);
-                 source_mask = trainer.model.mask_generator->forward(src);
+               [&] { trainer.model.train(false); },
+               [&](int64_t ab) -> std::function<void()> {
+                 Tensor s = random_frames(ab, h, w, gen, dev), d = random_frames(ab, h, w, gen, dev);
+                 Tensor source_mask = trainer.model.mask_generator->forward(s);
+                 return [&trainer, s, d, source_mask] {
+                   trainer.model.animate(s, source_mask, d, refined_mask::Ablation::Full);
+                 };
                },
-               [&] { trainer.model.animate(src, source_mask, drv, refined_mask::Ablation::Full); },
                "m(d), P_test, r, l and h");
     return 0;
   }
@@ -354,14 +440,16 @@ int bench_model(const BenchModelOptions& o) {
   int64_t h = cfg.dataset.frame_shape[0], w = cfg.dataset.frame_shape[1];
   fomm::FommTrainer trainer(cfg, std::make_shared<Vgg19>(gen), gen, dev);
   Tensor src = random_frames(b, h, w, gen, dev), drv = random_frames(b, h, w, gen, dev);
-  fomm::Keypoints ks;
   time_model("fomm", o, b, h, w, dev, [&] { trainer.step(src, drv); },
              [&] {
                trainer.kp_detector->eval();
                trainer.generator->eval();
-               ks = trainer.kp_detector->forward(src);
              },
-             [&] { trainer.generator->forward(src, trainer.kp_detector->forward(drv), ks); },
+             [&](int64_t ab) -> std::function<void()> {
+               Tensor s = random_frames(ab, h, w, gen, dev), d = random_frames(ab, h, w, gen, dev);
+               fomm::Keypoints ks = trainer.kp_detector->forward(s);
+               return [&trainer, s, d, ks] { trainer.generator->forward(s, trainer.kp_detector->forward(d), ks); };
+             },
              "keypoints + generator");
   return 0;
 }
