@@ -245,7 +245,12 @@ int train(const TrainOptions& o) {
   save(int(step / per_epoch));
   std::signal(SIGINT, SIG_DFL);
   if (!o.quiet) std::fprintf(stderr, "\n");
-  std::printf("train: %lld steps done; checkpoint %s, log %s\n", (long long)step, ckpt.c_str(), log.c_str());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // The rate (stdout only: the log stays a pure function of config and seed) includes the data
+  // loading, logging, pictures and checkpoints of the run.
+  std::printf("train: %lld steps done (%lld in %.1f s, %.2f steps/s); checkpoint %s, log %s\n", (long long)step,
+              (long long)(step - first), seconds, double(step - first) / std::max(seconds, 1e-9), ckpt.c_str(),
+              log.c_str());
   return 0;
 }
 

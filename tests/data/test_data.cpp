@@ -376,7 +376,7 @@ TEST_CASE("FOMM's resize and crop augmentations in training pairs: one geometry 
   CHECK_THROWS_WITH_AS(VideoDataset(d, "train", o), doctest::Contains("resize ratio"), Error);
 }
 
-TEST_CASE("animation pairs from a csv and from a seed; the mp4 layout of the synthetic data") {
+TEST_CASE("animation pairs from a csv and from a seed") {
   DatasetOptions o;
   o.frame_h = o.frame_w = 32;
   VideoDataset test_set(small_dataset(), "test", o);
@@ -394,6 +394,12 @@ TEST_CASE("animation pairs from a csv and from a seed; the mp4 layout of the syn
   for (auto [s, t] : random)
     CHECK(identity_of(train.videos()[size_t(s)].name) != identity_of(train.videos()[size_t(t)].name));
   CHECK(random == random_animation_pairs(train, 20, 5));
+}
+
+TEST_CASE("the mp4 layout of the synthetic data") {
+  REQUIRE_VIDEO_OR_SKIP();
+  DatasetOptions o;
+  o.frame_h = o.frame_w = 32;
   std::string mp4 = temp_dir("mp4layout");
   SyntheticOptions so;
   so.videos = 4;

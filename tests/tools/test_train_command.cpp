@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cmath>
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include "data/dataset.h"
 #include "data/synthetic.h"
@@ -81,6 +84,25 @@ int check_resume_equals_straight(const std::string& dir, tools::TrainOptions o, 
     ++compared;
   }
   return compared;
+}
+
+// The loss terms logged at `step` ("epoch E step S name value ..." lines of a run's log.txt).
+std::map<std::string, double> logged_losses(const std::string& log_path, int64_t step) {
+  std::istringstream in(read_file_bytes(log_path));
+  std::string line, word;
+  while (std::getline(in, line)) {
+    std::istringstream ws(line);
+    std::string epoch_word, e, step_word, s;
+    if (!(ws >> epoch_word >> e >> step_word >> s) || epoch_word != "epoch" || step_word != "step" ||
+        s != std::to_string(step))
+      continue;
+    std::map<std::string, double> terms;
+    std::string name;
+    double value;
+    while (ws >> name >> value) terms[name] = value;
+    return terms;
+  }
+  return {};
 }
 
 }  // namespace
@@ -197,6 +219,7 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
 }
 
 TEST_CASE("reconstruct --baseline copy-source writes the first frame for every driving frame") {
+  REQUIRE_VIDEO_OR_SKIP();  // the copies are written as mp4
   std::string d = "/tmp/anima_copy_source_test_" + std::to_string(getpid());
   std::system(("rm -rf '" + d + "'").c_str());
   SyntheticOptions so;
@@ -303,6 +326,75 @@ TEST_CASE("train, resume, animate and reconstruct with the refined-mask model (a
   an.best_frame = 2;
   CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("First Order Motion Model options"), Error);
   std::system(("rm -rf '" + d + "'").c_str());
+}
+
+TEST_CASE("GPU training in deterministic mode repeats and resumes bit for bit, matches the CPU's first losses, and its checkpoint continues on the CPU and back [cuda]") {
+  REQUIRE_CUDA_OR_SKIP();
+  struct Model {
+    const char* name;
+    const char* yaml;
+    int64_t size;
+  };
+  for (const Model& m : {Model{"fomm", test::kTinyFommYaml, 32}, Model{"refined_mask", test::kTinyRefinedMaskYaml, 48}}) {
+    INFO("model " << m.name);
+    std::string d = "/tmp/anima_test_train_gpu_" + std::string(m.name) + "_" + std::to_string(::getpid());
+    tools::TrainOptions o = tiny_run(d, m.yaml, m.size, 6, 4);
+    o.device = "cuda";
+    o.deterministic = true;
+    o.strict_fp32 = true;
+    REQUIRE(tools::train(o) == 0);
+    // The same run again: every tensor of the checkpoint and every logged loss equal.
+    tools::TrainOptions again = o;
+    again.out = d + "/again";
+    REQUIRE(tools::train(again) == 0);
+    SafetensorsFile a = load_safetensors(d + "/straight/checkpoint.safetensors");
+    SafetensorsFile b = load_safetensors(d + "/again/checkpoint.safetensors");
+    REQUIRE(a.tensors.size() == b.tensors.size());
+    for (const auto& [name, t] : a.tensors) {
+      INFO(name);
+      CHECK(test::bit_equal(t, b.at(name)));
+    }
+    for (int64_t step = 1; step <= 4; ++step)
+      CHECK(logged_losses(d + "/straight/log.txt", step) == logged_losses(d + "/again/log.txt", step));
+    // Interrupted after 2 steps and resumed: the same as the uninterrupted run.
+    CHECK(check_resume_equals_straight(d, o, 2) > 50);
+
+    // The CPU from the same seed: the same weights, batches and draws, so the first step's losses
+    // differ only by the order of float sums (cuDNN's algorithms against the CPU's loops).
+    tools::TrainOptions cpu = o;
+    cpu.device = "cpu";
+    cpu.max_steps = 1;
+    cpu.out = d + "/cpu";
+    REQUIRE(tools::train(cpu) == 0);
+    std::map<std::string, double> lc = logged_losses(d + "/cpu/log.txt", 1), lg = logged_losses(d + "/straight/log.txt", 1);
+    REQUIRE(!lc.empty());
+    REQUIRE(lc.size() == lg.size());
+    for (const auto& [name, v] : lc) {
+      INFO("loss " << name << ": CPU " << v << ", GPU " << lg[name]);
+      CHECK(std::fabs(lg[name] - v) <= 1e-5 + 1e-3 * std::fabs(v));
+    }
+
+    // The GPU's checkpoint continues on the CPU, and the CPU's on the GPU.
+    tools::TrainOptions on_cpu = cpu;
+    on_cpu.checkpoint = d + "/straight/checkpoint.safetensors";
+    on_cpu.max_steps = 5;
+    on_cpu.out = d + "/on_cpu";
+    REQUIRE(tools::train(on_cpu) == 0);
+    tools::TrainOptions back = o;
+    back.checkpoint = d + "/on_cpu/checkpoint.safetensors";
+    back.max_steps = 6;
+    back.out = d + "/back_on_gpu";
+    REQUIRE(tools::train(back) == 0);
+    SafetensorsFile c = load_safetensors(d + "/back_on_gpu/checkpoint.safetensors");
+    CHECK(c.metadata.at("step") == "6");
+    CHECK(c.tensors.size() == a.tensors.size());
+    for (const auto& [name, t] : c.tensors) {
+      if (t.dtype() != DType::F32) continue;
+      INFO(name);
+      for (float v : t.to_vector<float>()) REQUIRE(std::isfinite(v));
+    }
+    std::system(("rm -rf '" + d + "'").c_str());
+  }
 }
 
 }  // TEST_SUITE
