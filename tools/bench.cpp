@@ -388,6 +388,8 @@ void time_model(const char* model, const BenchModelOptions& o, int64_t b, int64_
               device_report().c_str(), kernels::cpu_report().c_str(), math_mode_report().c_str(), o.config.c_str(),
               (long long)b, (long long)h, (long long)w, dev.str().c_str(),
               dev.is_cuda() ? "timed with CUDA events" : "timed with the host clock");
+  // The machine's ceilings in the same run, for reading the figures below against.
+  std::printf("%s\n", measure_ceilings(dev, 5).text.c_str());
   reset_peak_memory(dev);
   Timing step = time_runs(train_step, o.steps, dev);
   std::printf("training step: %.1f ms (median of %d after a warm-up; fastest %.1f, slowest %.1f), peak memory %.1f MiB\n",

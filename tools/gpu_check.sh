@@ -2,7 +2,8 @@
 # The GPU check: one command that verifies and times anima's CUDA half on a borrowed GPU machine
 # (an H200) within about 8 minutes, from the repository plus the bundle of `make gpu-bundle`.
 #
-#   tools/gpu_check.sh [--dry-run] [--out DIR] [--bundle DIR] [--budget SECONDS]
+#   tools/gpu_check.sh [--dry-run] [--build] [--out DIR] [--bundle DIR] [--budget SECONDS]
+#   (--build: build on the spot from the bundle's kit even if the prebuilt binaries start)
 #
 # Steps (each with its own time cap, one result line, and its full log kept):
 #   setup      unpack the bundle, find cuBLAS/cuDNN (PyTorch's pip packages, then the CUDA
@@ -30,12 +31,14 @@ set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dry_run=0
+force_build=0
 out=${OUT:-$repo/gpu-check-out}
 bundle=$repo/gpu-bundle
 budget=470  # seconds for all steps; a step that would start after this is skipped
 while [ $# -gt 0 ]; do
   case $1 in
     --dry-run) dry_run=1 ;;
+    --build) force_build=1 ;;
     --out) out=$2; shift ;;
     --bundle) bundle=$2; shift ;;
     --budget) budget=$2; shift ;;
@@ -117,11 +120,11 @@ find_cuda_libraries() {
     command -v "$py" > /dev/null 2>&1 || continue
     sp=$("$py" -c 'import site, sys; print("\n".join(site.getsitepackages() + [site.getusersitepackages()]))' 2>/dev/null) || continue
     while read -r d; do
-      for lib in cublas cudnn cuda_runtime nvjitlink; do
-        [ -d "$d/nvidia/$lib/lib" ] && dirs+=("$d/nvidia/$lib/lib")
-      done
-      # CUDA 13 wheels (nvidia-cublas, nvidia-cudnn-cu13) may put every library in one folder.
-      [ -d "$d/nvidia/cu13/lib" ] && dirs+=("$d/nvidia/cu13/lib")
+      [ -d "$d/nvidia" ] || continue
+      # The folders that hold the two libraries, whatever the wheels' layout (nvidia/cublas/lib,
+      # nvidia/cudnn/lib, or one nvidia/cu13/lib for the CUDA 13 wheels).
+      while read -r f; do dirs+=("$(dirname "$f")"); done < <(find "$d/nvidia" -maxdepth 3 \
+        \( -name 'libcublas.so.13' -o -name 'libcublasLt.so.13' -o -name 'libcudnn.so.9' \) 2>/dev/null)
     done <<< "$sp"
   done
   for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do [ -d "$d" ] && dirs+=("$d"); done
@@ -153,11 +156,15 @@ setup() {
   else
     echo "no bundle: run make gpu-bundle first"; return 1
   fi
-  if "$bin/anima" info; then
-    echo "prebuilt binaries start"
-    return 0
+  if [ $force_build = 0 ]; then
+    if "$bin/anima" info; then
+      echo "prebuilt binaries start"
+      return 0
+    fi
+    echo "the prebuilt binaries do not start here; building on the spot from the kit"
+  else
+    echo "--build: building on the spot from the kit"
   fi
-  echo "the prebuilt binaries do not start here; building on the spot from the kit"
   [ -f "$bundle/kit.tar.xz" ] || { echo "no kit.tar.xz in the bundle"; return 1; }
   command -v nvcc > /dev/null || { echo "no nvcc on PATH"; return 1; }
   tar -C "$work" -xJf "$bundle/kit.tar.xz" || return 1
@@ -188,6 +195,15 @@ fi
 export ANIMA_SOURCE_DIR=$repo
 A=$bin/anima
 T=$bin/anima_tests
+# Whether a GPU is usable: anima's own report decides (nvidia-smi may be missing or disagree).
+if [ $dry_run = 0 ] && [ $rc = 0 ]; then
+  if "$A" info 2>/dev/null | grep -q '^device: .*GPU: '; then
+    gpu=1
+  else
+    gpu=0
+    no_gpu_reason="no GPU: $("$A" info 2>/dev/null | grep '^device:' | sed 's/^device: //' | cut -c1-100)"
+  fi
+fi
 
 # ---------------------------------------------------------------- the steps
 device_report() {
@@ -227,11 +243,17 @@ key_sanitizer() {
     echo "compute-sanitizer cannot run here: $(grep -m1 -o 'Device not supported.*\|Failed to initialize.*' "$1")"
     return 2
   fi
-  local summary
-  summary=$(grep -m1 -o 'ERROR SUMMARY: [0-9]* error[s]*' "$1" | tail -1)
+  local summary n
+  # memcheck: "ERROR SUMMARY: N errors"; racecheck: "RACECHECK SUMMARY: H hazards displayed (E errors, W warnings)"
+  summary=$(grep -m1 -o 'RACECHECK SUMMARY: .*' "$1")
+  if [ -n "$summary" ]; then
+    n=$(echo "$summary" | sed -E 's/.*\(([0-9]+) error.*/\1/')
+  else
+    summary=$(grep -m1 -o 'ERROR SUMMARY: [0-9]* error[s]*' "$1")
+    n=$(echo "$summary" | awk '{print $3}')
+  fi
   [ -n "$summary" ] || { echo "no summary (exit $2)"; return 1; }
-  local n
-  n=$(echo "$summary" | awk '{print $3}')
+  grep -qE '^[0-9]+ passed, [0-9]+ failed' "$1" && summary="$summary; tests: $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)"
   if [ "$n" = 0 ]; then echo "clean ($summary)"; return 0; fi
   echo "$summary: $(grep -m3 -E '^========= (Invalid|Race|Error|Uninitialized)' "$1" | sed 's/=========//' | tr '\n' ';' | cut -c1-160)"
   return 1
