@@ -53,13 +53,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')->check(CLI::PositiveNumber);
   // Which CPU convolution algorithm the benchmarks run (kernels/conv.h), to compare them.
   std::string cpu_conv = "auto";
-  bool bench_deterministic = false, bench_strict_fp32 = false;
-  for (CLI::App* sub : {bench_ops, bench_kernels, bench_model}) {
+  for (CLI::App* sub : {bench_ops, bench_kernels, bench_model})
     sub->add_option("--cpu-conv", cpu_conv, "CPU convolution: auto, im2col, rows (direct) or tiled (direct)")
         ->check(CLI::IsMember({"auto", "im2col", "rows", "tiled"}));
-    sub->add_flag("--deterministic", bench_deterministic, "GPU: deterministic algorithms only");
-    sub->add_flag("--no-tf32", bench_strict_fp32, "GPU: strict FP32 convolutions instead of TF32");
-  }
   auto* bench_data = bench->add_subcommand("data", "read a dataset in the FOMM layout and time the loader");
   anima::tools::BenchDataOptions data_opt;
   bench_data->add_option("--data", data_opt.data, "dataset root (with train/)")->required();
@@ -99,8 +95,6 @@ int main(int argc, char** argv) {
   train->add_option("--max-steps", train_opt.max_steps, "stop after this many steps")->check(CLI::NonNegativeNumber);
   train->add_option("--log-every", train_opt.log_every, "log every N steps")->check(CLI::PositiveNumber);
   train->add_flag("--quiet", train_opt.quiet, "no progress bar");
-  train->add_flag("--deterministic", train_opt.deterministic, "GPU: deterministic algorithms only (repeats bit for bit)");
-  train->add_flag("--no-tf32", train_opt.strict_fp32, "GPU: strict FP32 convolutions instead of TF32");
 
   auto* animate = app.add_subcommand("animate", "animate a source image with a driving video (either model)");
   anima::tools::AnimateOptions an;
@@ -174,7 +168,19 @@ int main(int argc, char** argv) {
   plot->add_option("--height", plot_opt.height, "image height")->check(CLI::Range(60, 20000));
   plot->add_flag("!--linear", plot_opt.log_y, "linear y axes (default: log scale)");
 
+  // The GPU backends' numeric modes (kernels/math_mode.h) for every command that computes.
+  std::string tf32 = "on";
+  bool deterministic = false;
+  for (CLI::App* sub : {train, animate, recon, evaluate, bench_ops, bench_kernels, bench_model}) {
+    sub->add_option("--tf32", tf32, "GPU convolutions: on (TF32 tensor cores, the default) or off (strict FP32)")
+        ->check(CLI::IsMember({"on", "off"}));
+    sub->add_flag("--deterministic", deterministic, "GPU: deterministic algorithms only (a run repeats bit for bit)");
+  }
+
   CLI11_PARSE(app, argc, argv);
+  anima::MathModeScope modes(tf32 == "on", deterministic);
+  train_opt.deterministic = deterministic;
+  train_opt.strict_fp32 = tf32 == "off";
   try {
     if (info->parsed()) {
       std::printf("anima: built %s CUDA, %s video IO\n", anima::built_with_cuda() ? "with" : "without",
@@ -194,7 +200,6 @@ int main(int argc, char** argv) {
     if (evaluate->parsed()) return anima::tools::evaluate(ev);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
     anima::kernels::set_cpu_conv_algo(anima::kernels::parse_cpu_conv_algo(cpu_conv));
-    anima::MathModeScope modes(!bench_strict_fp32, bench_deterministic);
     if (bench_model->parsed()) {
       if (!bench_model_config->count() && model_name == "refined-mask") model_opt.config = "configs/refined-mask-shapes-64.yaml";
       return anima::tools::bench_model(model_opt);

@@ -304,7 +304,7 @@ train_side() {
     "$A" train --config configs/demo-64.yaml --data "$data" --device cuda --seed 1 --max-steps $n_gpu \
       --log-every 50 --quiet --out "$work/train-gpu" || return 1
     "$A" train --config configs/demo-64.yaml --data "$data" --device cuda --seed 1 --max-steps 5 --log-every 1 \
-      --quiet --no-tf32 --out "$work/train-gpu-fp32" || return 1
+      --quiet --tf32 off --out "$work/train-gpu-fp32" || return 1
   fi
   "$A" train --config configs/demo-64.yaml --data "$data" --device cpu --seed 1 --max-steps 5 --log-every 1 \
     --quiet --out "$work/train-cpu" || return 1

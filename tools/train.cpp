@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "kernels/cpu_blas.h"
+#include "kernels/cuda_libraries.h"
 #include "kernels/elementwise.h"
 #include "kernels/math_mode.h"
 #include "kernels/reduce.h"
@@ -176,7 +177,8 @@ int train(const TrainOptions& o) {
                          std::to_string(step));
   } else {
     std::string header = "anima train; commit " + std::string(ANIMA_GIT_COMMIT) + "; " + device_report() + "; " + kernels::cpu_report() + "; " +
-                         math_mode_report() + "; device " + device.str() + "; seed " + std::to_string(o.seed) + "; data " + root + " (" +
+                         math_mode_report() + "; device " + device.str() +
+                         (device.is_cuda() ? " (" + kernels::cuda_libraries_report() + ")" : std::string()) + "; seed " + std::to_string(o.seed) + "; data " + root + " (" +
                          std::to_string(dataset.size()) + " videos, " + std::to_string(dataset.skipped()) +
                          " skipped); VGG-19 " + (vgg->pretrained() ? o.vgg : "RANDOM (no weights file)") +
                          "\n--- config ---\n" + cfg.text + "--- end config ---";

@@ -24,9 +24,9 @@ struct TrainOptions {
   int log_every = 10;
   int epochs = -1;         // override train_params.num_epochs
   bool quiet = false;      // no progress bar
-  // Numeric modes of the GPU backends for this run (kernels/math_mode.h), written in the log's
-  // header: only deterministic algorithms (a run repeats bit for bit on one GPU), strict FP32
-  // convolutions instead of TF32 (to compare a GPU run with a CPU run).
+  // Numeric modes of the GPU backends for this run (kernels/math_mode.h; --deterministic,
+  // --tf32 off), written in the log's header: only deterministic algorithms (a run repeats bit
+  // for bit on one GPU), strict FP32 convolutions instead of TF32 (to compare with a CPU run).
   bool deterministic = false;
   bool strict_fp32 = false;
 };
