@@ -183,22 +183,6 @@ std::vector<int64_t> VideoDataset::epoch_order(uint64_t epoch) const {
   return order;
 }
 
-Tensor VideoDataset::frame_of_other_identity(uint64_t epoch, int64_t item, int64_t video) const {
-  ANIMA_CHECK(identities_.size() >= 2, "dataset: a frame of another identity needs at least two identities");
-  Draws d{options_.seed, item_stream(epoch, item) ^ 0x07E4u};
-  std::string own = identity_of(videos_.at(size_t(video)).name);
-  std::vector<int64_t> others;
-  for (const auto& list : identities_)
-    if (identity_of(videos_[size_t(list[0])].name) != own) others.push_back(int64_t(&list - identities_.data()));
-  const auto& list = identities_[size_t(others[size_t(d.below(int64_t(others.size())))])];
-  int64_t v = list[size_t(d.below(int64_t(list.size())))];
-  int64_t t = frame_count_without_decoding(v);
-  Tensor frames = t < 0 ? load_video(v) : Tensor();
-  int64_t f = d.below(t < 0 ? frames.size(0) : t);
-  Tensor frame = frames.defined() ? kernels::slice(frames, 0, f, f + 1) : load_frames(v, {f});
-  return raw::view(frame, Shape{3, options_.frame_h, options_.frame_w});
-}
-
 VideoDataset::Pair VideoDataset::training_pair(uint64_t epoch, int64_t item) const {
   Draws d{options_.seed, item_stream(epoch, item)};
   int64_t n = options_.id_sampling ? int64_t(identities_.size()) : size();

@@ -64,10 +64,6 @@ class VideoDataset {
   // The order of items in an epoch (a seeded permutation).
   std::vector<int64_t> epoch_order(uint64_t epoch) const;
 
-  // A random frame [3, H, W] of a video of another identity than video `video` (the refined-
-  // masking training's cross-identity frame); depends only on (seed, epoch, item).
-  Tensor frame_of_other_identity(uint64_t epoch, int64_t item, int64_t video) const;
-
  private:
   std::vector<VideoEntry> videos_;
   std::vector<std::vector<int64_t>> identities_;  // video indices per identity

@@ -104,11 +104,11 @@ int animate_refined_mask(const AnimateOptions& o) {
                                   {"prediction", pick(a.prediction)}};
                 char name[48];
                 std::snprintf(name, sizeof name, "/frame_%05lld.safetensors", (long long)frame);
-                save_safetensors(o.save_intermediates + name, t, {{"ablation", o.ablation}});
+                save_safetensors(o.save_intermediates + name, t, {{"ablation", refined_mask::ablation_name(ablation)}});
               });
   write_frames(o.out, out_frames, video.fps);
   if (!o.grid.empty()) write_image(o.grid, kernels::concat(grid_rows, 0));
-  std::printf("animate (refined-mask, %s): %zu frames at %.2f fps -> %s\n", o.ablation.c_str(), out_frames.size(),
+  std::printf("animate (refined-mask, %s): %zu frames at %.2f fps -> %s\n", refined_mask::ablation_name(ablation), out_frames.size(),
               video.fps > 0 ? video.fps : 25.0, o.out.c_str());
   return 0;
 }
@@ -123,7 +123,7 @@ int reconstruct_refined_mask(const ReconstructOptions& o) {
   if (opt.max_videos < 0) opt.max_videos = cfg.reconstruction_num_videos;  // reconstruction_params.num_videos
   return reconstruct_test_videos(
       // "all the frames of the video except the first" (the paper's section 4.1)
-      opt, cfg.dataset.root_dir, cfg.frame_h(), cfg.frame_w(), m.device, std::string("refined-mask, ") + o.ablation, 1,
+      opt, cfg.dataset.root_dir, cfg.frame_h(), cfg.frame_w(), m.device, std::string("refined-mask, ") + refined_mask::ablation_name(ablation), 1,
       [&](const Tensor& source, const Tensor& drv, bool new_video, std::vector<Tensor>& visual) {
         if (new_video) source_mask = m.model->mask_generator->forward(source);
         refined_mask::Animation a = m.model->animate(kernels::expand(source, drv.shape()), source_mask, drv, ablation);

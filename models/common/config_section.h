@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,10 @@ namespace anima {
 
 class ConfigSection {
  public:
-  ConfigSection(const YAML::Node& node, std::string path, std::vector<std::string>& warnings)
-      : node_(node), given_(present(node)), path_(std::move(path)), warnings_(warnings) {
-    ANIMA_CHECK(!given_ || node_.IsMap(), "config: '", path_, "' must be a mapping");
+  // `source` (the file, usually) starts every error message.
+  ConfigSection(const YAML::Node& node, std::string path, std::vector<std::string>& warnings, std::string source = "")
+      : node_(node), given_(present(node)), path_(std::move(path)), source_(std::move(source)), warnings_(warnings) {
+    ANIMA_CHECK(!given_ || node_.IsMap(), prefix(), "config: '", path_, "' must be a mapping");
   }
   ConfigSection(const ConfigSection&) = delete;  // returned by value only through copy elision
   ~ConfigSection() {
@@ -35,8 +37,26 @@ class ConfigSection {
     try {
       field = node_[key].as<T>();
     } catch (const YAML::Exception& e) {
-      ANIMA_FAIL("config: '", join(key), "' has the wrong type (", e.msg, ")");
+      ANIMA_FAIL(prefix(), "config: '", join(key), "' has the wrong type (", e.msg, ")");
     }
+  }
+  // One of a fixed set of names, parsed into its enum through `names` ({value, "name"} pairs); any
+  // other text is an error listing the choices.
+  template <class E, size_t N>
+  void get_choice(const std::string& key, E& field, const std::pair<E, const char*> (&names)[N]) {
+    std::string text;
+    for (const auto& [value, name] : names)
+      if (value == field) text = name;
+    get(key, text);
+    std::string choices;
+    for (const auto& [value, name] : names) {
+      if (text == name) {
+        field = value;
+        return;
+      }
+      choices += std::string(choices.empty() ? "" : ", ") + name;
+    }
+    ANIMA_FAIL(prefix(), "config: '", join(key), "' must be one of ", choices, "; got '", text, "'");
   }
   // A size given as one number (square) or as [h, w].
   void get_size(const std::string& key, std::vector<int64_t>& field) {
@@ -50,7 +70,7 @@ class ConfigSection {
   }
   ConfigSection sub(const std::string& key) {
     known_.insert(key);
-    return ConfigSection(given_ ? node_[key] : YAML::Node(), join(key), warnings_);
+    return ConfigSection(given_ ? node_[key] : YAML::Node(), join(key), warnings_, source_);
   }
   void ignore(const std::string& key) { known_.insert(key); }
   bool has(const std::string& key) const { return given_ && present(node_[key]); }
@@ -70,9 +90,11 @@ class ConfigSection {
 
  private:
   static bool present(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
+  std::string prefix() const { return source_.empty() ? std::string() : source_ + ": "; }
   YAML::Node node_;
   bool given_;
   std::string path_;
+  std::string source_;
   std::vector<std::string>& warnings_;
   std::set<std::string> known_;
 };

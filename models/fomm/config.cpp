@@ -31,7 +31,7 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
   c.text = text;
   YAML::Node root = ConfigSection::load_root(text, what);
   {
-    Section top(root, "", c.warnings);
+    Section top(root, "", c.warnings, what);
     std::string kind = "fomm";
     top.get("model", kind);  // anima's selector; refined_mask configs are read by models/refined_mask
     ANIMA_CHECK(kind == "fomm", what, ": a '", kind, "' config, not a First Order Motion Model one");
@@ -103,8 +103,8 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
     }
     {
       Section pc = top.sub("prioritycut_params");
-      pc.get("discriminator", c.prioritycut.discriminator);
-      pc.get("mix", c.prioritycut.mix);
+      pc.get_choice("discriminator", c.prioritycut.discriminator, kDiscriminatorNames);
+      pc.get_choice("mix", c.prioritycut.mix, kMixNames);
       pc.get("mix_probability", c.prioritycut.mix_probability);
       pc.get("consistency_weight", c.prioritycut.consistency_weight);
       pc.get("warmup_epochs", c.prioritycut.warmup_epochs);
@@ -134,13 +134,9 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
   const std::vector<int64_t>& crop = c.dataset.crop_size;
   ANIMA_CHECK(crop.empty() || (crop.size() == 2 && crop[0] > 0 && crop[1] > 0), what,
               ": dataset_params.augmentation_params.crop_param.size must be a positive number or [h, w]");
-  ANIMA_CHECK(c.prioritycut.discriminator == "global" || c.prioritycut.discriminator == "unet", what,
-              ": prioritycut_params.discriminator must be global or unet, got '", c.prioritycut.discriminator, "'");
-  ANIMA_CHECK(c.prioritycut.mix == "none" || c.prioritycut.mix == "prioritycut" || c.prioritycut.mix == "cutmix", what,
-              ": prioritycut_params.mix must be none, prioritycut or cutmix, got '", c.prioritycut.mix, "'");
-  ANIMA_CHECK(c.prioritycut.mix == "none" || c.prioritycut.discriminator == "unet", what,
+  ANIMA_CHECK(c.prioritycut.mix == MixKind::None || c.prioritycut.discriminator == DiscriminatorKind::Unet, what,
               ": prioritycut_params.mix needs the unet discriminator");
-  ANIMA_CHECK(c.prioritycut.mix == "none" || c.train.loss_weights.generator_gan != 0, what,
+  ANIMA_CHECK(c.prioritycut.mix == MixKind::None || c.train.loss_weights.generator_gan != 0, what,
               ": prioritycut_params.mix trains the discriminator, which runs only when "
               "train_params.loss_weights.generator_gan is non-zero");
   ANIMA_CHECK(c.train.batch_size > 0 && c.train.num_epochs > 0 && c.train.num_repeats > 0 && c.train.checkpoint_freq > 0,

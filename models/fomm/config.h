@@ -6,6 +6,7 @@
 // silently); wrong types are errors naming the key.
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/common/config_section.h"
@@ -61,9 +62,16 @@ struct NormalizationParams {
 //   consistency_weight: weight of || D_dec(mix) - mix(D_dec(real), D_dec(fake)) ||^2;
 //   warmup_epochs: epochs before the mixed-image terms start;
 //   bg_threshold, k_min, k_max: the PriorityCut mask (figure 2's 10%..50% by default).
+enum class DiscriminatorKind { Global, Unet };
+enum class MixKind { None, PriorityCut, CutMix };
+inline constexpr std::pair<DiscriminatorKind, const char*> kDiscriminatorNames[] = {
+    {DiscriminatorKind::Global, "global"}, {DiscriminatorKind::Unet, "unet"}};
+inline constexpr std::pair<MixKind, const char*> kMixNames[] = {
+    {MixKind::None, "none"}, {MixKind::PriorityCut, "prioritycut"}, {MixKind::CutMix, "cutmix"}};
+
 struct PriorityCutParams {
-  std::string discriminator = "global";
-  std::string mix = "none";
+  DiscriminatorKind discriminator = DiscriminatorKind::Global;
+  MixKind mix = MixKind::None;
   float mix_probability = 0.5f, consistency_weight = 1.0f;
   int warmup_epochs = 0;
   float bg_threshold = 0.5f, k_min = 0.1f, k_max = 0.5f;

@@ -13,7 +13,7 @@ FommTrainer::FommTrainer(const FommConfig& c, std::shared_ptr<Vgg19> vgg, Genera
     : cfg_(c), rng_(gen), device_(device) {
   kp_detector = std::make_shared<KPDetector>(c.kp_detector, gen);
   generator = std::make_shared<OcclusionAwareGenerator>(c.generator, gen);
-  if (c.prioritycut.discriminator == "unet") {
+  if (c.prioritycut.discriminator == DiscriminatorKind::Unet) {
     prioritycut::UNetDiscriminatorConfig uc;
     uc.num_channels = c.discriminator.num_channels;
     uc.block_expansion = c.discriminator.block_expansion;
@@ -158,7 +158,7 @@ void FommTrainer::unet_step(const Tensor& driving, const StepOutput& in, StepOut
   Tensor d_total = prioritycut::unet_discriminator_loss(d_real, d_fake) * w.discriminator_gan;
   out.unet_pixel_real = d_real.pixel.detach();
   out.unet_pixel_fake = d_fake.pixel.detach();
-  bool mix_now = pc.mix != "none" && epoch_ >= pc.warmup_epochs;
+  bool mix_now = pc.mix != MixKind::None && epoch_ >= pc.warmup_epochs;
   if (mix_now) {  // the draw is made on the host from the run's generator: reproducible
     PhiloxWords wds = philox_group(rng_.seed(), rng_.take_stream(), 0);
     mix_now = philox_uniform01(wds.w[0]) < pc.mix_probability;
@@ -166,7 +166,7 @@ void FommTrainer::unet_step(const Tensor& driving, const StepOutput& in, StepOut
   if (mix_now) {
     int64_t n = driving.size(0), h = driving.size(2), wd = driving.size(3);
     Tensor mask;
-    if (pc.mix == "prioritycut") {
+    if (pc.mix == MixKind::PriorityCut) {
       Tensor bg = slice(in.generated.motion.mask, 1, 0, 1).detach();
       ANIMA_CHECK(in.generated.motion.occlusion_map.defined(), "PriorityCut needs the occlusion map ",
                   "(generator_params.estimate_occlusion_map: True)");

@@ -40,10 +40,11 @@ std::string config_model_kind(const std::string& text, const std::string& what) 
 
 RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::string& what) {
   RefinedMaskConfig c;
+  std::string threshold_text = "median";  // perturbation_params.threshold as written
   c.text = text;
   YAML::Node root = ConfigSection::load_root(text, what);
   {
-    ConfigSection top(root, "", c.warnings);
+    ConfigSection top(root, "", c.warnings, what);
     std::string kind;
     top.get("model", kind);
     ANIMA_CHECK(kind == "refined_mask", what, ": not a refined-mask config (top-level 'model: refined_mask' missing)");
@@ -56,7 +57,7 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
       ConfigSection common = m.sub("common_params");
       common.get("num_channels", c.model.num_channels);
       common.get("mask_scale", c.model.mask_scale);
-      common.get("encoder_block", c.model.encoder_block);
+      common.get_choice("encoder_block", c.model.encoder_block, kEncoderBlockNames);
       ConfigSection mg = m.sub("mask_generator_params");
       read_hourglass(mg, c.model.mask_generator);
       mg.get("temperature", c.model.mask_generator.temperature);
@@ -76,7 +77,7 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
     }
     {
       ConfigSection p = top.sub("perturbation_params");
-      p.get("threshold", c.perturbation.threshold);
+      p.get("threshold", threshold_text);
       p.get("poisson_lambda", c.perturbation.poisson_lambda);
       p.get("scale_jitter", c.perturbation.scale_jitter);
       p.get("test_scale", c.perturbation.test_scale);
@@ -118,8 +119,6 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
               what, ": dataset_params.frame_shape must be [H, W, C]");
   ANIMA_CHECK(m.num_channels == 3, what, ": model_params.common_params.num_channels must be 3 (RGB), got ",
               m.num_channels);
-  ANIMA_CHECK(m.encoder_block == "paper" || m.encoder_block == "code", what,
-              ": model_params.common_params.encoder_block must be paper or code, got '", m.encoder_block, "'");
   ANIMA_CHECK(m.mask_scale > 0 && m.mask_scale <= 1, what, ": model_params.common_params.mask_scale must be in (0, 1]");
   ANIMA_CHECK(m.mask_pad >= 0 && m.mask_pad <= 3, what, ": model_params.mask_generator_params.pad must be 0..3");
   ANIMA_CHECK(m.mask_generator.temperature > 0 && m.refinement.temperature > 0, what,
@@ -138,17 +137,18 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
               " masks to ", mh * up, "x", mw * up, ", but frames are ", c.frame_h(), "x", c.frame_w(),
               " (mask_scale must be 2^-num_up_blocks)");
   ANIMA_CHECK(mh >= 12 && mw >= 12, what, ": masks of ", mh, "x", mw, " are too small for P_train (at least 12x12)");
-  if (c.perturbation.threshold != "median") {
+  if (threshold_text != "median") {
     double v = 0;
     try {
       size_t used = 0;
-      v = std::stod(c.perturbation.threshold, &used);
-      ANIMA_CHECK(used == c.perturbation.threshold.size(), "trailing characters");
+      v = std::stod(threshold_text, &used);
+      ANIMA_CHECK(used == threshold_text.size(), "trailing characters");
     } catch (const std::exception&) {
       ANIMA_FAIL(what, ": perturbation_params.threshold must be median or a number in [0, 1], got '",
-                 c.perturbation.threshold, "'");
+                 threshold_text, "'");
     }
     ANIMA_CHECK(v >= 0 && v <= 1, what, ": perturbation_params.threshold ", v, " outside [0, 1]");
+    c.perturbation.threshold = {false, v};
   }
   ANIMA_CHECK(c.perturbation.poisson_lambda >= 0, what, ": perturbation_params.poisson_lambda must be >= 0");
   ANIMA_CHECK(c.perturbation.scale_jitter >= 0 && c.perturbation.scale_jitter < 1, what,

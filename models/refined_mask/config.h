@@ -5,6 +5,7 @@
 // option (named in each comment as "code:").
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/fomm/config.h"
@@ -27,13 +28,17 @@ struct MaskNetParams : HourglassParams {
   bool skip_connections = false;
 };
 
+enum class EncoderBlock { Paper, Code };
+inline constexpr std::pair<EncoderBlock, const char*> kEncoderBlockNames[] = {
+    {EncoderBlock::Paper, "paper"}, {EncoderBlock::Code, "code"}};
+
 struct ModelParams {
   int64_t num_channels = 3;
   // D: frame resolution -> mask resolution (256 -> 64). m downsamples with the anti-aliasing
   // Gaussian of the First Order Motion Model (as the code); D(s) for r and l is bilinear.
   double mask_scale = 0.25;
   // Encoding block order: "paper" conv-ReLU-BN-pool (appendix A); code: "code" conv-BN-ReLU-pool.
-  std::string encoder_block = "paper";
+  EncoderBlock encoder_block = EncoderBlock::Paper;
   // m's final 7x7 conv padding: 3 keeps the resolution; code: 0 (58x58 masks, zero-padded back).
   int mask_pad = 3;
   MaskNetParams mask_generator{{32, 1024, 5}, 1.0f};
@@ -50,7 +55,10 @@ struct ModelParams {
 struct PerturbationParams {
   // rho: "median" (the paper: per mask) or a fixed value in [0, 1] (code: 100/255 faces, 60/255).
   // P_train takes the median of m(A(d)) before its strip and global scalings.
-  std::string threshold = "median";
+  struct Threshold {
+    bool median = true;
+    double value = 0;  // when not median
+  } threshold;
   double poisson_lambda = 20;  // P_train's noise
   // P_train draws its strip and whole-mask scale factors from U[1 - scale_jitter, 1 + scale_jitter]
   // (the paper: [0.75, 1.25]); P_test shrinks the thresholded mask by test_scale (the paper: 0.75).

@@ -58,9 +58,9 @@ Tensor RefinedMaskModel::upscale(const Tensor& mask) const {
 
 Tensor RefinedMaskModel::threshold(const Tensor& masks) const {
   int64_t n = masks.size(0);
-  if (cfg_.perturbation.threshold == "median")
+  if (cfg_.perturbation.threshold.median)
     return kernels::row_median(raw::view(masks.detach(), Shape{n, masks.numel() / n}));
-  return kernels::full(Shape{n}, std::stod(cfg_.perturbation.threshold), DType::F32, masks.device());
+  return kernels::full(Shape{n}, cfg_.perturbation.threshold.value, DType::F32, masks.device());
 }
 
 Animation RefinedMaskModel::animate(const Tensor& source, const Tensor& driving, Ablation a) {

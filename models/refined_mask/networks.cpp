@@ -10,7 +10,7 @@ namespace {
 
 fomm::HourglassOptions hourglass_options(const ModelParams& p, bool skips) {
   fomm::HourglassOptions o;
-  o.relu_before_norm = p.encoder_block == "paper";
+  o.relu_before_norm = p.encoder_block == EncoderBlock::Paper;
   o.skip_connections = skips;
   return o;
 }

@@ -235,10 +235,6 @@ TEST_CASE("dataset: strip, frame-folder and mp4 layouts, resizing, id sampling, 
     CHECK(test::bit_equal(p.source, frame_of(p.source_frame)));
     CHECK(test::bit_equal(p.driving, frame_of(p.driving_frame)));
   }
-  Tensor other = mixed.frame_of_other_identity(0, 0, 1);  // the movie's other identity: the folder
-  bool found = false;
-  for (int64_t k = 0; k < 4; ++k) found = found || test::bit_equal(other, frame_of(k));
-  CHECK(found);
   std::string empty = temp_dir("empty");
   std::system(("mkdir -p '" + empty + "/train'").c_str());
   std::ofstream(empty + "/train/bad.png") << "x";
@@ -283,9 +279,6 @@ TEST_CASE("training pairs and the loader: two distinct frames, and batches indep
     CHECK(one[size_t(s)].videos == four[size_t(s)].videos);
   }
   CHECK_THROWS_WITH_AS(TrainLoader(ds, 100, 1), doctest::Contains("fewer than one batch"), Error);
-  // A frame of another identity, for the refined-masking training.
-  Tensor other = ds.frame_of_other_identity(0, 2, 0);
-  CHECK(other.shape() == Shape{3, 32, 32});
 }
 
 TEST_CASE("FOMM's resize and crop augmentations: the geometry on a hand-made clip") {

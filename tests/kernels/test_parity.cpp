@@ -10,6 +10,7 @@
 #include "autograd/geometry.h"
 #include "kernels/augment.h"
 #include "kernels/color.h"
+#include "kernels/cudnn_backend.h"
 #include "kernels/select.h"
 #include "autograd/nn_functions.h"
 #include "kernels/math_mode.h"
@@ -326,6 +327,25 @@ TEST_CASE("conv2d with TF32 stays within the TF32 error bound [cuda]") {
   set_allow_tf32(previous);
   // 576 products of |x|,|w| <= 1, each rounded to a 10-bit mantissa: error well below 576 * 2^-10.
   CHECK_CLOSE(raw::to_device(gpu, Device::cpu()), kernels::conv2d(x, w, Tensor(), Conv2dParams{1, 1, 1, 1, 1, 1, 1}), 0.1, 0.01);
+}
+
+TEST_CASE("cuDNN algorithm choices are cached per shape and math mode [cuda]") {
+  REQUIRE_CUDA_OR_SKIP();
+  bool previous = allow_tf32();
+  set_allow_tf32(true);
+  // A shape no other test uses, so that its cache entries are new here.
+  Tensor x = random_tensor(Shape{2, 8, 17, 19}, 85, -1, 1, Device::cuda());
+  Tensor w = random_tensor(Shape{8, 8, 3, 3}, 86, -1, 1, Device::cuda());
+  Conv2dParams p{1, 1, 1, 1, 1, 1, 1};
+  size_t before = kernels::cudnn::conv_algorithm_cache_size();
+  kernels::conv2d(x, w, Tensor(), p);
+  CHECK(kernels::cudnn::conv_algorithm_cache_size() == before + 1);
+  kernels::conv2d(x, w, Tensor(), p);  // the same key: chosen once
+  CHECK(kernels::cudnn::conv_algorithm_cache_size() == before + 1);
+  set_allow_tf32(false);  // strict FP32 ranks other algorithms: a key of its own
+  kernels::conv2d(x, w, Tensor(), p);
+  CHECK(kernels::cudnn::conv_algorithm_cache_size() == before + 2);
+  set_allow_tf32(previous);
 }
 
 TEST_CASE("parity harness: every parity case runs CPU against CPU") {

@@ -24,8 +24,8 @@ TEST_CASE("configs: the official vox-256 values load and build the official netw
   CHECK(MultiScaleDiscriminator(c.discriminator, gen).parameter_count() == 2758849);
   FommConfig pc = load_fomm_config(test::source_path("configs/prioritycut-vox-256.yaml"));
   CHECK(pc.warnings.empty());
-  CHECK(pc.prioritycut.discriminator == "unet");
-  CHECK(pc.prioritycut.mix == "prioritycut");
+  CHECK(pc.prioritycut.discriminator == DiscriminatorKind::Unet);
+  CHECK(pc.prioritycut.mix == MixKind::PriorityCut);
   CHECK(pc.train.loss_weights.generator_gan == 1.f);
   for (const char* name : {"taichi-256", "bair-256", "prioritycut-taichi-256", "prioritycut-bair-256", "vox-adv-256",
                            "taichi-adv-256", "fashion-256", "nemo-256"}) {

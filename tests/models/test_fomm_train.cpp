@@ -120,7 +120,9 @@ TEST_CASE("PriorityCut training steps: the U-Net discriminator with PriorityCut 
   CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {discriminator: unet, mix: cutmix}\n", "x"),
                        doctest::Contains("runs only when train_params.loss_weights.generator_gan is non-zero"), Error);
   CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {discriminator: patch}\n", "x"),
-                       doctest::Contains("must be global or unet"), Error);
+                       doctest::Contains("'prioritycut_params.discriminator' must be one of global, unet; got 'patch'"), Error);
+  CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {discriminator: unet, mix: mixup}\n", "x"),
+                       doctest::Contains("'prioritycut_params.mix' must be one of none, prioritycut, cutmix; got 'mixup'"), Error);
 }
 
 }  // TEST_SUITE

@@ -105,7 +105,7 @@ TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear erro
     CHECK(c.train.epoch_milestones == std::vector<int>{60, 90});
     CHECK(c.train.num_epochs == 100);
     CHECK(c.train.refinement_start_epoch == 1);
-    CHECK(c.perturbation.threshold == "median");
+    CHECK(c.perturbation.threshold.median);
     CHECK(c.perturbation.poisson_lambda == 20.0);
     CHECK(c.perturbation.scale_jitter == 0.25);
     CHECK(c.perturbation.test_scale == 0.75);
@@ -133,8 +133,12 @@ TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear erro
     return t;
   };
   fails_with(with("threshold: median", "threshold: high"), "threshold");
+  fails_with(with("encoder_block: paper", "encoder_block: resnet"),
+             "'model_params.common_params.encoder_block' must be one of paper, code; got 'resnet'");
   fails_with(with("threshold: median", "threshold: 1.5"), "outside [0, 1]");
-  CHECK(parse_refined_mask_config(with("threshold: median", "threshold: 0.392"), "fixed").perturbation.threshold == "0.392");
+  RefinedMaskConfig fixed = parse_refined_mask_config(with("threshold: median", "threshold: 0.392"), "fixed");
+  CHECK_FALSE(fixed.perturbation.threshold.median);
+  CHECK(fixed.perturbation.threshold.value == 0.392);
   fails_with(with("poisson_lambda: 20}", "poisson_lambda: 20, scale_jitter: 1.0}"), "scale_jitter must be in [0, 1)");
   fails_with(with("poisson_lambda: 20}", "poisson_lambda: 20, test_scale: 0}"), "test_scale must be positive");
   RefinedMaskConfig weak = parse_refined_mask_config(with("poisson_lambda: 20}", "poisson_lambda: 20, scale_jitter: 0.05, test_scale: 1.0}"), "weak");
@@ -207,7 +211,7 @@ TEST_CASE("refined-mask code options: 58x58 masks zero-padded back, temperature,
   RefinedMaskConfig c = tiny();
   c.model.mask_pad = 0;
   c.model.mask_generator.temperature = 0.1f;
-  c.model.encoder_block = "code";
+  c.model.encoder_block = EncoderBlock::Code;
   Generator gen(2);
   MaskGenerator m(c.model, gen);
   Tensor x = kernels::uniform(Shape{2, 3, 48, 48}, 0.f, 1.f, gen);
@@ -227,7 +231,7 @@ TEST_CASE("refined-mask code options: 58x58 masks zero-padded back, temperature,
   }
   CHECK(checked > 10);
   // The block order matters: the paper's conv-ReLU-BN gives other masks than the code's conv-BN-ReLU.
-  c.model.encoder_block = "paper";
+  c.model.encoder_block = EncoderBlock::Paper;
   Generator same2(2);
   CHECK(!test::bit_equal(MaskGenerator(c.model, same2).forward(x), m1.forward(x)));
   // A 7x7 conv without padding on 12x12 gives 6x6; the 3-pixel border is zero.

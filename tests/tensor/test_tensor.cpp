@@ -131,6 +131,15 @@ TEST_CASE("CUDA caching allocator reuses blocks in steady state [cuda]") {
   CHECK(s1.current == s0.current);
   CHECK(s1.peak >= s0.current + (4u << 20));
   CHECK(s1.reserved >= s1.current);
+  // empty_cache returns the free cached blocks to the driver; blocks in use stay.
+  {
+    Tensor kept = Tensor::empty(Shape{1 << 18}, DType::F32, Device::cuda());
+    empty_cache();
+    MemoryStats s2 = memory_stats(Device::cuda());
+    CHECK(s2.reserved < s1.reserved);
+    CHECK(s2.reserved >= s2.current);
+    CHECK(s2.current >= (1u << 20));
+  }
   Tensor host = test::tensor({1, 2, 3}, Shape{3});
   Tensor dev = host.to(Device::cuda());
   CHECK(dev.is_cuda());
