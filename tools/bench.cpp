@@ -18,6 +18,7 @@
 #include "kernels/select.h"
 #include "layers/vgg.h"
 #include "models/fomm/full_model.h"
+#include "models/prioritycut/discriminator_step.h"
 #include "models/refined_mask/model.h"
 #include "tensor/file_util.h"
 #include "layers/optim.h"
@@ -437,10 +438,12 @@ int bench_model(const BenchModelOptions& o) {
                "m(d), P_test, r, l and h");
     return 0;
   }
-  fomm::FommConfig cfg = fomm::load_fomm_config(o.config);
+  prioritycut::PriorityCutConfig pcfg = prioritycut::load_prioritycut_config(o.config);
+  const fomm::FommConfig& cfg = pcfg.fomm;
   int64_t b = o.batch > 0 ? o.batch : cfg.train.batch_size;
   int64_t h = cfg.dataset.frame_shape[0], w = cfg.dataset.frame_shape[1];
-  fomm::FommTrainer trainer(cfg, std::make_shared<Vgg19>(gen), gen, dev);
+  std::unique_ptr<fomm::FommTrainer> trainer_ptr = prioritycut::make_trainer(pcfg, std::make_shared<Vgg19>(gen), gen, dev);
+  fomm::FommTrainer& trainer = *trainer_ptr;
   Tensor src = random_frames(b, h, w, gen, dev), drv = random_frames(b, h, w, gen, dev);
   time_model("fomm", o, b, h, w, dev, [&] { trainer.step(src, drv); },
              [&] {

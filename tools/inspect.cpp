@@ -4,6 +4,7 @@
 
 #include "layers/safetensors.h"
 #include "models/fomm/config.h"
+#include "models/prioritycut/discriminator_step.h"
 #include "models/refined_mask/model.h"
 #include "tensor/file_util.h"
 
@@ -38,12 +39,15 @@ int inspect(const std::string& path, bool all) {
       }
       return 0;
     }
-    fomm::FommConfig c = fomm::load_fomm_config(path);
+    prioritycut::PriorityCutConfig pc = prioritycut::load_prioritycut_config(path);
+    const fomm::FommConfig& c = pc.fomm;
     for (const std::string& w : c.warnings) std::printf("warning: %s\n", w.c_str());
     Generator gen(0);
     print_module("kp_detector", fomm::KPDetector(c.kp_detector, gen), all);
     print_module("generator", fomm::OcclusionAwareGenerator(c.generator, gen), all);
-    print_module("discriminator", fomm::MultiScaleDiscriminator(c.discriminator, gen), all);
+    // the discriminator the config trains: FOMM's multi-scale one, or PriorityCut's U-Net
+    auto disc = fomm::make_discriminator_step(c, gen, prioritycut::discriminator_factory(pc));
+    print_module("discriminator", disc->network(), all);
     return 0;
   }
   SafetensorsFile f = load_safetensors(path);

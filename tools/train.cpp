@@ -17,6 +17,7 @@
 #include "kernels/math_mode.h"
 #include "kernels/reduce.h"
 #include "models/fomm/full_model.h"
+#include "models/prioritycut/discriminator_step.h"
 #include "models/refined_mask/model.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
@@ -53,8 +54,8 @@ struct TrainJob {
 };
 
 struct FommJob : TrainJob {
-  FommJob(const fomm::FommConfig& cfg, std::shared_ptr<Vgg19> vgg, Generator& gen, Device device)
-      : trainer(cfg, std::move(vgg), gen, device) {}
+  FommJob(const prioritycut::PriorityCutConfig& cfg, std::shared_ptr<Vgg19> vgg, Generator& gen, Device device)
+      : trainer_ptr(prioritycut::make_trainer(cfg, std::move(vgg), gen, device)), trainer(*trainer_ptr) {}
   void set_epoch(int epoch) override { trainer.set_epoch(epoch); }
   std::map<std::string, Tensor> step(const Tensor& source, const Tensor& driving) override {
     last = trainer.step(source, driving);
@@ -63,10 +64,11 @@ struct FommJob : TrainJob {
     return losses;
   }
   Tensor visualize(const Tensor& source, const Tensor& driving) override {
-    return visualize_step(source, driving, last, trainer.last_mix_mask);
+    return visualize_step(source, driving, last, trainer.last_mix_mask());
   }
   CheckpointParts checkpoint_parts() override { return trainer.checkpoint_parts(); }
-  fomm::FommTrainer trainer;
+  std::unique_ptr<fomm::FommTrainer> trainer_ptr;
+  fomm::FommTrainer& trainer;
   fomm::StepOutput last;
 };
 
@@ -108,7 +110,7 @@ int train(const TrainOptions& o) {
   LoopConfig cfg;
   cfg.kind = refined_mask::config_model_kind(text, o.config);
   cfg.text = text;
-  fomm::FommConfig fcfg;
+  prioritycut::PriorityCutConfig fcfg;  // FOMM, with or without PriorityCut's discriminator
   refined_mask::RefinedMaskConfig rcfg;
   std::vector<std::string> warnings;
   auto take = [&](auto& c) {  // both configs name these fields alike
@@ -119,8 +121,8 @@ int train(const TrainOptions& o) {
     warnings = c.warnings;
   };
   if (cfg.kind == "fomm") {
-    fcfg = fomm::parse_fomm_config(text, o.config);
-    take(fcfg);
+    fcfg = prioritycut::parse_prioritycut_config(text, o.config);
+    take(fcfg.fomm);
   } else {
     rcfg = refined_mask::parse_refined_mask_config(text, o.config);
     take(rcfg);

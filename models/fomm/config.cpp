@@ -101,17 +101,8 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
       lw.get("equivariance_value", c.train.loss_weights.equivariance_value);
       lw.get("equivariance_jacobian", c.train.loss_weights.equivariance_jacobian);
     }
-    {
-      Section pc = top.sub("prioritycut_params");
-      pc.get_choice("discriminator", c.prioritycut.discriminator, kDiscriminatorNames);
-      pc.get_choice("mix", c.prioritycut.mix, kMixNames);
-      pc.get("mix_probability", c.prioritycut.mix_probability);
-      pc.get("consistency_weight", c.prioritycut.consistency_weight);
-      pc.get("warmup_epochs", c.prioritycut.warmup_epochs);
-      pc.get("bg_threshold", c.prioritycut.bg_threshold);
-      pc.get("k_min", c.prioritycut.k_min);
-      pc.get("k_max", c.prioritycut.k_max);
-    }
+    // prioritycut_params is read by models/prioritycut/config.h, the variant that uses it.
+    top.ignore("prioritycut_params");
     {
       Section r = top.sub("reconstruction_params");
       r.get("num_videos", c.reconstruction_num_videos);
@@ -134,11 +125,6 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
   const std::vector<int64_t>& crop = c.dataset.crop_size;
   ANIMA_CHECK(crop.empty() || (crop.size() == 2 && crop[0] > 0 && crop[1] > 0), what,
               ": dataset_params.augmentation_params.crop_param.size must be a positive number or [h, w]");
-  ANIMA_CHECK(c.prioritycut.mix == MixKind::None || c.prioritycut.discriminator == DiscriminatorKind::Unet, what,
-              ": prioritycut_params.mix needs the unet discriminator");
-  ANIMA_CHECK(c.prioritycut.mix == MixKind::None || c.train.loss_weights.generator_gan != 0, what,
-              ": prioritycut_params.mix trains the discriminator, which runs only when "
-              "train_params.loss_weights.generator_gan is non-zero");
   ANIMA_CHECK(c.train.batch_size > 0 && c.train.num_epochs > 0 && c.train.num_repeats > 0 && c.train.checkpoint_freq > 0,
               what, ": train_params batch_size, num_epochs, num_repeats and checkpoint_freq must be positive");
   return c;

@@ -5,6 +5,7 @@
 #include "data/synthetic.h"
 #include "data/image_io.h"
 #include "models/fomm/full_model.h"
+#include "models/prioritycut/discriminator_step.h"
 #include "kernels/shape_ops.h"
 #include "tests/test_util.h"
 #include "tests/tiny_fomm_config.h"
@@ -58,14 +59,17 @@ TEST_CASE("generator_gan 0 (the FOMM configs): no GAN terms, no feature matching
   for (const char* disc : {"global", "unet"}) {
     INFO(disc);
     std::string yaml = std::string(test::kTinyFommYaml) + "prioritycut_params:\n  discriminator: " + disc + "\n";
-    FommConfig c = parse_fomm_config(yaml, "tiny-no-gan");
+    prioritycut::PriorityCutConfig pc = prioritycut::parse_prioritycut_config(yaml, "tiny-no-gan");
+    FommConfig& c = pc.fomm;
     c.discriminator.num_blocks = 2;
     c.train.loss_weights.generator_gan = 0;
     REQUIRE(c.train.loss_weights.discriminator_gan != 0);
     REQUIRE(c.train.loss_weights.feature_matching.at(0) != 0);
     Generator gen(5);
-    FommTrainer t(c, std::make_shared<Vgg19>(gen), gen);
+    std::unique_ptr<FommTrainer> tp = prioritycut::make_trainer(pc, std::make_shared<Vgg19>(gen), gen);
+    FommTrainer& t = *tp;
     Module* d = t.checkpoint_parts().modules[2].second;
+    CHECK(d->type_name() == (std::string(disc) == "unet" ? "UNetDiscriminator" : "MultiScaleDiscriminator"));
     Tensor before = raw::to_device(d->named_parameters().front().second, Device::cpu());
     auto [source, driving] = puppet_batch();
     StepOutput o = t.step(source, driving);
@@ -93,13 +97,13 @@ TEST_CASE("PriorityCut training steps: the U-Net discriminator with PriorityCut 
     INFO(mix);
     std::string yaml = std::string(test::kTinyFommYaml) + "prioritycut_params:\n  discriminator: unet\n  mix: " + mix +
                        "\n  mix_probability: 1.0\n  warmup_epochs: 1\n  k_min: 0.1\n  k_max: 0.5\n";
-    FommConfig c = parse_fomm_config(yaml, "tiny-pc");
-    c.discriminator.num_blocks = 2;  // 32x32 must divide by 2^blocks
-    c.train.loss_weights.feature_matching = {10, 10};
+    prioritycut::PriorityCutConfig pc = prioritycut::parse_prioritycut_config(yaml, "tiny-pc");
+    pc.fomm.discriminator.num_blocks = 2;  // 32x32 must divide by 2^blocks
+    pc.fomm.train.loss_weights.feature_matching = {10, 10};
     Generator gen(4);
-    FommTrainer t(c, std::make_shared<Vgg19>(gen), gen);
-    CHECK(t.unet != nullptr);
-    CHECK(t.discriminator == nullptr);
+    std::unique_ptr<FommTrainer> tp = prioritycut::make_trainer(pc, std::make_shared<Vgg19>(gen), gen);
+    FommTrainer& t = *tp;
+    CHECK(dynamic_cast<prioritycut::UNetDiscriminatorStep*>(&t.discriminator()) != nullptr);
     auto [source, driving] = puppet_batch();
     t.set_epoch(0);  // warm-up: no mixing yet
     StepOutput first = t.step(source, driving);
@@ -110,18 +114,18 @@ TEST_CASE("PriorityCut training steps: the U-Net discriminator with PriorityCut 
     CHECK(std::isfinite(o.losses.at("consistency").item()));
     CHECK(std::isfinite(o.losses.at("disc_mix").item()));
     CHECK(std::isfinite(o.discriminator_loss.item()));
-    CHECK(t.last_mix_mask.shape() == Shape{2, 1, 32, 32});
+    CHECK(t.last_mix_mask().shape() == Shape{2, 1, 32, 32});
     auto parts = t.checkpoint_parts();
     CHECK(parts.modules[2].first == "discriminator");
     CHECK(parts.modules[2].second->named_parameters().front().first == "encoder.down_blocks.0.conv.bias");
   }
-  CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {mix: prioritycut}\n", "x"),
+  CHECK_THROWS_WITH_AS(prioritycut::parse_prioritycut_config("prioritycut_params: {mix: prioritycut}\n", "x"),
                        doctest::Contains("needs the unet discriminator"), Error);
-  CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {discriminator: unet, mix: cutmix}\n", "x"),
+  CHECK_THROWS_WITH_AS(prioritycut::parse_prioritycut_config("prioritycut_params: {discriminator: unet, mix: cutmix}\n", "x"),
                        doctest::Contains("runs only when train_params.loss_weights.generator_gan is non-zero"), Error);
-  CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {discriminator: patch}\n", "x"),
+  CHECK_THROWS_WITH_AS(prioritycut::parse_prioritycut_config("prioritycut_params: {discriminator: patch}\n", "x"),
                        doctest::Contains("'prioritycut_params.discriminator' must be one of global, unet; got 'patch'"), Error);
-  CHECK_THROWS_WITH_AS(parse_fomm_config("prioritycut_params: {discriminator: unet, mix: mixup}\n", "x"),
+  CHECK_THROWS_WITH_AS(prioritycut::parse_prioritycut_config("prioritycut_params: {discriminator: unet, mix: mixup}\n", "x"),
                        doctest::Contains("'prioritycut_params.mix' must be one of none, prioritycut, cutmix; got 'mixup'"), Error);
 }
 

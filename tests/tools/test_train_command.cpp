@@ -13,6 +13,7 @@
 #include "kernels/shape_ops.h"
 #include "layers/safetensors.h"
 #include "models/fomm/inference.h"
+#include "models/prioritycut/discriminator_step.h"
 #include "tensor/file_util.h"
 #include "tests/test_util.h"
 #include "tests/tiny_fomm_config.h"
@@ -127,16 +128,17 @@ TEST_CASE("FOMM normalize_kp: relative movement, relative Jacobians, hull-area s
 TEST_CASE("the training visualisation of a PriorityCut step: every official column, the mask and the U-Net maps") {
   std::string yaml = std::string(test::kTinyFommYaml) +
                      "prioritycut_params: {discriminator: unet, mix: prioritycut, mix_probability: 1.0}\n";
-  fomm::FommConfig c = fomm::parse_fomm_config(yaml, "tiny-pc");
-  c.discriminator.num_blocks = 2;  // 32x32 must divide by 2^blocks
-  c.train.loss_weights.feature_matching = {10, 10};
+  prioritycut::PriorityCutConfig c = prioritycut::parse_prioritycut_config(yaml, "tiny-pc");
+  c.fomm.discriminator.num_blocks = 2;  // 32x32 must divide by 2^blocks
+  c.fomm.train.loss_weights.feature_matching = {10, 10};
   Generator gen(4);
-  fomm::FommTrainer t(c, std::make_shared<Vgg19>(gen), gen);
+  std::unique_ptr<fomm::FommTrainer> tp = prioritycut::make_trainer(c, std::make_shared<Vgg19>(gen), gen);
+  fomm::FommTrainer& t = *tp;
   Tensor source = test::random_tensor(Shape{2, 3, 32, 32}, 1, 0, 1), driving = test::random_tensor(Shape{2, 3, 32, 32}, 2, 0, 1);
   fomm::StepOutput o = t.step(source, driving);
   REQUIRE(o.transformed_frame.shape() == Shape{2, 3, 32, 32});
-  REQUIRE(o.unet_pixel_fake.shape() == Shape{2, 1, 32, 32});
-  Tensor vis = tools::visualize_step(source, driving, o, t.last_mix_mask);
+  REQUIRE(o.discriminator_pixel_fake.shape() == Shape{2, 1, 32, 32});
+  Tensor vis = tools::visualize_step(source, driving, o, t.last_mix_mask());
   CHECK(vis.size(0) == 2 * 32);
   // 17 FOMM columns (see the train test below), the PriorityCut mask, two U-Net maps.
   CHECK(vis.size(1) == (17 + 1 + 2) * 32);
