@@ -72,7 +72,7 @@ NVCCFLAGS := -std=c++20 $(OPT) -g -I. -DANIMA_CUDA=1 -DANIMA_VIDEO=$(VIDEO) --ex
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt
 endif
 
-LIB_DIRS := tensor kernels autograd layers models data
+LIB_DIRS := tensor formats kernels autograd layers models data
 LIB_CPP := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp $(d)/*/*.cpp))
 LIB_CU := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cu $(d)/*/*.cu))
 TOOL_CPP := $(wildcard tools/*.cpp)

@@ -1,6 +1,6 @@
 #include "layers/checkpoint.h"
 
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 
 namespace anima {
 namespace {

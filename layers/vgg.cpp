@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 
 namespace anima {
 namespace {

@@ -16,7 +16,7 @@
 #include "kernels/resample.h"
 #include "kernels/shape_ops.h"
 #include "layers/checkpoint.h"
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "models/fomm/config.h"
 #include "models/fomm/inference.h"
 #include "models/refined_mask/config.h"

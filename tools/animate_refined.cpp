@@ -12,7 +12,7 @@
 #include "data/video_io.h"
 #include "kernels/elementwise.h"
 #include "kernels/shape_ops.h"
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "models/refined_mask/model.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"

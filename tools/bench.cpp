@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "autograd/functions.h"
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 #include "autograd/nn_functions.h"
 #include "kernels/augment.h"
 #include "kernels/color.h"
@@ -247,12 +247,12 @@ std::vector<Entry> kernel_entries(Device dev, int64_t n) {
                }});
   Tensor kp = input(Shape{n, 10, 2}, -1, 1, true);
   e.push_back({"kp2gaussian 10 kp @64x64 fwd+bwd", Shape{n, 10, 64, 64}.str(), double(n * 10 * 64 * 64) * f4 * 4, 0, [=] {
-                 Tensor h = kp2gaussian(kp, 64, 64, 0.01f);
+                 Tensor h = fomm::kp2gaussian(kp, 64, 64, 0.01f);
                  h.backward(h.detach());
                }});
   Tensor pred = input(Shape{n, 10, 58, 58}, -1, 1, true);
   e.push_back({"heatmap->keypoints fwd+bwd", pred.shape().str(), double(pred.numel()) * f4 * 6, 0, [=] {
-                 Tensor v = heatmap_to_keypoints(pred, 0.1f).value;
+                 Tensor v = fomm::heatmap_to_keypoints(pred, 0.1f).value;
                  v.backward(v.detach());
                }});
   auto pyramid = std::make_shared<ImagePyramid>(std::vector<double>{1, 0.5, 0.25, 0.125}, 3);

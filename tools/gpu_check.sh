@@ -124,7 +124,8 @@ find_cuda_libraries() {
       # The folders that hold the two libraries, whatever the wheels' layout (nvidia/cublas/lib,
       # nvidia/cudnn/lib, or one nvidia/cu13/lib for the CUDA 13 wheels).
       while read -r f; do dirs+=("$(dirname "$f")"); done < <(find "$d/nvidia" -maxdepth 3 \
-        \( -name 'libcublas.so.13' -o -name 'libcublasLt.so.13' -o -name 'libcudnn.so.9' \) 2>/dev/null)
+        \( -name 'libcublas.so.13' -o -name 'libcublasLt.so.13' -o -name 'libcudnn.so.9' -o -name 'libnvrtc.so.13' \
+        -o -name 'libnvJitLink.so.13' \) 2>/dev/null)
     done <<< "$sp"
   done
   for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do [ -d "$d" ] && dirs+=("$d"); done

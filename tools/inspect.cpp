@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "models/fomm/config.h"
 #include "models/prioritycut/discriminator_step.h"
 #include "models/refined_mask/model.h"

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
 #include "kernels/random.h"

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 
 namespace anima::fomm {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "autograd/functions.h"
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 
 namespace anima::fomm {
 

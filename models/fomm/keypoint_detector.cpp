@@ -1,6 +1,6 @@
 #include "models/fomm/keypoint_detector.h"
 
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 #include "kernels/elementwise.h"
 
 namespace anima::fomm {

@@ -1,7 +1,7 @@
 #include "models/fomm/losses.h"
 
 #include "autograd/functions.h"
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 #include "kernels/elementwise.h"
 
 namespace anima::fomm {

@@ -1,7 +1,7 @@
 #include "models/fomm/transform.h"
 
 #include "autograd/functions.h"
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 #include "autograd/nn_functions.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 
 namespace anima::prioritycut {
 namespace {
@@ -48,7 +48,7 @@ UNetDiscriminator::Output UNetDiscriminator::forward(const Tensor& image, const 
   Tensor x = image;
   if (cfg_.use_kp) {
     ANIMA_CHECK(kp.defined(), "UNetDiscriminator: use_kp is set but no keypoints were given");
-    x = concat({x, kp2gaussian(kp, h, w, cfg_.kp_variance)}, 1);
+    x = concat({x, fomm::kp2gaussian(kp, h, w, cfg_.kp_variance)}, 1);
   }
   Output o;
   std::vector<Tensor> skips{x};

@@ -2,14 +2,15 @@
 #include <cmath>
 
 #include "autograd/functions.h"
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 #include "autograd/gradcheck.h"
 #include "autograd/nn_functions.h"
 #include "layers/anti_alias.h"
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "tests/test_util.h"
 
 using namespace anima;
+using namespace anima::fomm;
 using test::expect_gradients_match;
 using test::random_tensor;
 using test::tensor;

@@ -1,7 +1,7 @@
 #include <algorithm>
 
 #include "kernels/color.h"
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "tests/test_util.h"
 
 using namespace anima;

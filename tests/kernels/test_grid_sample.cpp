@@ -1,7 +1,7 @@
 #include "autograd/functions.h"
 #include "autograd/gradcheck.h"
 #include "autograd/nn_functions.h"
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "tests/test_util.h"
 
 using namespace anima;

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "kernels/metrics.h"
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "tests/test_util.h"
 
 using namespace anima;

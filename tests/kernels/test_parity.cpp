@@ -7,7 +7,7 @@
 #include <functional>
 
 #include "autograd/functions.h"
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 #include "kernels/augment.h"
 #include "kernels/color.h"
 #include "kernels/cudnn_backend.h"
@@ -232,9 +232,9 @@ PARITY("max_pool2d_non_overlapping", 0, 0, ({random_tensor(Shape{2, 4, 17, 16}, 
 PARITY("mean_abs_diff", 1e-6, 1e-5, ({random_tensor(Shape{4, 64, 33, 33}, 101), random_tensor(Shape{4, 64, 33, 33}, 102)}),
        mean_abs_diff(x[0], x[1]))
 PARITY("kp2gaussian_heatmap_keypoints", 1e-5, 1e-4, ({random_tensor(Shape{2, 10, 2}, 103), random_tensor(Shape{2, 10, 16, 16}, 104)}),
-       concat({reshape(kp2gaussian(x[0], 16, 16, 0.01f), {2, -1}), reshape(heatmap_to_keypoints(x[1], 0.1f).value, {2, -1})}, 1))
+       concat({reshape(fomm::kp2gaussian(x[0], 16, 16, 0.01f), {2, -1}), reshape(fomm::heatmap_to_keypoints(x[1], 0.1f).value, {2, -1})}, 1))
 PARITY("inverse2x2_matmul2x2", 1e-5, 1e-5, ({random_tensor(Shape{2, 10, 2, 2}, 105, 0.5f, 1.5f), random_tensor(Shape{2, 10, 2, 2}, 106)}),
-       matmul2x2(inverse2x2(x[0]), x[1]))
+       fomm::matmul2x2(fomm::inverse2x2(x[0]), x[1]))
 // Random augmentations: bit-identical draws, so results agree to the tolerance of the float
 // arithmetic after them (Poisson counts and CutMix boxes exactly).
 PARITY("poisson", 0, 0, ({Tensor::zeros(Shape{1})}), kernels::poisson(Shape{100000}, 20.0, 7, 3, x[0].device()))

@@ -1,7 +1,7 @@
 #include "layers/checkpoint.h"
 #include "layers/layers.h"
 #include "layers/optim.h"
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "tests/test_util.h"
 
 using namespace anima;

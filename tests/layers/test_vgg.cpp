@@ -1,4 +1,4 @@
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "layers/vgg.h"
 #include "tests/test_util.h"
 

@@ -2,7 +2,7 @@
 // the keypoint-to-motion path's gradients.
 #include <algorithm>
 
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 #include "autograd/gradcheck.h"
 
 #include <cmath>

@@ -11,7 +11,7 @@
 #include "data/dataset.h"
 #include "data/synthetic.h"
 #include "kernels/shape_ops.h"
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "models/fomm/inference.h"
 #include "models/prioritycut/discriminator_step.h"
 #include "tensor/file_util.h"

@@ -3,7 +3,7 @@
 #pragma once
 #include "tensor/tensor.h"
 
-namespace anima {
+namespace anima::fomm {
 
 // FOMM's make_coordinate_grid: [H, W, 2] holding (x, y) in [-1, 1], x along the width.
 Tensor make_coordinate_grid(int64_t h, int64_t w, Device device = Device::cpu());
@@ -25,4 +25,4 @@ Tensor matmul2x2(const Tensor& a, const Tensor& b);
 Tensor det2x2(const Tensor& m);      // [...]
 Tensor inverse2x2(const Tensor& m);  // [..., 2, 2]; throws nothing, yields inf/nan where det = 0
 
-}  // namespace anima
+}  // namespace anima::fomm

@@ -1,4 +1,4 @@
-#include "layers/json.h"
+#include "formats/json.h"
 
 #include <cmath>
 #include <cerrno>

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <fstream>
 
-#include "layers/json.h"
+#include "formats/json.h"
 #include "layers/module.h"
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 #include "tensor/file_util.h"
 #include "tests/test_util.h"
 
@@ -38,7 +38,7 @@ std::string with_header(const std::string& json, const std::string& data) {
 
 }  // namespace
 
-TEST_SUITE("layers") {
+TEST_SUITE("formats") {
 
 TEST_CASE("safetensors round trip: every dtype, metadata, file on disk") {
   std::string path = "/tmp/anima_test_roundtrip.safetensors";

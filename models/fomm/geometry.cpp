@@ -1,9 +1,9 @@
-#include "autograd/geometry.h"
+#include "models/fomm/geometry.h"
 
 #include "autograd/functions.h"
 #include "kernels/elementwise.h"
 
-namespace anima {
+namespace anima::fomm {
 
 Tensor make_coordinate_grid(int64_t h, int64_t w, Device device) {
   ANIMA_CHECK(h >= 2 && w >= 2, "make_coordinate_grid: need at least 2x2, got ", h, "x", w);
@@ -68,4 +68,4 @@ Tensor inverse2x2(const Tensor& m) {
   return assemble(d * inv_det, -b * inv_det, -c * inv_det, a * inv_det);
 }
 
-}  // namespace anima
+}  // namespace anima::fomm

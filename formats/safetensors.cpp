@@ -1,4 +1,4 @@
-#include "layers/safetensors.h"
+#include "formats/safetensors.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "layers/json.h"
+#include "formats/json.h"
 #include "tensor/file_util.h"
 
 namespace anima {
