@@ -97,7 +97,7 @@ struct RefinedMaskJob : TrainJob {
 // The parts of both configs that the loop uses.
 struct LoopConfig {
   std::string kind, text;
-  fomm::DatasetParams dataset;
+  DatasetParams dataset;
   int num_epochs = 0, num_repeats = 1, batch_size = 1, checkpoint_freq = 1;
 };
 

@@ -10,23 +10,13 @@
 #include <vector>
 
 #include "models/common/config_section.h"
+#include "models/common/dataset_params.h"
 #include "models/fomm/discriminator.h"
 #include "models/fomm/generator.h"
 #include "models/fomm/keypoint_detector.h"
 #include "models/fomm/transform.h"
 
 namespace anima::fomm {
-
-struct DatasetParams {
-  std::string root_dir;
-  std::vector<int64_t> frame_shape{256, 256, 3};
-  bool id_sampling = false;
-  std::string pairs_list;
-  bool horizontal_flip = false, time_flip = false;
-  float brightness = 0, contrast = 0, saturation = 0, hue = 0;
-  std::vector<float> resize_ratio;  // resize_param.ratio [low, high]; empty: no random resize
-  std::vector<int64_t> crop_size;   // crop_param.size [h, w] (a single number: square); empty: no crop
-};
 
 struct LossWeights {
   // generator_gan 0 turns the whole GAN off, as in the official code: no gen_gan, no feature
@@ -66,8 +56,6 @@ struct FommConfig {
 };
 
 FommConfig load_fomm_config(const std::string& path);
-// dataset_params (shared by the refined-mask configs).
-void read_dataset_params(ConfigSection& section, DatasetParams& out);
 FommConfig parse_fomm_config(const std::string& yaml_text, const std::string& what);
 
 }  // namespace anima::fomm

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "layers/anti_alias.h"
-#include "models/fomm/blocks.h"
+#include "layers/blocks.h"
 #include "models/fomm/keypoint_detector.h"
 
 namespace anima::fomm {

@@ -4,7 +4,7 @@
 // Parameter names: predictor.*, kp.*, jacobian.*, down.weight (buffer).
 #pragma once
 #include "layers/anti_alias.h"
-#include "models/fomm/blocks.h"
+#include "layers/blocks.h"
 
 namespace anima::fomm {
 

@@ -50,7 +50,7 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
     ANIMA_CHECK(kind == "refined_mask", what, ": not a refined-mask config (top-level 'model: refined_mask' missing)");
     {
       ConfigSection d = top.sub("dataset_params");
-      fomm::read_dataset_params(d, c.dataset);
+      read_dataset_params(d, c.dataset);
     }
     {
       ConfigSection m = top.sub("model_params");

@@ -93,7 +93,7 @@ struct TrainParams {
 };
 
 struct RefinedMaskConfig {
-  fomm::DatasetParams dataset;
+  DatasetParams dataset;
   ModelParams model;
   PerturbationParams perturbation;
   TrainParams train;

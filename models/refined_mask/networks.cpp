@@ -8,16 +8,16 @@
 namespace anima::refined_mask {
 namespace {
 
-fomm::HourglassOptions hourglass_options(const ModelParams& p, bool skips) {
-  fomm::HourglassOptions o;
+HourglassOptions hourglass_options(const ModelParams& p, bool skips) {
+  HourglassOptions o;
   o.relu_before_norm = p.encoder_block == EncoderBlock::Paper;
   o.skip_connections = skips;
   return o;
 }
 
-std::shared_ptr<fomm::Hourglass> make_hourglass(const HourglassParams& h, int64_t in, const ModelParams& p, bool skips,
+std::shared_ptr<Hourglass> make_hourglass(const HourglassParams& h, int64_t in, const ModelParams& p, bool skips,
                                                 Generator& gen) {
-  return std::make_shared<fomm::Hourglass>(h.block_expansion, in, h.num_blocks, h.max_features, gen,
+  return std::make_shared<Hourglass>(h.block_expansion, in, h.num_blocks, h.max_features, gen,
                                            hourglass_options(p, skips));
 }
 
@@ -47,13 +47,13 @@ RefinedMaskGenerator::RefinedMaskGenerator(const ModelParams& p, Generator& gen)
   const auto& l = p.low_res;
   auto width = [&](int i) { return std::min(l.max_features, l.block_expansion << i); };
   int64_t c = p.num_channels;
-  first = register_module("first", std::make_shared<fomm::SameBlock2d>(c + 2, width(l.num_up_blocks), 7, 3, gen));
-  up_blocks = register_module("up_blocks", std::make_shared<ModuleList<fomm::UpBlock2d>>());
+  first = register_module("first", std::make_shared<SameBlock2d>(c + 2, width(l.num_up_blocks), 7, 3, gen));
+  up_blocks = register_module("up_blocks", std::make_shared<ModuleList<UpBlock2d>>());
   for (int i = 0; i < l.num_up_blocks; ++i)
-    up_blocks->append(std::make_shared<fomm::UpBlock2d>(width(l.num_up_blocks - i), width(l.num_up_blocks - i - 1), 3, 1, gen));
+    up_blocks->append(std::make_shared<UpBlock2d>(width(l.num_up_blocks - i), width(l.num_up_blocks - i - 1), 3, 1, gen));
   bottleneck = register_module("bottleneck", std::make_shared<Sequential>());
   for (int i = 0; i < l.num_bottleneck_blocks; ++i)
-    bottleneck->append_named("r" + std::to_string(i), std::make_shared<fomm::ResBlock2d>(width(l.num_up_blocks), 3, 1, gen));
+    bottleneck->append_named("r" + std::to_string(i), std::make_shared<ResBlock2d>(width(l.num_up_blocks), 3, 1, gen));
   final = register_module("final", conv7(width(0), c, 3, gen));
   hourglass = register_module("hourglass", make_hourglass(p.high_res, 2 * c + 2, p, true, gen));
   mask_fix_net = register_module("mask_fix_net", make_hourglass(p.refinement, c + 2, p, p.refinement.skip_connections, gen));

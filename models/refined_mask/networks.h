@@ -13,7 +13,7 @@
 #include <string>
 
 #include "layers/anti_alias.h"
-#include "models/fomm/blocks.h"
+#include "layers/blocks.h"
 #include "models/refined_mask/config.h"
 
 namespace anima::refined_mask {
@@ -25,7 +25,7 @@ class MaskGenerator : public Module {
   Tensor forward(const Tensor& image);
   std::string type_name() const override { return "MaskGenerator"; }
 
-  std::shared_ptr<fomm::Hourglass> predictor;
+  std::shared_ptr<Hourglass> predictor;
   std::shared_ptr<Conv2d> ref;
   std::shared_ptr<AntiAliasInterpolation2d> down;  // null when mask_scale is 1
 
@@ -50,12 +50,12 @@ class RefinedMaskGenerator : public Module {
   static std::vector<std::string> prefixes(char network);  // 'l', 'r' or 'h'
   std::string type_name() const override { return "RefinedMaskGenerator"; }
 
-  std::shared_ptr<fomm::SameBlock2d> first;
-  std::shared_ptr<ModuleList<fomm::UpBlock2d>> up_blocks;
+  std::shared_ptr<SameBlock2d> first;
+  std::shared_ptr<ModuleList<UpBlock2d>> up_blocks;
   std::shared_ptr<Sequential> bottleneck;
   std::shared_ptr<Conv2d> final;
-  std::shared_ptr<fomm::Hourglass> hourglass;
-  std::shared_ptr<fomm::Hourglass> mask_fix_net;
+  std::shared_ptr<Hourglass> hourglass;
+  std::shared_ptr<Hourglass> mask_fix_net;
   std::shared_ptr<Conv2d> ref;
   std::shared_ptr<Conv2d> final_hourglass;
 

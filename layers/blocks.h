@@ -12,7 +12,7 @@
 
 #include "layers/layers.h"
 
-namespace anima::fomm {
+namespace anima {
 
 // Variations of the encoder-decoder (the defaults are the First Order Motion Model's).
 struct HourglassOptions {
@@ -101,4 +101,4 @@ class Hourglass : public UnaryModule {
   std::shared_ptr<Decoder> decoder;
 };
 
-}  // namespace anima::fomm
+}  // namespace anima

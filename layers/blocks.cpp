@@ -1,18 +1,18 @@
-#include "models/fomm/blocks.h"
+#include "layers/blocks.h"
 
 #include <algorithm>
 
-namespace anima::fomm {
+namespace anima {
 
 namespace {
-std::shared_ptr<Conv2d> conv(int64_t in, int64_t out, int k, int p, Generator& gen) {
+std::shared_ptr<Conv2d> make_conv(int64_t in, int64_t out, int k, int p, Generator& gen) {
   return std::make_shared<Conv2d>(in, out, k, Conv2d::Options{1, p}, gen);
 }
 }  // namespace
 
 DownBlock2d::DownBlock2d(int64_t in, int64_t out, int k, int p, Generator& gen, bool relu_before_norm)
     : relu_before_norm_(relu_before_norm) {
-  conv = register_module("conv", fomm::conv(in, out, k, p, gen));
+  conv = register_module("conv", make_conv(in, out, k, p, gen));
   norm = register_module("norm", std::make_shared<BatchNorm2d>(out));
 }
 Tensor DownBlock2d::forward(const Tensor& x) {
@@ -22,20 +22,20 @@ Tensor DownBlock2d::forward(const Tensor& x) {
 }
 
 UpBlock2d::UpBlock2d(int64_t in, int64_t out, int k, int p, Generator& gen) {
-  conv = register_module("conv", fomm::conv(in, out, k, p, gen));
+  conv = register_module("conv", make_conv(in, out, k, p, gen));
   norm = register_module("norm", std::make_shared<BatchNorm2d>(out));
 }
 Tensor UpBlock2d::forward(const Tensor& x) { return relu(norm->forward(conv->forward(upsample_nearest(x, 2)))); }
 
 SameBlock2d::SameBlock2d(int64_t in, int64_t out, int k, int p, Generator& gen) {
-  conv = register_module("conv", fomm::conv(in, out, k, p, gen));
+  conv = register_module("conv", make_conv(in, out, k, p, gen));
   norm = register_module("norm", std::make_shared<BatchNorm2d>(out));
 }
 Tensor SameBlock2d::forward(const Tensor& x) { return relu(norm->forward(conv->forward(x))); }
 
 ResBlock2d::ResBlock2d(int64_t f, int k, int p, Generator& gen) {
-  conv1 = register_module("conv1", conv(f, f, k, p, gen));
-  conv2 = register_module("conv2", conv(f, f, k, p, gen));
+  conv1 = register_module("conv1", make_conv(f, f, k, p, gen));
+  conv2 = register_module("conv2", make_conv(f, f, k, p, gen));
   norm1 = register_module("norm1", std::make_shared<BatchNorm2d>(f));
   norm2 = register_module("norm2", std::make_shared<BatchNorm2d>(f));
 }
@@ -87,4 +87,4 @@ Hourglass::Hourglass(int64_t be, int64_t in_features, int num_blocks, int64_t ma
 }
 Tensor Hourglass::forward(const Tensor& x) { return decoder->forward(encoder->forward(x)); }
 
-}  // namespace anima::fomm
+}  // namespace anima
