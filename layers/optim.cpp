@@ -1,34 +1,10 @@
 #include <cmath>
 
+#include "kernels/adam.h"
 #include "kernels/elementwise.h"
-#include "kernels/launch.h"
 #include "layers/optim.h"
 
 namespace anima {
-namespace detail {
-
-// One element of torch.optim.Adam's update, in its order of operations.
-struct AdamStep {
-  float beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt;
-  ANIMA_HD void operator()(float& p, float g, float& m, float& v) const {
-    if (weight_decay != 0.f) g = g + weight_decay * p;
-    m = m * beta1 + (1.f - beta1) * g;
-    v = v * beta2 + (1.f - beta2) * (g * g);
-    float denom = ::sqrtf(v) / bias_correction2_sqrt + eps;
-    p = p - step_size * (m / denom);
-  }
-};
-
-void adam_update(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, AdamStep s) {
-  float* pp = p.data<float>();
-  const float* pg = g.data<float>();
-  float* pm = m.data<float>();
-  float* pv = v.data<float>();
-  kernels::parallel_for(p.device(), p.numel(),
-                        [=] ANIMA_HD(int64_t i) { s(pp[i], pg[i], pm[i], pv[i]); });
-}
-
-}  // namespace detail
 
 Adam::Adam(NamedTensors params, AdamOptions options) : opt_(options) {
   ANIMA_CHECK(options.lr >= 0 && options.eps >= 0 && options.beta1 >= 0 && options.beta1 < 1 &&
@@ -52,7 +28,7 @@ void Adam::step() {
   ++step_;
   double bc1 = 1 - std::pow(opt_.beta1, double(step_));
   double bc2 = 1 - std::pow(opt_.beta2, double(step_));
-  detail::AdamStep s{float(opt_.beta1), float(opt_.beta2), float(opt_.eps),
+  kernels::AdamStep s{float(opt_.beta1), float(opt_.beta2), float(opt_.eps),
                      float(opt_.weight_decay), float(opt_.lr / bc1), float(std::sqrt(bc2))};
   for (Slot& slot : slots_) {
     Tensor g = slot.param.grad();
@@ -60,7 +36,7 @@ void Adam::step() {
     ANIMA_CHECK(g.shape() == slot.param.shape() && g.device() == slot.param.device(), "Adam: gradient of '",
                 slot.name, "' is ", g.shape().str(), " on ", g.device().str(), ", parameter is ",
                 slot.param.shape().str(), " on ", slot.param.device().str());
-    detail::adam_update(slot.param, g, slot.exp_avg, slot.exp_avg_sq, s);
+    kernels::adam_update(slot.param, g, slot.exp_avg, slot.exp_avg_sq, s);
   }
 }
 
