@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "data/frame_io.h"
 #include "tensor/tensor.h"
 
 namespace anima::tools {
@@ -48,15 +49,8 @@ std::string checkpoint_model_kind(const std::string& checkpoint, const std::stri
 // in the checkpoint's metadata. Returns {text, name for messages}.
 std::pair<std::string, std::string> model_config_text(const std::string& checkpoint, const std::string& config);
 
-// Shared by both: uint8 [H, W, 3] -> float [1, 3, h, w] on the device (bilinear resize);
-// [1, 3, h, w] -> uint8 [h, w, 3]; frames to .mp4/.gif or a folder of PNG frames.
-Tensor prepare_frame(const Tensor& image, int64_t h, int64_t w, Device device);
-// --source: an image, or frame `frame` of a video in any form (data/video_io.h read_any_video).
-Tensor read_source_image(const std::string& path, int frame);
-// up to n indices spread evenly over [0, count)
+// Shared by both (frame IO: data/frame_io.h): up to n indices spread evenly over [0, count).
 std::vector<int64_t> evenly_spaced(int64_t count, int64_t n);
-Tensor frame_to_image(const Tensor& batch_item);
-void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps);
 
 // The reconstruction loop of both models over the test split (at most o.max_videos): the driving
 // frames are first_driving.. (the official FOMM script drives with every frame, 0; the
