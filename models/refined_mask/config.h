@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "models/fomm/config.h"
+#include "models/common/dataset_params.h"
 
 namespace anima::refined_mask {
 
