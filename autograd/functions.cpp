@@ -432,4 +432,10 @@ Tensor Tensor::reshape(const std::vector<int64_t>& shape) const { return anima::
 Tensor Tensor::to(Device device) const { return anima::to(*this, device); }
 Tensor Tensor::clone() const { return anima::clone(*this); }
 
+Tensor sum_terms(const std::map<std::string, Tensor>& terms) {
+  Tensor total;
+  for (const auto& [name, v] : terms) total = total.defined() ? total + v : v;
+  return total;
+}
+
 }  // namespace anima

@@ -4,6 +4,8 @@
 //
 // Shapes, broadcasting and dtypes follow the kernels' contracts (kernels/*.h).
 #pragma once
+#include <map>
+#include <string>
 #include <vector>
 
 #include "autograd/grad_mode.h"
@@ -64,6 +66,9 @@ Tensor operator/(float s, const Tensor& x);
 
 // ---- reductions (dims empty = all) ----
 Tensor sum(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
+// The total of named scalar loss terms, added in name order (((a + b) + c) ...); undefined when
+// there are none.
+Tensor sum_terms(const std::map<std::string, Tensor>& terms);
 Tensor mean(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);
 // Max/min values; the gradient is shared evenly among tied maxima (as PyTorch's amax).
 Tensor amax(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = false);

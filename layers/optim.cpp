@@ -85,4 +85,41 @@ double MultiStepLR::lr_at(int epoch) const {
 
 void MultiStepLR::set_epoch(int epoch) { opt_.set_lr(lr_at(epoch)); }
 
+OptimizerGroup::OptimizerGroup(std::vector<int> milestones, double gamma)
+    : milestones_(std::move(milestones)), gamma_(gamma) {}
+
+Adam& OptimizerGroup::add(const std::string& name, NamedTensors params, AdamOptions options) {
+  auto adam = std::make_unique<Adam>(std::move(params), options);
+  auto schedule = std::make_unique<MultiStepLR>(*adam, milestones_, gamma_);
+  entries_.push_back({name, std::move(adam), std::move(schedule)});
+  return *entries_.back().adam;
+}
+
+Adam& OptimizerGroup::operator[](const std::string& name) const {
+  std::string names;
+  for (const Entry& e : entries_) {
+    if (e.name == name) return *e.adam;
+    names += (names.empty() ? "" : ", ") + e.name;
+  }
+  ANIMA_FAIL("optimizer group: no optimiser '", name, "' (it has ", names.empty() ? "none" : names, ")");
+}
+
+void OptimizerGroup::zero_grad() {
+  for (Entry& e : entries_) e.adam->zero_grad();
+}
+
+void OptimizerGroup::step() {
+  for (Entry& e : entries_) e.adam->step();
+}
+
+void OptimizerGroup::set_epoch(int epoch) {
+  for (Entry& e : entries_) e.schedule->set_epoch(epoch);
+}
+
+std::vector<std::pair<std::string, Adam*>> OptimizerGroup::named() const {
+  std::vector<std::pair<std::string, Adam*>> out;
+  for (const Entry& e : entries_) out.emplace_back(e.name, e.adam.get());
+  return out;
+}
+
 }  // namespace anima

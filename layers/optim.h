@@ -4,6 +4,7 @@
 // added after the bias-corrected square root), one fused kernel per parameter tensor that
 // updates the parameter and both moment estimates in a single pass.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,31 @@ class MultiStepLR {
   Adam& opt_;
   std::vector<int> milestones_;
   double gamma_, base_lr_;
+};
+
+// The optimisers a trainer steps together: named Adam optimisers, each with a MultiStepLR at the
+// same milestones and gamma. The names are the checkpoint's ("optimizer_generator").
+class OptimizerGroup {
+ public:
+  OptimizerGroup(std::vector<int> milestones, double gamma = 0.1);
+  Adam& add(const std::string& name, NamedTensors params, AdamOptions options);
+  Adam& operator[](const std::string& name) const;  // an error naming the group's optimisers if absent
+  // zero_grad and step: every optimiser, in the order they were added.
+  void zero_grad();
+  void step();
+  void set_epoch(int epoch);
+  // {name, optimiser} in the order added, for CheckpointParts::optimizers.
+  std::vector<std::pair<std::string, Adam*>> named() const;
+
+ private:
+  struct Entry {
+    std::string name;
+    std::unique_ptr<Adam> adam;
+    std::unique_ptr<MultiStepLR> schedule;
+  };
+  std::vector<int> milestones_;
+  double gamma_;
+  std::vector<Entry> entries_;
 };
 
 }  // namespace anima

@@ -11,7 +11,8 @@ namespace anima::fomm {
 
 FommTrainer::FommTrainer(const FommConfig& c, std::shared_ptr<Vgg19> vgg, Generator& gen, Device device,
                          const DiscriminatorFactory& make_discriminator)
-    : cfg_(c), rng_(gen), device_(device) {
+    : cfg_(c), generator_side_(c.train.epoch_milestones, 0.1), discriminator_side_(c.train.epoch_milestones, 0.1),
+      rng_(gen), device_(device) {
   kp_detector = std::make_shared<KPDetector>(c.kp_detector, gen);
   generator = std::make_shared<OcclusionAwareGenerator>(c.generator, gen);
   discriminator_ = make_discriminator_step(c, gen, make_discriminator);
@@ -26,27 +27,25 @@ FommTrainer::FommTrainer(const FommConfig& c, std::shared_ptr<Vgg19> vgg, Genera
     m->to(device);
   discriminator_->to(device);
   // Adam with betas (0.5, 0.999), as the official training script.
-  opt_kp = std::make_unique<Adam>(kp_detector->named_parameters(), AdamOptions{c.train.lr_kp_detector, 0.5, 0.999});
-  opt_generator = std::make_unique<Adam>(generator->named_parameters(), AdamOptions{c.train.lr_generator, 0.5, 0.999});
-  opt_discriminator = std::make_unique<Adam>(disc->named_parameters(), AdamOptions{c.train.lr_discriminator, 0.5, 0.999});
-  sched_kp_ = std::make_unique<MultiStepLR>(*opt_kp, c.train.epoch_milestones, 0.1);
-  sched_gen_ = std::make_unique<MultiStepLR>(*opt_generator, c.train.epoch_milestones, 0.1);
-  sched_disc_ = std::make_unique<MultiStepLR>(*opt_discriminator, c.train.epoch_milestones, 0.1);
+  generator_side_.add("optimizer_kp_detector", kp_detector->named_parameters(),
+                      AdamOptions{c.train.lr_kp_detector, 0.5, 0.999});
+  generator_side_.add("optimizer_generator", generator->named_parameters(), AdamOptions{c.train.lr_generator, 0.5, 0.999});
+  discriminator_side_.add("optimizer_discriminator", disc->named_parameters(),
+                          AdamOptions{c.train.lr_discriminator, 0.5, 0.999});
 }
 
 void FommTrainer::set_epoch(int epoch) {
   epoch_ = epoch;
-  sched_kp_->set_epoch(epoch);
-  sched_gen_->set_epoch(epoch);
-  sched_disc_->set_epoch(epoch);
+  generator_side_.set_epoch(epoch);
+  discriminator_side_.set_epoch(epoch);
 }
 
 CheckpointParts FommTrainer::checkpoint_parts() {
   Module* disc = &discriminator_->network();
-  return {{{"kp_detector", kp_detector.get()}, {"generator", generator.get()}, {"discriminator", disc}},
-          {{"optimizer_kp_detector", opt_kp.get()},
-           {"optimizer_generator", opt_generator.get()},
-           {"optimizer_discriminator", opt_discriminator.get()}}};
+  CheckpointParts p{{{"kp_detector", kp_detector.get()}, {"generator", generator.get()}, {"discriminator", disc}},
+                    generator_side_.named()};
+  for (auto& named : discriminator_side_.named()) p.optimizers.push_back(named);
+  return p;
 }
 
 StepOutput FommTrainer::step(const Tensor& source, const Tensor& driving) {
@@ -73,21 +72,18 @@ StepOutput FommTrainer::step(const Tensor& source, const Tensor& driving) {
     o.transformed_frame = transformed_frame;
     o.transformed_kp = transformed;
   }
-  Tensor total;
-  for (auto& [name, v] : o.losses) total = total.defined() ? total + v : v;
-  opt_kp->zero_grad();
-  opt_generator->zero_grad();
+  Tensor total = sum_terms(o.losses);
+  generator_side_.zero_grad();
   total.backward();
-  opt_kp->step();
-  opt_generator->step();
+  generator_side_.step();
   // The generator-side pass leaves gradients on the discriminator (from feature matching and the
   // GAN term); they are discarded, as the official loop zeroes them before its own step.
-  opt_discriminator->zero_grad();
+  discriminator_side_.zero_grad();
   if (gan && w.discriminator_gan != 0) {
     Tensor d_total = discriminator_->discriminator_loss(driving, o, epoch_);
     d_total.backward();
-    opt_discriminator->step();
-    opt_discriminator->zero_grad();
+    discriminator_side_.step();
+    discriminator_side_.zero_grad();
     o.discriminator_loss = d_total;
   }
   return o;

@@ -35,7 +35,6 @@ class FommTrainer {
   std::shared_ptr<OcclusionAwareGenerator> generator;
   DiscriminatorStep& discriminator() { return *discriminator_; }
   Tensor last_mix_mask() const { return discriminator_->last_mix_mask(); }
-  std::unique_ptr<Adam> opt_kp, opt_generator, opt_discriminator;
   CheckpointParts checkpoint_parts();
   Generator& rng() { return rng_; }
 
@@ -43,7 +42,8 @@ class FommTrainer {
   FommConfig cfg_;
   std::unique_ptr<DiscriminatorStep> discriminator_;
   std::shared_ptr<PerceptualLoss> perceptual_;
-  std::unique_ptr<MultiStepLR> sched_kp_, sched_gen_, sched_disc_;
+  // optimizer_kp_detector and optimizer_generator, stepped together; optimizer_discriminator
+  OptimizerGroup generator_side_, discriminator_side_;
   Generator& rng_;
   Device device_;
   int epoch_ = 0;

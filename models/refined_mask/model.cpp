@@ -91,7 +91,7 @@ Animation RefinedMaskModel::animate(const Tensor& source, const Tensor& source_m
 
 RefinedMaskTrainer::RefinedMaskTrainer(const RefinedMaskConfig& c, std::shared_ptr<Vgg19> vgg, Generator& gen,
                                        Device device)
-    : model(c, gen), cfg_(c), rng_(gen) {
+    : model(c, gen), optimizers(c.train.epoch_milestones, 0.1), cfg_(c), rng_(gen) {
   PerceptualLossConfig pc;
   pc.scales = c.train.scales;
   pc.layers = c.train.loss_weights.perceptual_layers;
@@ -108,26 +108,19 @@ RefinedMaskTrainer::RefinedMaskTrainer(const RefinedMaskConfig& c, std::shared_p
     for (const auto& p : r_prefixes) in_r = in_r || name.rfind(p, 0) == 0;
     (in_r ? r_params : g_params).emplace_back(name, t);
   }
-  opt_mask_generator = std::make_unique<Adam>(model.mask_generator->named_parameters(), ao);
-  opt_generator = std::make_unique<Adam>(g_params, ao);
-  opt_refinement = std::make_unique<Adam>(r_params, ao);
-  sched_m_ = std::make_unique<MultiStepLR>(*opt_mask_generator, c.train.epoch_milestones, 0.1);
-  sched_g_ = std::make_unique<MultiStepLR>(*opt_generator, c.train.epoch_milestones, 0.1);
-  sched_r_ = std::make_unique<MultiStepLR>(*opt_refinement, c.train.epoch_milestones, 0.1);
+  optimizers.add("optimizer_mask_generator", model.mask_generator->named_parameters(), ao);
+  optimizers.add("optimizer_generator", g_params, ao);
+  optimizers.add("optimizer_refinement", r_params, ao);
 }
 
 void RefinedMaskTrainer::set_epoch(int epoch) {
   epoch_ = epoch;
-  sched_m_->set_epoch(epoch);
-  sched_g_->set_epoch(epoch);
-  sched_r_->set_epoch(epoch);
+  optimizers.set_epoch(epoch);
 }
 
 CheckpointParts RefinedMaskTrainer::checkpoint_parts() {
   CheckpointParts p = model.parts();
-  p.optimizers = {{"optimizer_mask_generator", opt_mask_generator.get()},
-                  {"optimizer_generator", opt_generator.get()},
-                  {"optimizer_refinement", opt_refinement.get()}};
+  p.optimizers = optimizers.named();
   return p;
 }
 
@@ -161,15 +154,10 @@ TrainStep RefinedMaskTrainer::step(const Tensor& source, const Tensor& driving) 
     o.losses["fine"] = perceptual_->forward(fine, driving);
   }
   ANIMA_CHECK(!o.losses.empty(), "refined-mask step: no active loss term");
-  Tensor total;
-  for (auto& [name, v] : o.losses) total = total.defined() ? total + v : v;
-  opt_mask_generator->zero_grad();
-  opt_generator->zero_grad();
-  opt_refinement->zero_grad();
+  Tensor total = sum_terms(o.losses);
+  optimizers.zero_grad();
   total.backward();
-  opt_mask_generator->step();
-  opt_generator->step();
-  opt_refinement->step();
+  optimizers.step();
   return o;
 }
 

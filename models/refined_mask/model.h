@@ -79,13 +79,13 @@ class RefinedMaskTrainer {
   void set_active_terms(std::vector<std::string> terms) { active_ = std::move(terms); }
 
   RefinedMaskModel model;
-  std::unique_ptr<Adam> opt_mask_generator, opt_generator, opt_refinement;
+  // optimizer_mask_generator (m), optimizer_generator (l and h), optimizer_refinement (r)
+  OptimizerGroup optimizers;
 
  private:
   bool active(const std::string& term) const;
   RefinedMaskConfig cfg_;
   std::shared_ptr<PerceptualLoss> perceptual_;
-  std::unique_ptr<MultiStepLR> sched_m_, sched_g_, sched_r_;
   std::vector<std::string> active_;
   Generator& rng_;
   int epoch_ = 0;

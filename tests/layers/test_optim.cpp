@@ -1,3 +1,4 @@
+#include "autograd/functions.h"
 #include "layers/checkpoint.h"
 #include "layers/layers.h"
 #include "layers/optim.h"
@@ -6,6 +7,7 @@
 
 using namespace anima;
 using test::random_tensor;
+using test::tensor;
 
 TEST_SUITE("layers") {
 
@@ -59,6 +61,47 @@ TEST_CASE("MultiStepLR decays at the milestones") {
   CHECK(opt.lr() == doctest::Approx(2e-5));
   sched.set_epoch(95);
   CHECK(opt.lr() == doctest::Approx(2e-6));
+}
+
+TEST_CASE("an optimiser group: named Adams stepped in order, one schedule for all, a clear error for a wrong name") {
+  Tensor a = random_tensor(Shape{3}, 1), b = random_tensor(Shape{2}, 2);
+  a.set_requires_grad(true);
+  b.set_requires_grad(true);
+  OptimizerGroup group({2, 4}, 0.5);
+  group.add("optimizer_a", {{"a", a}}, AdamOptions{1e-2, 0.9, 0.999});
+  group.add("optimizer_b", {{"b", b}}, AdamOptions{1e-3, 0.9, 0.999});
+  auto named = group.named();
+  REQUIRE(named.size() == 2);
+  CHECK(named[0].first == "optimizer_a");
+  CHECK(named[1].first == "optimizer_b");
+  CHECK(&group["optimizer_b"] == named[1].second);
+  CHECK_THROWS_WITH_AS(group["optimizer_c"], doctest::Contains("no optimiser 'optimizer_c' (it has optimizer_a, optimizer_b)"), Error);
+  // The same updates as two Adams stepped by hand.
+  Tensor a2 = a.detach().clone(), b2 = b.detach().clone();
+  a2.set_requires_grad(true);
+  b2.set_requires_grad(true);
+  Adam ra({{"a", a2}}, AdamOptions{1e-2, 0.9, 0.999}), rb({{"b", b2}}, AdamOptions{1e-3, 0.9, 0.999});
+  for (int i = 0; i < 3; ++i) {
+    group.zero_grad();
+    ra.zero_grad();
+    rb.zero_grad();
+    (sum(a * a) + sum(b * b * b)).backward();
+    (sum(a2 * a2) + sum(b2 * b2 * b2)).backward();
+    group.step();
+    ra.step();
+    rb.step();
+  }
+  CHECK(test::bit_equal(a.detach(), a2.detach()));
+  CHECK(test::bit_equal(b.detach(), b2.detach()));
+  group.set_epoch(3);  // one milestone passed: every base rate times 0.5
+  CHECK(group["optimizer_a"].lr() == doctest::Approx(5e-3));
+  CHECK(group["optimizer_b"].lr() == doctest::Approx(5e-4));
+}
+
+TEST_CASE("sum_terms adds named terms in name order") {
+  std::map<std::string, Tensor> terms{{"b", tensor({2.f}, Shape{1})}, {"a", tensor({1.f}, Shape{1})}};
+  CHECK(sum_terms(terms).item() == 3.f);
+  CHECK_FALSE(sum_terms({}).defined());
 }
 
 TEST_CASE("checkpoints: modules and optimiser state round-trip bit-exactly, atomically") {

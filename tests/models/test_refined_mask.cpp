@@ -345,12 +345,12 @@ TEST_CASE("refined-mask gradient routing: L_mask updates only r, the fine term o
   TrainStep o = late.step(s, d);
   CHECK(o.losses.count("mask") == 0);
   CHECK(changed(late.model, before) == std::set<char>{'m', 'l', 'h'});
-  CHECK(late.opt_refinement->steps() == 0);  // r's bias corrections start when r starts
-  CHECK(late.opt_generator->steps() == 1);
+  CHECK(late.optimizers["optimizer_refinement"].steps() == 0);  // r's bias corrections start when r starts
+  CHECK(late.optimizers["optimizer_generator"].steps() == 1);
   late.set_epoch(1);
   TrainStep o1 = late.step(s, d);
   CHECK(o1.losses.count("mask") == 1);
-  CHECK(late.opt_refinement->steps() == 1);
+  CHECK(late.optimizers["optimizer_refinement"].steps() == 1);
   // P_train changed the mask r starts from; A changed only m's input (the target stays d).
   CHECK(!test::bit_equal(o1.perturbed_mask, o1.driving_mask.detach()));
 }
@@ -393,7 +393,7 @@ TEST_CASE("refined-mask checkpoint round trip is bit-exact (models, optimisers, 
   auto sa = a.model.generator->state_dict(), sb = b.model.generator->state_dict();
   REQUIRE(sa.size() == sb.size());
   for (size_t i = 0; i < sa.size(); ++i) CHECK(test::bit_equal(sa[i].second, sb[i].second));
-  auto oa = a.opt_refinement->state_dict(), ob = b.opt_refinement->state_dict();
+  auto oa = a.optimizers["optimizer_refinement"].state_dict(), ob = b.optimizers["optimizer_refinement"].state_dict();
   REQUIRE(oa.size() == ob.size());
   for (size_t i = 0; i < oa.size(); ++i) CHECK(test::bit_equal(oa[i].second, ob[i].second));
   NoGradGuard no_grad;
