@@ -7,7 +7,6 @@
 #include <link.h>
 
 #include <cstdlib>
-#include <mutex>
 #endif
 
 namespace anima::kernels {
@@ -53,19 +52,23 @@ bool resolve_one(void* h, const char* name, Fn& slot) {
   return slot != nullptr;
 }
 
+// A resolver for `load`: fills every pointer of a table from its list, returning the first name
+// the library lacks (nullptr when all resolve).
+#define ANIMA_RESOLVE_ONE(f) \
+  if (!resolve_one(h, #f, t.f)) return #f;
+#define ANIMA_RESOLVER(Table, LIST)           \
+  [](void* h, Table& t) -> const char* {      \
+    LIST(ANIMA_RESOLVE_ONE)                   \
+    return nullptr;                           \
+  }
+
 struct Cublas {
   CudaLibraryInfo info;
   CublasFunctions fn;
   Cublas() {
     info.built_against = dotted(CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR, CUBLAS_VER_PATCH);
     std::string soname = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
-    load(info, fn, soname.c_str(), [](void* h, CublasFunctions& t) -> const char* {
-#define ANIMA_RESOLVE(f) \
-  if (!resolve_one(h, #f, t.f)) return #f;
-      ANIMA_CUBLAS_FUNCTIONS(ANIMA_RESOLVE)
-#undef ANIMA_RESOLVE
-      return nullptr;
-    });
+    load(info, fn, soname.c_str(), ANIMA_RESOLVER(CublasFunctions, ANIMA_CUBLAS_FUNCTIONS));
     if (!info.loaded) return;
     int v[3] = {0, 0, 0};
     const libraryPropertyType parts[3] = {MAJOR_VERSION, MINOR_VERSION, PATCH_LEVEL};
@@ -80,13 +83,7 @@ struct Cudnn {
   Cudnn() {
     info.built_against = dotted(CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL);
     std::string soname = "libcudnn.so." + std::to_string(CUDNN_MAJOR);
-    load(info, fn, soname.c_str(), [](void* h, CudnnFunctions& t) -> const char* {
-#define ANIMA_RESOLVE(f) \
-  if (!resolve_one(h, #f, t.f)) return #f;
-      ANIMA_CUDNN_FUNCTIONS(ANIMA_RESOLVE)
-#undef ANIMA_RESOLVE
-      return nullptr;
-    });
+    load(info, fn, soname.c_str(), ANIMA_RESOLVER(CudnnFunctions, ANIMA_CUDNN_FUNCTIONS));
     if (!info.loaded) return;
     // cuDNN 9 encodes its version as major * 10000 + minor * 100 + patch.
     size_t v = fn.cudnnGetVersion();

@@ -46,7 +46,9 @@ struct TensorDesc {
     ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(s[0]),
                                                  int(s[1]), int(s[2]), int(s[3])));
   }
-  ~TensorDesc() { cudnn_api().cudnnDestroyTensorDescriptor(d); }
+  ~TensorDesc() {
+    if (d) cudnn_api().cudnnDestroyTensorDescriptor(d);
+  }
 };
 
 struct FilterDesc {
@@ -57,7 +59,9 @@ struct FilterDesc {
     ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetFilter4dDescriptor(d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, int(s[0]),
                                                  int(s[1]), int(s[2]), int(s[3])));
   }
-  ~FilterDesc() { cudnn_api().cudnnDestroyFilterDescriptor(d); }
+  ~FilterDesc() {
+    if (d) cudnn_api().cudnnDestroyFilterDescriptor(d);
+  }
 };
 
 struct ConvDesc {
@@ -70,7 +74,9 @@ struct ConvDesc {
     ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetConvolutionGroupCount(d, p.groups));
     ANIMA_CUDNN_CHECK(cudnn_api().cudnnSetConvolutionMathType(d, allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
   }
-  ~ConvDesc() { cudnn_api().cudnnDestroyConvolutionDescriptor(d); }
+  ~ConvDesc() {
+    if (d) cudnn_api().cudnnDestroyConvolutionDescriptor(d);
+  }
 };
 
 enum class Direction { Forward, BackwardData, BackwardFilter };

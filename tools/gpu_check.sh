@@ -108,11 +108,8 @@ run_step() {
 }
 
 # ---------------------------------------------------------------- setup
-gpu=0
-if command -v nvidia-smi > /dev/null 2>&1 && nvidia-smi -L > /dev/null 2>&1; then gpu=1; fi
-if [ $dry_run = 1 ]; then gpu=0; fi
+gpu=0  # decided after setup, from anima's own report
 no_gpu_reason="no GPU (--dry-run)"
-[ $dry_run = 0 ] && no_gpu_reason="no GPU: nvidia-smi -L finds none"
 
 # cuBLAS and cuDNN: PyTorch's pip packages first (nvidia/<lib>/lib under site-packages), then the
 # CUDA toolkit. anima opens them through LD_LIBRARY_PATH (kernels/cuda_libraries.h).

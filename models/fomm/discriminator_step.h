@@ -54,7 +54,6 @@ class DiscriminatorStep {
 // the trainer after the keypoint detector and the generator, so the draws keep their order).
 using DiscriminatorFactory = std::function<std::unique_ptr<DiscriminatorStep>(Generator& gen)>;
 
-class MultiScaleDiscriminatorStep;
 // `factory`'s step, or FOMM's MultiScaleDiscriminatorStep when `factory` is empty.
 std::unique_ptr<DiscriminatorStep> make_discriminator_step(const FommConfig& config, Generator& gen,
                                                            const DiscriminatorFactory& factory);

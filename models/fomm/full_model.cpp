@@ -1,11 +1,7 @@
 #include "models/fomm/full_model.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
-#include "kernels/augment.h"
 
 namespace anima::fomm {
 
