@@ -12,7 +12,6 @@
 #include <omp.h>
 #endif
 
-#include "kernels/conv.h"
 
 namespace anima::kernels {
 
@@ -46,12 +45,6 @@ void cpu_blas_select_kernels(char** argv) {
   setenv("OPENBLAS_CORETYPE", better, 1);
   execv("/proc/self/exe", argv);
   unsetenv("OPENBLAS_CORETYPE");  // the re-exec failed: carry on with the generic kernels
-}
-
-std::string cpu_report() {
-  const char* core = openblas_get_corename();
-  return "CPU: " + std::to_string(cpu_max_threads()) + " threads, OpenBLAS " + (core ? core : "(unknown kernels)") +
-         ", convolution " + cpu_conv_algo_name(cpu_conv_algo());
 }
 
 int cpu_max_threads() {

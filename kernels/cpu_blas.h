@@ -28,9 +28,6 @@ void cpu_blas_select_kernels(char** argv);
 // the family this CPU could run instead ("SkylakeX", "Haswell"; null when none is better).
 bool cpu_blas_kernels_generic();
 const char* cpu_blas_best_kernels();
-// "CPU: <n> threads, OpenBLAS <kernel family>, convolution <algorithm>" for run logs and bench
-// headers.
-std::string cpu_report();
 // OpenMP's team size for the next parallel region (1 without OpenMP), and this thread's index.
 int cpu_max_threads();
 int cpu_thread_index();

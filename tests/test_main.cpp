@@ -12,6 +12,7 @@
 #include <map>
 
 #include "kernels/cpu_blas.h"
+#include "kernels/cpu_report.h"
 #include "kernels/random.h"
 #include "tensor/runtime.h"
 #include "tests/test_util.h"

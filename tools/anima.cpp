@@ -5,12 +5,14 @@
 
 #include "kernels/conv.h"
 #include "kernels/cpu_blas.h"
+#include "kernels/cpu_report.h"
 #include "kernels/cuda_libraries.h"
 #include "kernels/math_mode.h"
 #include "data/video_io.h"
 #include "tensor/error.h"
 #include "tensor/runtime.h"
 #include "tools/bench.h"
+#include "models/registry.h"
 #include "tools/animate.h"
 #include "tools/data_commands.h"
 #include "tools/evaluate.h"
@@ -42,10 +44,16 @@ int main(int argc, char** argv) {
 
   auto* bench_model = bench->add_subcommand("model", "training-step time, peak memory and animation frames/s of a model");
   anima::tools::BenchModelOptions model_opt;
-  std::string model_name = "fomm";
-  bench_model->add_option("--model", model_name, "fomm or refined-mask (picks the small default config)")
-      ->check(CLI::IsMember({"fomm", "refined-mask"}));
-  auto* bench_model_config = bench_model->add_option("--config", model_opt.config, "model config (either kind)")->check(CLI::ExistingFile);
+  std::string model_name;
+  std::vector<std::string> model_names;
+  for (const anima::ModelEntry& e : anima::model_registry()) model_names.push_back(e.name);
+  bench_model->add_option("--model", model_name, "a model's name (picks its small example config)")
+      ->check(CLI::IsMember(model_names, [](std::string n) {
+        for (char& c : n)
+          if (c == '-') c = '_';
+        return n;
+      }));
+  auto* bench_model_config = bench_model->add_option("--config", model_opt.config, "model config (any model)")->check(CLI::ExistingFile);
   bench_model->add_option("--device", model_opt.device, "auto, cpu or cuda");
   bench_model->add_option("--batch", model_opt.batch, "batch size (default: the config's)")->check(CLI::NonNegativeNumber);
   bench_model->add_option("--steps", model_opt.steps, "timed steps (and timed animation batches)")->check(CLI::PositiveNumber);
@@ -81,9 +89,9 @@ int main(int argc, char** argv) {
   make_ds->add_option("--layout", syn.layout, "png (strips), frames (folders) or mp4")
       ->check(CLI::IsMember({"png", "frames", "mp4"}));
 
-  auto* train = app.add_subcommand("train", "train a model from a config (FOMM/PriorityCut, or refined-mask)");
+  auto* train = app.add_subcommand("train", "train a model from a config (FOMM with its or PriorityCut's discriminator, refined-mask)");
   anima::tools::TrainOptions train_opt;
-  train->add_option("--config", train_opt.config, "YAML config (FOMM format; `model: refined_mask` for the refined-mask model)")->required()->check(CLI::ExistingFile);
+  train->add_option("--config", train_opt.config, "YAML config in the FOMM layout; its `model:` key names the model (absent: fomm)")->required()->check(CLI::ExistingFile);
   train->add_option("--out", train_opt.out, "run folder")->required();
   train->add_option("--data", train_opt.data, "dataset root (default: dataset_params.root_dir)");
   train->add_option("--checkpoint", train_opt.checkpoint, "resume from this checkpoint")->check(CLI::ExistingFile);
@@ -100,17 +108,26 @@ int main(int argc, char** argv) {
   anima::tools::AnimateOptions an;
   animate->add_option("--checkpoint", an.checkpoint, "checkpoint (ours or a converted official one)")->required()->check(CLI::ExistingFile);
   animate->add_option("--config", an.config, "config (default: the one stored in the checkpoint)")->check(CLI::ExistingFile);
-  animate->add_option("--source", an.source, "source image (or a video: see --source-frame)")->required()->check(CLI::ExistingPath);
+  animate->add_option("--source", an.source, "source image (or a video: see --source-frame)")->check(CLI::ExistingPath);
   animate->add_option("--source-frame", an.source_frame, "when --source is a video: which frame")->check(CLI::NonNegativeNumber);
   animate->add_option("--driving", an.driving, "driving video: a video file, a PNG strip or a folder of frames")
-      ->required()->check(CLI::ExistingPath);
+      ->check(CLI::ExistingPath);
+  auto* pairs = animate->add_option("--pairs", an.pairs,
+                                    "pairs mode: a csv (columns source, driving) of test videos to animate; without a "
+                                    "value, dataset_params.pairs_list or random pairs")
+                    ->expected(0, 1)->default_str("");
+  animate->add_option("--data", an.data, "pairs mode: the dataset root (default: dataset_params.root_dir)");
+  animate->add_option("--num-pairs", an.num_pairs, "pairs mode: at most this many (default: animate_params.num_pairs)")
+      ->check(CLI::NonNegativeNumber);
   animate->add_option("--out", an.out, "result: .mp4, .gif or a folder of PNG frames")->required();
   animate->add_option("--best-frame", an.best_frame, "driving frame used as the reference pose");
   animate->add_option("--batch", an.batch, "frames per forward pass")->check(CLI::PositiveNumber);
   animate->add_option("--save-intermediates", an.save_intermediates, "folder for per-frame keypoints, masks, occlusion, deformed source");
   animate->add_option("--device", an.device, "auto, cpu or cuda");
   animate->add_flag("--side-by-side", an.side_by_side, "write source | driving | result");
-  animate->add_flag("--figure-row", an.figure_row, "refined-mask: write s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f");
+  animate->add_flag("--figure-row", an.figure_row,
+                    "write the model's figure per frame (FOMM: source | driving | result with keypoints; "
+                    "refined-mask: s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f)");
   animate->add_option("--grid", an.grid, "also write a PNG grid of 6 evenly spaced frames (keypoints or masks drawn)");
   animate->add_flag("--adapt-scale", an.adapt_scale, "adapt the movement scale by keypoint hull areas");
   animate->add_flag("--absolute", an.no_relative, "use absolute keypoints instead of relative motion");
@@ -195,13 +212,17 @@ int main(int argc, char** argv) {
     if (train->parsed()) return anima::tools::train(train_opt);
     if (plot->parsed()) return anima::tools::plot_log_file(plot_log, plot_out, plot_opt), 0;
     if (inspect->parsed()) return anima::tools::inspect(inspect_path, inspect_all);
-    if (animate->parsed()) return anima::tools::animate(an);
+    if (animate->parsed()) {
+      an.pairs_mode = pairs->count() > 0;
+      return anima::tools::animate(an);
+    }
     if (recon->parsed()) return anima::tools::reconstruct(rc);
     if (evaluate->parsed()) return anima::tools::evaluate(ev);
     if (bench_data->parsed()) return anima::tools::bench_data(data_opt);
     anima::kernels::set_cpu_conv_algo(anima::kernels::parse_cpu_conv_algo(cpu_conv));
     if (bench_model->parsed()) {
-      if (!bench_model_config->count() && model_name == "refined-mask") model_opt.config = "configs/refined-mask-shapes-64.yaml";
+      if (!bench_model_config->count() && !model_name.empty())
+        model_opt.config = anima::tools::find_config(anima::find_model(model_name, "bench model --model").example_config);
       return anima::tools::bench_model(model_opt);
     }
     if (bench_ops->parsed() || bench_kernels->parsed()) {

@@ -7,62 +7,125 @@
 #include <cstdio>
 #include <sstream>
 
-#include "autograd/functions.h"
 #include "autograd/grad_mode.h"
 #include "data/dataset.h"
 #include "data/frame_io.h"
 #include "data/image_io.h"
 #include "data/video_io.h"
-#include "kernels/elementwise.h"
-#include "kernels/resample.h"
-#include "kernels/shape_ops.h"
-#include "layers/checkpoint.h"
 #include "formats/safetensors.h"
-#include "models/fomm/config.h"
-#include "models/fomm/inference.h"
-#include "models/refined_mask/config.h"
+#include "kernels/elementwise.h"
+#include "kernels/shape_ops.h"
+#include "models/registry.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
-#include "tools/visualize.h"
 
 namespace anima::tools {
 namespace {
 
-struct LoadedModel {
-  fomm::FommConfig cfg;
-  std::shared_ptr<fomm::KPDetector> kp;
-  std::shared_ptr<fomm::OcclusionAwareGenerator> generator;
+// A checkpoint's model with its config (--config, else the stored one), after checking that the
+// two agree on the model.
+struct Loaded {
+  std::unique_ptr<ModelConfig> config;
+  std::unique_ptr<Animator> animator;
   Device device;
+  int64_t h = 0, w = 0;
 };
 
-LoadedModel load_model(const std::string& checkpoint, const std::string& config, const std::string& device_name) {
-  LoadedModel m;
+Loaded load(const std::string& checkpoint, const std::string& config, const std::string& device_name,
+            const AnimatorOptions& options, const char* command) {
+  Loaded m;
   auto [text, what] = model_config_text(checkpoint, config);
-  m.cfg = fomm::parse_fomm_config(text, what);
-  m.device = resolve_device(device_name, "animate");
-  Generator gen(0);
-  m.kp = std::make_shared<fomm::KPDetector>(m.cfg.kp_detector, gen);
-  m.generator = std::make_shared<fomm::OcclusionAwareGenerator>(m.cfg.generator, gen);
-  load_checkpoint(checkpoint, {{{"kp_detector", m.kp.get()}, {"generator", m.generator.get()}}, {}});
-  m.kp->to(m.device);
-  m.generator->to(m.device);
-  m.kp->eval();
-  m.generator->eval();
+  m.config = parse_model_config(text, what);
+  auto meta = read_safetensors_metadata(checkpoint);
+  auto stored = meta.find("model");
+  ANIMA_CHECK(stored == meta.end() || stored->second == m.config->kind(), command, ": ", checkpoint, " holds a '",
+              stored == meta.end() ? "" : stored->second, "' model, but ", what, " describes a '", m.config->kind(),
+              "' one");
+  m.device = resolve_device(device_name, command);
+  m.h = m.config->run().frame_h();
+  m.w = m.config->run().frame_w();
+  m.animator = m.config->load_animator(checkpoint, m.device, options);
   return m;
 }
 
-}  // namespace
-
-
-
-
-
-std::string checkpoint_model_kind(const std::string& checkpoint, const std::string& config) {
-  if (!config.empty()) return refined_mask::config_model_kind(read_file_bytes(config), config);
-  auto meta = read_safetensors_metadata(checkpoint);
-  auto it = meta.find("model");
-  return it == meta.end() ? "fomm" : it->second;  // converted official checkpoints: FOMM
+AnimatorOptions animator_options(const AnimateOptions& o) {
+  AnimatorOptions a;
+  a.ablation = o.ablation;
+  a.adapt_scale = o.adapt_scale;
+  a.absolute = o.no_relative;
+  a.best_frame = o.best_frame;
+  return a;
 }
+
+// Animates `source` with `count` driving frames (frame(i) -> [1, 3, h, w] on the device), o.batch
+// at a time; the written frames go to `out_frames`, the figure rows of the frames in `grid_at`
+// to `grid_rows`, the intermediates to o.save_intermediates.
+template <class Frame>
+void animate_frames(const AnimateOptions& o, Animator& animator, const Tensor& source, int64_t count, Frame&& frame,
+                    std::vector<Tensor>& out_frames, const std::vector<int64_t>& grid_at, std::vector<Tensor>& grid_rows) {
+  for (int64_t start = 0; start < count; start += o.batch) {
+    int64_t b = std::min<int64_t>(o.batch, count - start);
+    std::vector<Tensor> batch;
+    for (int64_t k = 0; k < b; ++k) batch.push_back(frame(start + k));
+    Tensor drv = kernels::concat(batch, 0);
+    Tensor pred = animator.animate(drv);
+    for (int64_t k = 0; k < b; ++k) {
+      Tensor f;
+      if (o.figure_row) {
+        f = animator.figure(k);
+      } else {
+        f = frame_to_image(kernels::slice(pred, 0, k, k + 1));
+        if (o.side_by_side)
+          f = kernels::concat({frame_to_image(source), frame_to_image(kernels::slice(drv, 0, k, k + 1)), f}, 1);
+      }
+      out_frames.push_back(f);
+      if (std::count(grid_at.begin(), grid_at.end(), start + k)) grid_rows.push_back(animator.figure(k));
+      if (o.save_intermediates.empty()) continue;
+      char name[48];
+      std::snprintf(name, sizeof name, "/frame_%05lld.safetensors", (long long)(start + k));
+      save_safetensors(o.save_intermediates + name, animator.intermediates(k), animator.intermediates_metadata());
+    }
+  }
+}
+
+int animate_pairs(const AnimateOptions& o) {
+  ANIMA_CHECK(o.source.empty() && o.driving.empty() && o.grid.empty() && o.save_intermediates.empty(),
+              "animate --pairs: give no --source, --driving, --grid or --save-intermediates (the pairs name the videos)");
+  NoGradGuard no_grad;
+  Loaded m = load(o.checkpoint, o.config, o.device, animator_options(o), "animate");
+  const RunConfig& run = m.config->run();
+  DatasetOptions d;
+  d.frame_h = m.h;
+  d.frame_w = m.w;
+  VideoDataset test(o.data.empty() ? run.dataset.root_dir : o.data, "test", d);
+  std::string csv = !o.pairs.empty() ? o.pairs : run.dataset.pairs_list;
+  int64_t n = o.num_pairs >= 0 ? o.num_pairs : run.animate_num_pairs;
+  std::vector<std::pair<int64_t, int64_t>> pairs =
+      csv.empty() ? random_animation_pairs(test, n, 0) : animation_pairs_from_csv(test, csv);
+  if (int64_t(pairs.size()) > n) pairs.resize(size_t(n));
+  make_directories(o.out);
+  std::string ext = built_with_video() ? ".mp4" : "";
+  std::ostringstream list;
+  list << "source,driving,output\n";
+  for (auto [s, t] : pairs) {
+    const std::string &src_name = test.videos()[size_t(s)].name, &drv_name = test.videos()[size_t(t)].name;
+    Tensor source = raw::to_device(kernels::slice(test.load_video(s), 0, 0, 1), m.device);
+    Tensor driving = raw::to_device(test.load_video(t), m.device);
+    m.animator->set_source(source, kernels::slice(driving, 0, 0, 1));
+    std::vector<Tensor> frames, none;
+    animate_frames(o, *m.animator, source, driving.size(0), [&](int64_t i) { return kernels::slice(driving, 0, i, i + 1); },
+                   frames, {}, none);
+    std::string out = src_name + "-" + drv_name + ext;
+    write_frames(o.out + "/" + out, frames, 25.0);
+    list << src_name << "," << drv_name << "," << out << "\n";
+  }
+  write_file_atomic(o.out + "/pairs.csv", list.str());
+  std::printf("animate (%s): %zu pairs of %s -> %s\n", m.animator->label().c_str(), pairs.size(),
+              csv.empty() ? "random pairs (seed 0)" : csv.c_str(), o.out.c_str());
+  return 0;
+}
+
+}  // namespace
 
 std::pair<std::string, std::string> model_config_text(const std::string& checkpoint, const std::string& config) {
   if (!config.empty()) return {read_file_bytes(config), config};
@@ -73,79 +136,28 @@ std::pair<std::string, std::string> model_config_text(const std::string& checkpo
 }
 
 int animate(const AnimateOptions& o) {
-  if (checkpoint_model_kind(o.checkpoint, o.config) == "refined_mask") return animate_refined_mask(o);
-  ANIMA_CHECK(o.ablation == "full", "animate: --ablation is for the refined-mask model; ", o.checkpoint,
-              " is a First Order Motion Model checkpoint");
+  if (o.pairs_mode || !o.pairs.empty()) return animate_pairs(o);
+  ANIMA_CHECK(!o.source.empty() && !o.driving.empty(), "animate: give --source and --driving (or --pairs)");
   NoGradGuard no_grad;
-  LoadedModel m = load_model(o.checkpoint, o.config, o.device);
-  int64_t h = m.cfg.dataset.frame_shape[0], w = m.cfg.dataset.frame_shape[1];
-  ANIMA_CHECK(!o.figure_row, "animate: --figure-row is for the refined-mask model; ", o.checkpoint,
-              " is a First Order Motion Model checkpoint");
-  Tensor source = prepare_frame(read_source_image(o.source, o.source_frame), h, w, m.device);
+  Loaded m = load(o.checkpoint, o.config, o.device, animator_options(o), "animate");
+  Tensor source = prepare_frame(read_source_image(o.source, o.source_frame), m.h, m.w, m.device);
   VideoData driving = read_any_video(o.driving);
+  ANIMA_CHECK(!driving.frames.empty(), "animate: ", o.driving, " has no frames");
   ANIMA_CHECK(o.best_frame >= 0 && o.best_frame < int(driving.frames.size()), "animate: --best-frame ", o.best_frame,
               " outside the driving video's ", driving.frames.size(), " frames");
-  fomm::NormalizeOptions norm{m.cfg.normalization.adapt_movement_scale || o.adapt_scale,
-                              m.cfg.normalization.use_relative_movement && !o.no_relative,
-                              m.cfg.normalization.use_relative_jacobian && !o.no_relative};
-  fomm::Keypoints kp_source = m.kp->forward(source);
-  fomm::Keypoints kp_initial = m.kp->forward(prepare_frame(driving.frames[size_t(o.best_frame)], h, w, m.device));
+  m.animator->set_source(source, prepare_frame(driving.frames[size_t(o.best_frame)], m.h, m.w, m.device));
   if (!o.save_intermediates.empty()) make_directories(o.save_intermediates);
   std::vector<Tensor> out_frames, grid_rows;
   int64_t n = int64_t(driving.frames.size());
-  std::vector<int64_t> grid_frames = evenly_spaced(n, 6);
-  int radius = int(std::max<int64_t>(1, h / 64));
-  for (int64_t start = 0; start < n; start += o.batch) {
-    int64_t count = std::min<int64_t>(o.batch, n - start);
-    std::vector<Tensor> batch;
-    for (int64_t k = 0; k < count; ++k) batch.push_back(prepare_frame(driving.frames[size_t(start + k)], h, w, m.device));
-    Tensor drv = kernels::concat(batch, 0);
-    fomm::Keypoints kp_driving = m.kp->forward(drv);
-    fomm::Keypoints kp_norm = fomm::normalize_kp(kp_source, kp_driving, kp_initial, norm);
-    Tensor src = kernels::expand(source, Shape{count, 3, h, w});
-    fomm::Keypoints ks{kernels::expand(kp_source.value, kp_norm.value.shape()),
-                       kp_source.jacobian.defined() ? kernels::expand(kp_source.jacobian, kp_norm.jacobian.shape()) : Tensor(),
-                       Tensor()};
-    fomm::GeneratorOutput g = m.generator->forward(src, kp_norm, ks);
-    for (int64_t k = 0; k < count; ++k) {
-      Tensor pred = frame_to_image(kernels::slice(g.prediction, 0, k, k + 1));
-      if (o.side_by_side) {
-        Tensor s = frame_to_image(source), d = frame_to_image(kernels::slice(drv, 0, k, k + 1));
-        pred = kernels::concat({s, d, pred}, 1);
-      }
-      out_frames.push_back(pred);
-      if (!o.grid.empty() && std::count(grid_frames.begin(), grid_frames.end(), start + k)) {
-        // source | driving | result with the source's, the driving's and the moved keypoints
-        auto kp = [&](const Tensor& v, int64_t i) {
-          return raw::to_device(kernels::slice(v, 0, i, i + 1), Device::cpu()).to_vector<float>();
-        };
-        Tensor s = frame_to_image(source), d = frame_to_image(kernels::slice(drv, 0, k, k + 1)),
-               r = frame_to_image(kernels::slice(g.prediction, 0, k, k + 1));
-        draw_keypoints(s, kp(kp_source.value, 0), radius);
-        draw_keypoints(d, kp(kp_driving.value, k), radius);
-        draw_keypoints(r, kp(kp_norm.value, k), radius);
-        grid_rows.push_back(kernels::concat({s, d, r}, 1));
-      }
-      if (!o.save_intermediates.empty()) {
-        NamedTensors t = {{"kp_driving", kernels::slice(kp_norm.value, 0, k, k + 1)},
-                          {"mask", kernels::slice(g.motion.mask, 0, k, k + 1)},
-                          {"deformed", kernels::slice(g.deformed, 0, k, k + 1)}};
-        if (kp_norm.jacobian.defined()) t.emplace_back("jacobian_driving", kernels::slice(kp_norm.jacobian, 0, k, k + 1));
-        if (g.motion.occlusion_map.defined()) t.emplace_back("occlusion_map", kernels::slice(g.motion.occlusion_map, 0, k, k + 1));
-        t.emplace_back("kp_source", kp_source.value);
-        char name[48];
-        std::snprintf(name, sizeof name, "/frame_%05lld.safetensors", (long long)(start + k));
-        save_safetensors(o.save_intermediates + name, t);
-      }
-    }
-  }
+  animate_frames(o, *m.animator, source, n,
+                 [&](int64_t i) { return prepare_frame(driving.frames[size_t(i)], m.h, m.w, m.device); }, out_frames,
+                 o.grid.empty() ? std::vector<int64_t>{} : evenly_spaced(n, 6), grid_rows);
   write_frames(o.out, out_frames, driving.fps);
   if (!o.grid.empty()) write_image(o.grid, kernels::concat(grid_rows, 0));
-  std::printf("animate: %zu frames at %.2f fps -> %s\n", out_frames.size(), driving.fps > 0 ? driving.fps : 25.0,
-              o.out.c_str());
+  std::printf("animate (%s): %zu frames at %.2f fps -> %s\n", m.animator->label().c_str(), out_frames.size(),
+              driving.fps > 0 ? driving.fps : 25.0, o.out.c_str());
   return 0;
 }
-
 
 std::vector<int64_t> evenly_spaced(int64_t count, int64_t n) {
   std::vector<int64_t> out;
@@ -212,26 +224,19 @@ int reconstruct_copy_source(const ReconstructOptions& o) {
 int reconstruct(const ReconstructOptions& o) {
   if (!o.baseline.empty()) return reconstruct_copy_source(o);
   ANIMA_CHECK(!o.checkpoint.empty(), "reconstruct: give --checkpoint (or --baseline copy-source)");
-  if (checkpoint_model_kind(o.checkpoint, o.config) == "refined_mask") return reconstruct_refined_mask(o);
-  ANIMA_CHECK(o.ablation == "full", "reconstruct: --ablation is for the refined-mask model; ", o.checkpoint,
-              " is a First Order Motion Model checkpoint");
   NoGradGuard no_grad;
-  LoadedModel m = load_model(o.checkpoint, o.config, o.device);
-  fomm::Keypoints kp_source;  // of the current video's first frame
+  AnimatorOptions options;
+  options.ablation = o.ablation;
+  Loaded m = load(o.checkpoint, o.config, o.device, options, "reconstruct");
   ReconstructOptions opt = o;
-  if (opt.max_videos < 0) opt.max_videos = m.cfg.reconstruction_num_videos;  // reconstruction_params.num_videos
+  if (opt.max_videos < 0) opt.max_videos = m.config->run().reconstruction_num_videos;  // reconstruction_params.num_videos
+  Animator& animator = *m.animator;
   return reconstruct_test_videos(
-      opt, m.cfg.dataset.root_dir, m.cfg.dataset.frame_shape[0], m.cfg.dataset.frame_shape[1], m.device, "fomm", 0,
+      opt, m.config->run().dataset.root_dir, m.h, m.w, m.device, animator.label(), animator.first_reconstructed_frame(),
       [&](const Tensor& source, const Tensor& drv, bool new_video, std::vector<Tensor>& visual) {
-        if (new_video) kp_source = m.kp->forward(source);
-        fomm::Keypoints kd = m.kp->forward(drv);
-        fomm::Keypoints ks{kernels::expand(kp_source.value, kd.value.shape()),
-                           kp_source.jacobian.defined() ? kernels::expand(kp_source.jacobian, kd.jacobian.shape()) : Tensor(),
-                           Tensor()};
-        Tensor pred = m.generator->forward(kernels::expand(source, drv.shape()), kd, ks).prediction;
-        for (int64_t k = 0; k < drv.size(0); ++k)
-          visual.push_back(kernels::concat({frame_to_image(kernels::slice(drv, 0, k, k + 1)),
-                                            frame_to_image(kernels::slice(pred, 0, k, k + 1))}, 1));
+        if (new_video) animator.set_source(source);
+        Tensor pred = animator.reconstruct(drv);
+        for (int64_t k = 0; k < drv.size(0); ++k) visual.push_back(animator.reconstruction_panel(k));
         return pred;
       });
 }

@@ -1,5 +1,5 @@
-// `anima animate` and `anima reconstruct`, for both models: the checkpoint's metadata (or the
-// --config) says which (a converted official checkpoint without metadata is a FOMM one).
+// `anima animate` and `anima reconstruct`, for every model: the config (--config, else the one
+// stored in the checkpoint) says which (models/registry.h); the commands use the model's Animator.
 #pragma once
 #include <functional>
 #include <string>
@@ -13,13 +13,22 @@ namespace anima::tools {
 struct AnimateOptions {
   std::string checkpoint, config;  // config: default, the one stored in the checkpoint
   std::string source, driving, out, save_intermediates, device = "auto";
+  // Pairs mode (the official FOMM animate mode), instead of --source/--driving: animates the
+  // first frame of each pair's source video of the test split of `data` (default:
+  // dataset_params.root_dir) with its driving video, for up to animate_params.num_pairs pairs:
+  // those of the csv `pairs` (columns source, driving), else of dataset_params.pairs_list, else
+  // pairs drawn at random (seed 0, across identities when the names carry them). Writes
+  // <out>/<source>-<driving>.mp4 (a PNG folder without video IO) and <out>/pairs.csv.
+  bool pairs_mode = false;
+  std::string pairs, data;
+  int num_pairs = -1;  // -1: animate_params.num_pairs
   int best_frame = 0;   // the driving frame used as the reference of the relative motion
   int batch = 8;        // frames per forward pass
   bool side_by_side = false;
   bool adapt_scale = false, no_relative = false;  // override the config's normalization_params
   std::string ablation = "full";  // refined-mask: full, no_pert, no_ref, no_id
   int source_frame = 0;           // when --source is a video: the frame used as the source image
-  bool figure_row = false;        // refined-mask: write figure 3's row per frame
+  bool figure_row = false;        // write the model's figure per frame (FOMM: keypoints; refined-mask: figure 3's row)
   std::string grid;               // a PNG grid of up to 6 evenly spaced frames (masks/keypoints drawn)
 };
 int animate(const AnimateOptions& options);
@@ -38,21 +47,14 @@ struct ReconstructOptions {
 };
 int reconstruct(const ReconstructOptions& options);
 
-// The refined-mask model's versions (tools/animate_refined.cpp). --figure-row (and reconstruct's
-// videos, and --grid) show the row of the paper's figure 3: s | m_s | d | m(d) | P_test(m(d)) | m_d | c | f.
-int animate_refined_mask(const AnimateOptions& options);
-int reconstruct_refined_mask(const ReconstructOptions& options);
-
-// "fomm" or "refined_mask", from the config if given, else from the checkpoint's metadata.
-std::string checkpoint_model_kind(const std::string& checkpoint, const std::string& config);
 // The config to build a checkpoint's model from: the file `config` if given, else the text stored
 // in the checkpoint's metadata. Returns {text, name for messages}.
 std::pair<std::string, std::string> model_config_text(const std::string& checkpoint, const std::string& config);
 
-// Shared by both (frame IO: data/frame_io.h): up to n indices spread evenly over [0, count).
+// Up to n indices spread evenly over [0, count).
 std::vector<int64_t> evenly_spaced(int64_t count, int64_t n);
 
-// The reconstruction loop of both models over the test split (at most o.max_videos): the driving
+// The reconstruction loop over the test split (at most o.max_videos): the driving
 // frames are first_driving.. (the official FOMM script drives with every frame, 0; the
 // refined-mask paper with every frame but the first, 1); per batch of o.batch driving frames, per_batch(first frame [1, 3, h, w], driving [B, 3, h, w], first batch of
 // a new video, visualisation frames to append to) returns the generated frames [B, 3, h, w].

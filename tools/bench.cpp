@@ -17,12 +17,11 @@
 #include "kernels/metrics.h"
 #include "kernels/select.h"
 #include "layers/vgg.h"
-#include "models/fomm/full_model.h"
-#include "models/prioritycut/discriminator_step.h"
-#include "models/refined_mask/model.h"
+#include "models/registry.h"
 #include "tensor/file_util.h"
 #include "layers/optim.h"
 #include "kernels/cpu_blas.h"
+#include "kernels/cpu_report.h"
 #include "kernels/elementwise.h"
 #include "kernels/math_mode.h"
 #include "kernels/matmul.h"
@@ -384,7 +383,7 @@ using AnimationAt = std::function<std::function<void()>(int64_t)>;
 
 void time_model(const char* model, const BenchModelOptions& o, int64_t b, int64_t h, int64_t w, Device dev,
                 const std::function<void()>& train_step, const std::function<void()>& to_inference,
-                const AnimationAt& animation, const char* per_frame) {
+                const AnimationAt& animation) {
   std::printf("anima bench model %s; %s; %s; %s; config %s; batch %lld at %lldx%lld on %s; %s\n", model,
               device_report().c_str(), kernels::cpu_report().c_str(), math_mode_report().c_str(), o.config.c_str(),
               (long long)b, (long long)h, (long long)w, dev.str().c_str(),
@@ -403,9 +402,9 @@ void time_model(const char* model, const BenchModelOptions& o, int64_t b, int64_
     ANIMA_CHECK(ab > 0, "bench model: --anim-batch must be positive, got ", ab);
     reset_peak_memory(dev);
     Timing t = time_runs(animation(ab), o.steps, dev);
-    std::printf("animation: %.1f frames/s (batch %d, %.2f ms per batch, fastest %.2f, slowest %.2f; %s per frame), "
-                "peak memory %.1f MiB\n",
-                double(ab) / (t.median * 1e-3), ab, t.median, t.min, t.max, per_frame,
+    std::printf("animation: %.1f frames/s (batch %d, %.2f ms per batch, fastest %.2f, slowest %.2f; the model's "
+                "reconstruction pipeline per frame), peak memory %.1f MiB\n",
+                double(ab) / (t.median * 1e-3), ab, t.median, t.min, t.max,
                 double(memory_stats(dev).peak) / (1 << 20));
   }
 }
@@ -416,46 +415,34 @@ Tensor random_frames(int64_t b, int64_t h, int64_t w, Generator& gen, Device dev
 
 }  // namespace
 
+std::string find_config(const std::string& relative) {
+  namespace fs = std::filesystem;
+  if (fs::exists(relative)) return relative;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  fs::path beside = ec ? fs::path() : exe.parent_path().parent_path() / relative;
+  ANIMA_CHECK(!beside.empty() && fs::exists(beside), relative, ": not in the working directory nor beside the executable (",
+              beside.string(), "); pass --config");
+  return beside.string();
+}
+
 int bench_model(const BenchModelOptions& o) {
-  std::string kind = refined_mask::config_model_kind(read_file_bytes(o.config), o.config);
+  std::unique_ptr<ModelConfig> model = load_model_config(o.config);
   Device dev = resolve_device(o.device, "bench model");
   Generator gen(0);
-  if (kind == "refined_mask") {
-    refined_mask::RefinedMaskConfig cfg = refined_mask::load_refined_mask_config(o.config);
-    int64_t b = o.batch > 0 ? o.batch : cfg.train.batch_size, h = cfg.frame_h(), w = cfg.frame_w();
-    refined_mask::RefinedMaskTrainer trainer(cfg, std::make_shared<Vgg19>(gen), gen, dev);
-    trainer.set_epoch(cfg.train.refinement_start_epoch);  // all three terms, as after the first epoch
-    Tensor src = random_frames(b, h, w, gen, dev), drv = random_frames(b, h, w, gen, dev);
-    time_model("refined-mask", o, b, h, w, dev, [&] { trainer.step(src, drv); },
-               [&] { trainer.model.train(false); },
-               [&](int64_t ab) -> std::function<void()> {
-                 Tensor s = random_frames(ab, h, w, gen, dev), d = random_frames(ab, h, w, gen, dev);
-                 Tensor source_mask = trainer.model.mask_generator->forward(s);
-                 return [&trainer, s, d, source_mask] {
-                   trainer.model.animate(s, source_mask, d, refined_mask::Ablation::Full);
-                 };
-               },
-               "m(d), P_test, r, l and h");
-    return 0;
-  }
-  prioritycut::PriorityCutConfig pcfg = prioritycut::load_prioritycut_config(o.config);
-  const fomm::FommConfig& cfg = pcfg.fomm;
-  int64_t b = o.batch > 0 ? o.batch : cfg.train.batch_size;
-  int64_t h = cfg.dataset.frame_shape[0], w = cfg.dataset.frame_shape[1];
-  std::unique_ptr<fomm::FommTrainer> trainer_ptr = prioritycut::make_trainer(pcfg, std::make_shared<Vgg19>(gen), gen, dev);
-  fomm::FommTrainer& trainer = *trainer_ptr;
+  const RunConfig& run = model->run();
+  int64_t b = o.batch > 0 ? o.batch : model->schedule().batch_size, h = run.frame_h(), w = run.frame_w();
+  std::unique_ptr<Trainer> trainer = model->make_trainer(std::make_shared<Vgg19>(gen), gen, dev);
+  trainer->set_epoch(trainer->all_terms_epoch());  // every loss term, as after any warm-up
   Tensor src = random_frames(b, h, w, gen, dev), drv = random_frames(b, h, w, gen, dev);
-  time_model("fomm", o, b, h, w, dev, [&] { trainer.step(src, drv); },
-             [&] {
-               trainer.kp_detector->eval();
-               trainer.generator->eval();
-             },
+  std::unique_ptr<Animator> animator;
+  time_model(model->kind(), o, b, h, w, dev, [&] { trainer->step(src, drv); }, [&] { animator = trainer->animator(); },
              [&](int64_t ab) -> std::function<void()> {
+               // what a video needs once (the source's keypoints or mask) is prepared outside the timing
                Tensor s = random_frames(ab, h, w, gen, dev), d = random_frames(ab, h, w, gen, dev);
-               fomm::Keypoints ks = trainer.kp_detector->forward(s);
-               return [&trainer, s, d, ks] { trainer.generator->forward(s, trainer.kp_detector->forward(d), ks); };
-             },
-             "keypoints + generator");
+               animator->set_source(s);
+               return [&animator, d] { animator->reconstruct(d); };
+             });
   return 0;
 }
 

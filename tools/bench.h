@@ -36,4 +36,8 @@ struct BenchModelOptions {
 // frames/s, for the model the config describes.
 int bench_model(const BenchModelOptions& options);
 
+// A file of the repository given relative to its root (configs/...): in the working directory,
+// else beside the executable (<root>/build*/anima); an error naming both places when neither has it.
+std::string find_config(const std::string& relative);
+
 }  // namespace anima::tools

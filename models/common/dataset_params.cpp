@@ -23,4 +23,29 @@ void read_dataset_params(ConfigSection& d, DatasetParams& out) {
   crop.get_size("size", out.crop_size);
 }
 
+DatasetOptions training_dataset_options(const DatasetParams& p, int64_t num_repeats, uint64_t seed) {
+  DatasetOptions d;
+  d.frame_h = p.frame_shape[0];
+  d.frame_w = p.frame_shape[1];
+  d.id_sampling = p.id_sampling;
+  d.num_repeats = num_repeats;
+  d.horizontal_flip = p.horizontal_flip;
+  d.time_flip = p.time_flip;
+  d.brightness = p.brightness;
+  d.contrast = p.contrast;
+  d.saturation = p.saturation;
+  d.hue = p.hue;
+  if (!p.resize_ratio.empty()) {
+    d.resize_crop.resize = true;
+    d.resize_crop.ratio_lo = p.resize_ratio[0];
+    d.resize_crop.ratio_hi = p.resize_ratio[1];
+  }
+  if (!p.crop_size.empty()) {
+    d.resize_crop.crop_h = p.crop_size[0];
+    d.resize_crop.crop_w = p.crop_size[1];
+  }
+  d.seed = seed;
+  return d;
+}
+
 }  // namespace anima

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
 #include "models/common/config_section.h"
 
 namespace anima {
@@ -21,5 +22,9 @@ struct DatasetParams {
 };
 
 void read_dataset_params(ConfigSection& section, DatasetParams& out);
+
+// The loader's options of a training split: the frame shape, identity sampling, repeats and the
+// augmentations of `params`, seeded with the run's seed.
+DatasetOptions training_dataset_options(const DatasetParams& params, int64_t num_repeats, uint64_t seed);
 
 }  // namespace anima

@@ -59,15 +59,11 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
     }
     {
       Section t = top.sub("train_params");
-      t.get("num_epochs", c.train.num_epochs);
-      t.get("num_repeats", c.train.num_repeats);
-      t.get("epoch_milestones", c.train.epoch_milestones);
+      read_train_schedule(t, c.train);
       t.get("lr_generator", c.train.lr_generator);
       t.get("lr_discriminator", c.train.lr_discriminator);
       t.get("lr_kp_detector", c.train.lr_kp_detector);
-      t.get("batch_size", c.train.batch_size);
       t.get("scales", c.train.scales);
-      t.get("checkpoint_freq", c.train.checkpoint_freq);
       Section tp = t.sub("transform_params");
       tp.get("sigma_affine", c.train.transform_params.sigma_affine);
       tp.get("sigma_tps", c.train.transform_params.sigma_tps);
@@ -96,16 +92,13 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
       top.ignore("visualizer_params");
     }
   }
-  ANIMA_CHECK(c.dataset.frame_shape.size() == 3 && c.dataset.frame_shape[0] > 0 && c.dataset.frame_shape[1] > 0,
-              what, ": dataset_params.frame_shape must be [H, W, C]");
+  check_run_config(c, c.train, what);
   const std::vector<float>& ratio = c.dataset.resize_ratio;
   ANIMA_CHECK(ratio.empty() || (ratio.size() == 2 && ratio[0] > 0 && ratio[0] <= ratio[1]), what,
               ": dataset_params.augmentation_params.resize_param.ratio must be [low, high] with 0 < low <= high");
   const std::vector<int64_t>& crop = c.dataset.crop_size;
   ANIMA_CHECK(crop.empty() || (crop.size() == 2 && crop[0] > 0 && crop[1] > 0), what,
               ": dataset_params.augmentation_params.crop_param.size must be a positive number or [h, w]");
-  ANIMA_CHECK(c.train.batch_size > 0 && c.train.num_epochs > 0 && c.train.num_repeats > 0 && c.train.checkpoint_freq > 0,
-              what, ": train_params batch_size, num_epochs, num_repeats and checkpoint_freq must be positive");
   return c;
 }
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "models/common/config_section.h"
-#include "models/common/dataset_params.h"
+#include "models/common/run_config.h"
 #include "models/fomm/discriminator.h"
 #include "models/fomm/generator.h"
 #include "models/fomm/keypoint_detector.h"
@@ -27,13 +27,9 @@ struct LossWeights {
   float equivariance_value = 10, equivariance_jacobian = 10;
 };
 
-struct TrainParams {
-  int num_epochs = 100, num_repeats = 1;
-  std::vector<int> epoch_milestones{60, 90};
+struct TrainParams : TrainSchedule {
   double lr_generator = 2e-4, lr_discriminator = 2e-4, lr_kp_detector = 2e-4;
-  int batch_size = 16;
   std::vector<double> scales{1, 0.5, 0.25, 0.125};
-  int checkpoint_freq = 50;
   TransformParams transform_params;
   LossWeights loss_weights;
 };
@@ -42,17 +38,12 @@ struct NormalizationParams {
   bool adapt_movement_scale = false, use_relative_movement = true, use_relative_jacobian = true;
 };
 
-struct FommConfig {
-  DatasetParams dataset;
+struct FommConfig : RunConfig {
   KPDetectorConfig kp_detector;
   GeneratorConfig generator;
   DiscriminatorConfig discriminator;
   TrainParams train;
-  int reconstruction_num_videos = 1000;
-  int animate_num_pairs = 50;
   NormalizationParams normalization;
-  std::string text;                   // the YAML as read (saved in checkpoints and run folders)
-  std::vector<std::string> warnings;  // unknown keys
 };
 
 FommConfig load_fomm_config(const std::string& path);

@@ -28,16 +28,6 @@ void check_hourglass(const std::string& what, const std::string& name, const Hou
 int64_t RefinedMaskConfig::mask_h() const { return int64_t(std::floor(double(frame_h()) * model.mask_scale)); }
 int64_t RefinedMaskConfig::mask_w() const { return int64_t(std::floor(double(frame_w()) * model.mask_scale)); }
 
-std::string config_model_kind(const std::string& text, const std::string& what) {
-  YAML::Node root = ConfigSection::load_root(text, what);
-  if (!root["model"].IsDefined() || root["model"].IsNull()) return "fomm";
-  ANIMA_CHECK(root["model"].IsScalar(), what, ": 'model' must be fomm or refined_mask");
-  std::string kind = root["model"].Scalar();
-  ANIMA_CHECK(kind == "fomm" || kind == "refined_mask", what, ": 'model' must be fomm or refined_mask, got '",
-              kind, "'");
-  return kind;
-}
-
 RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::string& what) {
   RefinedMaskConfig c;
   std::string threshold_text = "median";  // perturbation_params.threshold as written
@@ -84,15 +74,11 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
     }
     {
       ConfigSection t = top.sub("train_params");
-      t.get("num_epochs", c.train.num_epochs);
-      t.get("num_repeats", c.train.num_repeats);
-      t.get("epoch_milestones", c.train.epoch_milestones);
+      read_train_schedule(t, c.train);
       t.get("lr", c.train.lr);
       t.get("betas", c.train.betas);
-      t.get("batch_size", c.train.batch_size);
       t.get("scales", c.train.scales);
       t.get("refinement_start_epoch", c.train.refinement_start_epoch);
-      t.get("checkpoint_freq", c.train.checkpoint_freq);
       ConfigSection a = t.sub("augmentation_params");
       a.get("brightness", c.train.brightness);
       a.get("contrast", c.train.contrast);
@@ -115,8 +101,7 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
     }
   }
   const ModelParams& m = c.model;
-  ANIMA_CHECK(c.dataset.frame_shape.size() == 3 && c.dataset.frame_shape[0] > 0 && c.dataset.frame_shape[1] > 0,
-              what, ": dataset_params.frame_shape must be [H, W, C]");
+  check_run_config(c, c.train, what);
   ANIMA_CHECK(m.num_channels == 3, what, ": model_params.common_params.num_channels must be 3 (RGB), got ",
               m.num_channels);
   ANIMA_CHECK(m.mask_scale > 0 && m.mask_scale <= 1, what, ": model_params.common_params.mask_scale must be in (0, 1]");
@@ -179,8 +164,6 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
     c.warnings.push_back("train_params.refinement_start_epoch " + std::to_string(c.train.refinement_start_epoch) +
                          " >= num_epochs " + std::to_string(c.train.num_epochs) + ": r never trains");
   ANIMA_CHECK(c.train.betas.size() == 2, what, ": train_params.betas must be [beta1, beta2]");
-  ANIMA_CHECK(c.train.batch_size > 0 && c.train.num_epochs > 0 && c.train.num_repeats > 0 && c.train.checkpoint_freq > 0,
-              what, ": train_params batch_size, num_epochs, num_repeats and checkpoint_freq must be positive");
   return c;
 }
 

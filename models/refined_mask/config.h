@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "models/common/dataset_params.h"
+#include "models/common/run_config.h"
 
 namespace anima::refined_mask {
 
@@ -77,33 +77,22 @@ struct LossParams {
   std::vector<float> perceptual{1, 1, 1};  // per-layer weights (times lambda2)
 };
 
-struct TrainParams {
-  int num_epochs = 100, num_repeats = 1;
-  std::vector<int> epoch_milestones{60, 90};
+struct TrainParams : TrainSchedule {
+  TrainParams() { checkpoint_freq = 10; }
   double lr = 2e-4;
   std::vector<double> betas{0.5, 0.9};  // code: (0.5, 0.999)
-  int batch_size = 16;
   std::vector<double> scales{1, 0.5, 0.25};  // reconstruction pyramid (256, 128, 64)
   int refinement_start_epoch = 1;             // r trains from the second epoch on
-  int checkpoint_freq = 10;
   // Augmentation A of the driving frame: brightness, contrast, saturation factors in
   // [1 - x, 1 + x], hue shift in [-hue, hue].
   float brightness = 0.1f, contrast = 0.1f, saturation = 0.1f, hue = 0.1f;
   LossParams loss_weights;
 };
 
-struct RefinedMaskConfig {
-  DatasetParams dataset;
+struct RefinedMaskConfig : RunConfig {
   ModelParams model;
   PerturbationParams perturbation;
   TrainParams train;
-  int reconstruction_num_videos = 1000;
-  int animate_num_pairs = 50;
-  std::string text;
-  std::vector<std::string> warnings;
-
-  int64_t frame_h() const { return dataset.frame_shape[0]; }
-  int64_t frame_w() const { return dataset.frame_shape[1]; }
   int64_t mask_h() const;
   int64_t mask_w() const;
 };
@@ -111,7 +100,5 @@ struct RefinedMaskConfig {
 RefinedMaskConfig load_refined_mask_config(const std::string& path);
 RefinedMaskConfig parse_refined_mask_config(const std::string& yaml_text, const std::string& what);
 
-// "refined_mask" when the config's top-level `model` key says so, else "fomm".
-std::string config_model_kind(const std::string& yaml_text, const std::string& what);
 
 }  // namespace anima::refined_mask

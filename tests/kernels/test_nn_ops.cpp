@@ -6,6 +6,7 @@
 #include "kernels/batch_norm.h"
 #include "kernels/conv.h"
 #include "kernels/cpu_blas.h"
+#include "kernels/cpu_report.h"
 #include "formats/safetensors.h"
 #include "tests/test_util.h"
 

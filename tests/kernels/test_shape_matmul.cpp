@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kernels/cpu_blas.h"
+#include "kernels/cpu_report.h"
 #include "kernels/matmul.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"

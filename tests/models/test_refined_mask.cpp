@@ -13,6 +13,7 @@
 #include "kernels/augment.h"
 #include "kernels/random.h"
 #include "kernels/shape_ops.h"
+#include "models/registry.h"
 #include "models/refined_mask/model.h"
 #include "tests/test_util.h"
 #include "tests/tiny_refined_mask_config.h"
@@ -114,8 +115,8 @@ TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear erro
   }
   RefinedMaskConfig small = load_refined_mask_config(test::source_path("configs/refined-mask-shapes-64.yaml"));
   CHECK(small.warnings.empty());
-  CHECK(config_model_kind(test::kTinyRefinedMaskYaml, "tiny") == "refined_mask");
-  CHECK(config_model_kind("dataset_params: {}\n", "fomm") == "fomm");
+  CHECK(std::string(config_model(test::kTinyRefinedMaskYaml, "tiny").name) == "refined_mask");
+  CHECK(std::string(config_model("dataset_params: {}\n", "fomm").name) == "fomm");
   std::string base = test::kTinyRefinedMaskYaml;
   auto fails_with = [&](const std::string& yaml, const std::string& text) {
     try {

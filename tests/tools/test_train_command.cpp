@@ -20,7 +20,7 @@
 #include "tests/tiny_refined_mask_config.h"
 #include "tools/animate.h"
 #include "tools/train.h"
-#include "tools/visualize.h"
+#include "models/fomm/visualize.h"
 #include "data/image_io.h"
 #include "data/video_io.h"
 
@@ -138,7 +138,7 @@ TEST_CASE("the training visualisation of a PriorityCut step: every official colu
   fomm::StepOutput o = t.step(source, driving);
   REQUIRE(o.transformed_frame.shape() == Shape{2, 3, 32, 32});
   REQUIRE(o.discriminator_pixel_fake.shape() == Shape{2, 1, 32, 32});
-  Tensor vis = tools::visualize_step(source, driving, o, t.last_mix_mask());
+  Tensor vis = fomm::visualize_step(source, driving, o, t.last_mix_mask());
   CHECK(vis.size(0) == 2 * 32);
   // 17 FOMM columns (see the train test below), the PriorityCut mask, two U-Net maps.
   CHECK(vis.size(1) == (17 + 1 + 2) * 32);
@@ -209,7 +209,7 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   first_video = first_video.substr(0, first_video.find(','));
   CHECK(read_image(d + "/recon/frames/" + first_video + "/00000.png").shape() == Shape{32, 32, 3});
   rc.ablation = "no_id";
-  CHECK_THROWS_WITH_AS(tools::reconstruct(rc), doctest::Contains("--ablation is for the refined-mask model"), Error);
+  CHECK_THROWS_WITH_AS(tools::reconstruct(rc), doctest::Contains("--ablation no_id is not an option of the First Order Motion Model"), Error);
   // --first-driving 1 scores FOMM on the refined-mask model's frames 1..T-1.
   rc.ablation = "full";
   rc.first_driving = 1;
@@ -217,6 +217,33 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   REQUIRE(tools::reconstruct(rc) == 0);
   CHECK(read_image(d + "/recon1/frames/" + first_video + "/00004.png").shape() == Shape{32, 32, 3});
   CHECK(access((d + "/recon1/frames/" + first_video + "/00005.png").c_str(), F_OK) != 0);  // 6 frames, 5 driven
+  // Pairs mode (the official FOMM animate mode): the pairs of a csv of test videos, then random ones.
+  VideoDataset test_split(d + "/data", "test", DatasetOptions{});
+  REQUIRE(test_split.size() >= 2);
+  const std::string va = test_split.videos()[0].name, vb = test_split.videos()[1].name;
+  std::ofstream(d + "/pairs.csv") << "source,driving\n" << va << "," << vb << "\n" << vb << "," << va << "\n";
+  tools::AnimateOptions pa;
+  pa.checkpoint = an.checkpoint;
+  pa.device = "cpu";
+  pa.pairs = d + "/pairs.csv";
+  pa.data = d + "/data";
+  pa.out = d + "/pairs";
+  REQUIRE(tools::animate(pa) == 0);
+  CHECK(read_video(d + "/pairs/" + va + "-" + vb + ".mp4").frames.size() == 6);
+  CHECK(read_file_bytes(d + "/pairs/pairs.csv").find(vb + "," + va + "," + vb + "-" + va + ".mp4") != std::string::npos);
+  pa.pairs.clear();
+  pa.pairs_mode = true;  // --pairs without a csv (none in the config): random pairs
+  pa.num_pairs = 3;
+  pa.out = d + "/random_pairs";
+  REQUIRE(tools::animate(pa) == 0);
+  std::string listed = read_file_bytes(d + "/random_pairs/pairs.csv");
+  CHECK(std::count(listed.begin(), listed.end(), '\n') == 4);  // header + 3 pairs
+  pa.source = d + "/source.png";
+  CHECK_THROWS_WITH_AS(tools::animate(pa), doctest::Contains("give no --source"), Error);
+  // A config of another model than the checkpoint's is refused, naming both.
+  std::ofstream(d + "/rm.yaml") << test::kTinyRefinedMaskYaml;
+  an.config = d + "/rm.yaml";
+  CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("holds a 'fomm' model"), Error);
   std::system(("rm -rf '" + d + "'").c_str());
 }
 
@@ -326,7 +353,7 @@ TEST_CASE("train, resume, animate and reconstruct with the refined-mask model (a
   CHECK(csv.find("mean,,") != std::string::npos);
   CHECK(csv.find(",5,") != std::string::npos);  // 6 frames, driven by all but the first
   an.best_frame = 2;
-  CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("First Order Motion Model options"), Error);
+  CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("not options of the refined-masking model"), Error);
   std::system(("rm -rf '" + d + "'").c_str());
 }
 

@@ -8,25 +8,12 @@
 // and for the PriorityCut variants: the last PriorityCut/CutMix mask (when mixing has run) and the
 // U-Net discriminator's per-pixel maps on the driving frame and on the prediction.
 #pragma once
-#include <array>
-#include <string>
-
 #include "models/fomm/full_model.h"
 
-namespace anima::tools {
+namespace anima::fomm {
 
 // An RGB uint8 image [H, W, 3] of the step's inputs and outputs.
-Tensor visualize_step(const Tensor& source, const Tensor& driving, const fomm::StepOutput& out,
+Tensor visualize_step(const Tensor& source, const Tensor& driving, const StepOutput& out,
                       const Tensor& mix_mask = Tensor());
 
-// One panel of a picture: [1, C, h, w] float in [0, 1] on any device -> uint8 [H, W, 3] (nearest
-// resize to H x W, as the official visualiser's F.interpolate; one channel becomes grey).
-Tensor image_panel(const Tensor& x, int64_t H, int64_t W);
-
-// The colour of keypoint i of k (a rainbow, as matplotlib's gist_rainbow): RGB in [0, 1].
-std::array<float, 3> keypoint_colour(size_t i, size_t k);
-
-// Draws keypoints (x, y in [-1, 1]) as filled discs in their colours, in place.
-void draw_keypoints(Tensor& image, const std::vector<float>& xy, int radius);
-
-}  // namespace anima::tools
+}  // namespace anima::fomm

@@ -1,0 +1,16 @@
+#include "kernels/cpu_report.h"
+
+#include <cblas.h>
+
+#include "kernels/conv.h"
+#include "kernels/cpu_blas.h"
+
+namespace anima::kernels {
+
+std::string cpu_report() {
+  const char* core = openblas_get_corename();
+  return "CPU: " + std::to_string(cpu_max_threads()) + " threads, OpenBLAS " + (core ? core : "(unknown kernels)") +
+         ", convolution " + cpu_conv_algo_name(cpu_conv_algo());
+}
+
+}  // namespace anima::kernels

@@ -1,0 +1,20 @@
+#include "models/common/run_config.h"
+
+namespace anima {
+
+void read_train_schedule(ConfigSection& t, TrainSchedule& out) {
+  t.get("num_epochs", out.num_epochs);
+  t.get("num_repeats", out.num_repeats);
+  t.get("epoch_milestones", out.epoch_milestones);
+  t.get("batch_size", out.batch_size);
+  t.get("checkpoint_freq", out.checkpoint_freq);
+}
+
+void check_run_config(const RunConfig& c, const TrainSchedule& s, const std::string& what) {
+  ANIMA_CHECK(c.dataset.frame_shape.size() == 3 && c.dataset.frame_shape[0] > 0 && c.dataset.frame_shape[1] > 0,
+              what, ": dataset_params.frame_shape must be [H, W, C]");
+  ANIMA_CHECK(s.batch_size > 0 && s.num_epochs > 0 && s.num_repeats > 0 && s.checkpoint_freq > 0, what,
+              ": train_params batch_size, num_epochs, num_repeats and checkpoint_freq must be positive");
+}
+
+}  // namespace anima
