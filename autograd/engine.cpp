@@ -6,6 +6,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "kernels/elementwise.h"
+#include "tensor/trace.h"
 
 namespace anima {
 
@@ -67,6 +68,7 @@ Tensor record(const char* name, const Tensor& out, const std::vector<Tensor>& in
 }
 
 void run_backward(const Tensor& root, const Tensor& grad_in) {
+  ANIMA_TRACE("backward");
   ANIMA_CHECK(root.defined(), "backward: called on an undefined tensor");
   ANIMA_CHECK(root.requires_grad(), "backward: tensor of shape ", root.shape().str(),
               " does not require grad (no input of its graph has requires_grad set)");

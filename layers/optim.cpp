@@ -3,6 +3,7 @@
 #include "kernels/adam.h"
 #include "kernels/elementwise.h"
 #include "layers/optim.h"
+#include "tensor/trace.h"
 
 namespace anima {
 
@@ -109,6 +110,7 @@ void OptimizerGroup::zero_grad() {
 }
 
 void OptimizerGroup::step() {
+  ANIMA_TRACE("optimizer.step");
   for (Entry& e : entries_) e.adam->step();
 }
 

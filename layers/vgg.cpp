@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "formats/safetensors.h"
+#include "tensor/trace.h"
 
 namespace anima {
 namespace {
@@ -88,6 +89,7 @@ void Vgg19::load_weights(const std::string& path) {
 }
 
 std::vector<Tensor> Vgg19::forward(const Tensor& x, const std::vector<std::string>& layers) {
+  ANIMA_TRACE("vgg19");
   ANIMA_CHECK(x.dim() == 4 && x.size(1) == 3, "Vgg19: expected RGB input [N, 3, H, W], got ", x.shape().str());
   int last = 0;
   std::map<int, size_t> wanted;
@@ -127,6 +129,7 @@ PerceptualLoss::PerceptualLoss(std::shared_ptr<Vgg19> vgg, PerceptualLossConfig 
 }
 
 Tensor PerceptualLoss::forward(const Tensor& generated, const Tensor& real) {
+  ANIMA_TRACE("loss.perceptual");
   auto gen_pyr = pyramid_->forward(generated);
   std::map<std::string, Tensor> real_pyr;
   {

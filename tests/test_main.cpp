@@ -137,6 +137,31 @@ std::string source_path(const std::string& relative) {
 
 std::string golden_path(const std::string& name) { return source_path("tests/golden/" + name); }
 
+const SafetensorsFile& golden(const std::string& name) {
+  static std::map<std::string, SafetensorsFile> cache;
+  auto it = cache.find(name);
+  if (it == cache.end()) it = cache.emplace(name, load_safetensors(golden_path(name))).first;
+  return it->second;
+}
+
+void check_against_golden(const SafetensorsFile& g, const std::string& prefix, const std::vector<std::string>& names,
+                          const std::function<Tensor(const std::vector<Tensor>&)>& fn, double atol, double rtol) {
+  INFO("golden case " << prefix);
+  std::vector<Tensor> in;
+  for (const std::string& n : names) {
+    Tensor c = raw::to_device(g.at(prefix + "." + n), g.at(prefix + "." + n).device());
+    c.set_requires_grad(true);
+    in.push_back(c);
+  }
+  Tensor y = fn(in);
+  CHECK_CLOSE(y, g.at(prefix + ".y"), atol, rtol);
+  y.backward(g.at(prefix + ".gy"));
+  for (size_t k = 0; k < names.size(); ++k) {
+    INFO("gradient of " << names[k]);
+    CHECK_CLOSE(in[k].grad(), g.at(prefix + ".grad_" + names[k]), atol, rtol);
+  }
+}
+
 namespace {
 struct CountingListener : doctest::IReporter {
   explicit CountingListener(const doctest::ContextOptions&) {}

@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include "autograd/gradcheck.h"
+#include "formats/safetensors.h"
 #include "tensor/runtime.h"
 #include "tensor/tensor.h"
 
@@ -51,6 +54,12 @@ std::pair<Tensor, Tensor> puppet_batch(uint64_t seed, int64_t size, int driving_
 std::string source_path(const std::string& relative);
 // Path of a committed golden file (tests/golden/NAME).
 std::string golden_path(const std::string& name);
+// A golden file, loaded once.
+const SafetensorsFile& golden(const std::string& name);
+// Runs `fn` on leaf copies of the golden inputs <prefix>.<name> (names), backpropagates the
+// golden <prefix>.gy, and compares <prefix>.y and every input gradient <prefix>.grad_<name>.
+void check_against_golden(const SafetensorsFile& g, const std::string& prefix, const std::vector<std::string>& names,
+                          const std::function<Tensor(const std::vector<Tensor>&)>& fn, double atol, double rtol);
 
 }  // namespace anima::test
 

@@ -8,6 +8,7 @@
 #include "kernels/random.h"
 #include "kernels/reduce.h"
 #include "layers/anti_alias.h"
+#include "tensor/trace.h"
 
 namespace anima::fomm {
 
@@ -83,6 +84,7 @@ Discriminator::Discriminator(const DiscriminatorConfig& c, Generator& gen) : cfg
 }
 
 Discriminator::Output Discriminator::forward(const Tensor& x, const Tensor& kp) {
+  ANIMA_TRACE("fomm.discriminator (one scale)");
   Tensor out = x;
   if (cfg_.use_kp) {
     ANIMA_CHECK(kp.defined(), "Discriminator: use_kp is set but no keypoints were given");
@@ -108,6 +110,7 @@ MultiScaleDiscriminator::MultiScaleDiscriminator(const DiscriminatorConfig& c, G
 
 std::map<std::string, Discriminator::Output> MultiScaleDiscriminator::forward(const std::map<std::string, Tensor>& pyramid,
                                                                               const Tensor& kp) {
+  ANIMA_TRACE("fomm.multiscale_discriminator");
   std::map<std::string, Discriminator::Output> out;
   for (auto& [s, disc] : discs_) {
     std::string key = "prediction_" + ImagePyramid::scale_key(s);

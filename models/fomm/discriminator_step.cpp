@@ -4,6 +4,7 @@
 
 #include "autograd/functions.h"
 #include "models/fomm/losses.h"
+#include "tensor/trace.h"
 
 namespace anima::fomm {
 
@@ -44,6 +45,7 @@ void MultiScaleDiscriminatorStep::add_generator_losses(const Tensor& driving, co
 }
 
 Tensor MultiScaleDiscriminatorStep::discriminator_loss(const Tensor& driving, StepOutput& out, int) {
+  ANIMA_TRACE("fomm.discriminator_step");
   auto pyr_real = pyramid_->forward(driving);
   auto pyr_gen = pyramid_->forward(out.generated.prediction.detach());
   Tensor kp_d = out.kp_driving.value.detach();

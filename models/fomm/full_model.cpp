@@ -2,6 +2,7 @@
 
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
+#include "tensor/trace.h"
 
 namespace anima::fomm {
 
@@ -45,6 +46,7 @@ CheckpointParts FommTrainer::checkpoint_parts() {
 }
 
 StepOutput FommTrainer::step(const Tensor& source, const Tensor& driving) {
+  ANIMA_TRACE("fomm.train_step");
   const LossWeights& w = cfg_.train.loss_weights;
   StepOutput o;
   o.kp_source = kp_detector->forward(source);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "models/fomm/geometry.h"
+#include "tensor/trace.h"
 
 namespace anima::fomm {
 
@@ -29,6 +30,7 @@ Tensor DenseMotionNetwork::sparse_motions(int64_t h, int64_t w, const Keypoints&
 }
 
 DenseMotion DenseMotionNetwork::forward(const Tensor& source_in, const Keypoints& kd, const Keypoints& ks) {
+  ANIMA_TRACE("fomm.dense_motion");
   Tensor source = down ? down->forward(source_in) : source_in;
   int64_t n = source.size(0), c = source.size(1), h = source.size(2), w = source.size(3), k = cfg_.num_kp;
   // Heatmap differences with a zero background channel: [N, K+1, 1, h, w].
@@ -90,6 +92,7 @@ Tensor OcclusionAwareGenerator::deform(const Tensor& input, const Tensor& deform
 }
 
 GeneratorOutput OcclusionAwareGenerator::forward(const Tensor& source, const Keypoints& kd, const Keypoints& ks) {
+  ANIMA_TRACE("fomm.generator");
   Tensor out = first->forward(source);
   for (size_t i = 0; i < down_blocks->size(); ++i) out = (*down_blocks)[i].forward(out);
   GeneratorOutput o;

@@ -2,6 +2,7 @@
 
 #include "models/fomm/geometry.h"
 #include "kernels/elementwise.h"
+#include "tensor/trace.h"
 
 namespace anima::fomm {
 
@@ -23,6 +24,7 @@ KPDetector::KPDetector(const KPDetectorConfig& c, Generator& gen) : cfg_(c) {
 }
 
 Keypoints KPDetector::forward(const Tensor& image) {
+  ANIMA_TRACE("fomm.kp_detector");
   Tensor x = down ? down->forward(image) : image;
   Tensor feature_map = predictor->forward(x);
   Tensor prediction = kp->forward(feature_map);

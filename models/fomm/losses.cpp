@@ -3,17 +3,23 @@
 #include "autograd/functions.h"
 #include "models/fomm/geometry.h"
 #include "kernels/elementwise.h"
+#include "tensor/trace.h"
 
 namespace anima::fomm {
 
-Tensor lsgan_generator_loss(const Tensor& fake) { return mean(pow(1.f - fake, 2.f)); }
+Tensor lsgan_generator_loss(const Tensor& fake) {
+  ANIMA_TRACE("loss.lsgan_generator");
+  return mean(pow(1.f - fake, 2.f));
+}
 
 Tensor lsgan_discriminator_loss(const Tensor& real, const Tensor& fake) {
+  ANIMA_TRACE("loss.lsgan_discriminator");
   return mean(pow(1.f - real, 2.f) + pow(fake, 2.f));
 }
 
 Tensor feature_matching_loss(const std::vector<Tensor>& real, const std::vector<Tensor>& fake,
                              const std::vector<float>& weights) {
+  ANIMA_TRACE("loss.feature_matching");
   ANIMA_CHECK(real.size() == fake.size() && weights.size() == real.size(), "feature_matching_loss: ", real.size(),
               " real and ", fake.size(), " fake feature maps, ", weights.size(), " weights");
   Tensor total;
@@ -26,10 +32,12 @@ Tensor feature_matching_loss(const std::vector<Tensor>& real, const std::vector<
 }
 
 Tensor equivariance_value_loss(const Keypoints& driving, const Keypoints& transformed, const RandomTransform& t) {
+  ANIMA_TRACE("loss.equivariance_value");
   return mean_abs_diff(driving.value, t.warp_coordinates(transformed.value));
 }
 
 Tensor equivariance_jacobian_loss(const Keypoints& driving, const Keypoints& transformed, const RandomTransform& t) {
+  ANIMA_TRACE("loss.equivariance_jacobian");
   Tensor jt = matmul2x2(t.jacobian(transformed.value), transformed.jacobian);
   Tensor value = matmul2x2(inverse2x2(driving.jacobian), jt);
   Tensor eye = raw::view(kernels::eye(2, 2, value.device()), Shape{1, 1, 2, 2});  // built on the device: no sync

@@ -6,6 +6,7 @@
 #include "autograd/nn_functions.h"
 #include "kernels/augment.h"
 #include "models/prioritycut/losses.h"
+#include "tensor/trace.h"
 
 namespace anima::prioritycut {
 namespace {
@@ -42,6 +43,7 @@ void UNetDiscriminatorStep::add_generator_losses(const Tensor& driving, const Te
 }
 
 Tensor UNetDiscriminatorStep::discriminator_loss(const Tensor& driving, fomm::StepOutput& out, int epoch) {
+  ANIMA_TRACE("prioritycut.discriminator_step");
   const PriorityCutParams& pc = params_;
   Tensor fake = out.generated.prediction.detach(), kp_d = out.kp_driving.value.detach();
   auto d_real = unet->forward(driving, kp_d);

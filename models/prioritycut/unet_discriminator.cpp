@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "models/fomm/geometry.h"
+#include "tensor/trace.h"
 
 namespace anima::prioritycut {
 namespace {
@@ -42,6 +43,7 @@ UNetDiscriminator::UNetDiscriminator(const UNetDiscriminatorConfig& c, Generator
 }
 
 UNetDiscriminator::Output UNetDiscriminator::forward(const Tensor& image, const Tensor& kp) {
+  ANIMA_TRACE("prioritycut.unet_discriminator");
   int64_t h = image.size(2), w = image.size(3), step = int64_t(1) << cfg_.num_blocks;
   ANIMA_CHECK(h % step == 0 && w % step == 0, "UNetDiscriminator: input ", image.shape().str(),
               " must have H and W divisible by ", step);

@@ -6,6 +6,7 @@
 #include "kernels/color.h"
 #include "kernels/elementwise.h"
 #include "kernels/select.h"
+#include "tensor/trace.h"
 
 namespace anima::refined_mask {
 
@@ -68,6 +69,7 @@ Animation RefinedMaskModel::animate(const Tensor& source, const Tensor& driving,
 }
 
 Animation RefinedMaskModel::animate(const Tensor& source, const Tensor& source_mask, const Tensor& driving, Ablation a) {
+  ANIMA_TRACE("refined_mask.animate");
   ANIMA_CHECK(source.dim() == 4 && source.shape() == driving.shape() && source.size(2) == cfg_.frame_h() &&
                   source.size(3) == cfg_.frame_w(),
               "refined-mask animate: source ", source.shape().str(), " and driving ", driving.shape().str(),
@@ -132,6 +134,7 @@ bool RefinedMaskTrainer::active(const std::string& term) const {
 }
 
 TrainStep RefinedMaskTrainer::step(const Tensor& source, const Tensor& driving) {
+  ANIMA_TRACE("refined_mask.train_step");
   const TrainParams& t = cfg_.train;
   TrainStep o;
   Tensor augmented = kernels::color_jitter(

@@ -4,6 +4,7 @@
 
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
+#include "tensor/trace.h"
 
 namespace anima::refined_mask {
 namespace {
@@ -35,6 +36,7 @@ MaskGenerator::MaskGenerator(const ModelParams& p, Generator& gen)
 }
 
 Tensor MaskGenerator::forward(const Tensor& image) {
+  ANIMA_TRACE("refined_mask.m");
   Tensor x = down ? down->forward(image) : image;
   Tensor mask = sigmoid(ref->forward(predictor->forward(x)) * (1.f / temperature_));
   // Without padding the 7x7 conv loses 3 - pad pixels per side; the code zero-pads them back.
@@ -71,11 +73,13 @@ std::vector<std::string> RefinedMaskGenerator::prefixes(char network) {
 }
 
 Tensor RefinedMaskGenerator::refine(const Tensor& source_small, const Tensor& source_mask, const Tensor& perturbed) {
+  ANIMA_TRACE("refined_mask.r");
   Tensor x = concat({source_small, source_mask, perturbed}, 1);
   return sigmoid(ref->forward(mask_fix_net->forward(x)) * (1.f / refinement_temperature_));
 }
 
 Tensor RefinedMaskGenerator::low_res(const Tensor& source_small, const Tensor& source_mask, const Tensor& driving_mask) {
+  ANIMA_TRACE("refined_mask.l");
   Tensor x = bottleneck->forward(first->forward(concat({source_small, source_mask, driving_mask}, 1)));
   for (size_t i = 0; i < up_blocks->size(); ++i) x = (*up_blocks)[i].forward(x);
   return sigmoid(final->forward(x));
@@ -83,6 +87,7 @@ Tensor RefinedMaskGenerator::low_res(const Tensor& source_small, const Tensor& s
 
 Tensor RefinedMaskGenerator::high_res(const Tensor& source, const Tensor& source_mask_up, const Tensor& coarse,
                                       const Tensor& driving_mask_up) {
+  ANIMA_TRACE("refined_mask.h");
   Tensor x = concat({source, source_mask_up, coarse, driving_mask_up}, 1);
   return sigmoid(final_hourglass->forward(hourglass->forward(x)));
 }

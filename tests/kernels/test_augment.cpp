@@ -1,15 +1,12 @@
 // Poisson noise, order statistics, mask perturbations, CutMix and PriorityCut masks.
-#include <algorithm>
-#include <cmath>
-#include <map>
 
 #include "autograd/functions.h"
-#include "autograd/gradcheck.h"
 #include "autograd/nn_functions.h"
 #include "kernels/augment.h"
 #include "kernels/elementwise.h"
 #include "kernels/select.h"
 #include "tests/test_util.h"
+#include "tests/parity.h"
 
 using namespace anima;
 namespace K = anima::kernels;
@@ -75,21 +72,6 @@ TEST_CASE("Poisson samples: mean, variance, goodness of fit, determinism (lambda
   CHECK(std::fabs(m2 / 50000 - 100.0) < 0.3);
   CHECK(K::poisson(Shape{3}, 0.0, 1, 1).to_vector<float>() == std::vector<float>{0, 0, 0});
   CHECK_THROWS_WITH_AS(K::poisson(Shape{1}, -1.0, 1, 1), doctest::Contains("lambda must be in"), Error);
-}
-
-TEST_CASE("per-row k-th smallest, median and percentile") {
-  Tensor x = tensor({5, 1, 4, 2, 3, 9, -1, 7, 0, 8}, Shape{2, 5});
-  CHECK(K::kth_smallest(x, Tensor::from_vector<int32_t>({0, 4}, Shape{2})).to_vector<float>() == std::vector<float>{1, 9});
-  CHECK(K::row_median(x).to_vector<float>() == std::vector<float>{3, 7});
-  CHECK(K::row_percentile(x, 0.25).to_vector<float>() == std::vector<float>{2, 0});
-  CHECK(K::row_median(tensor({4, 1, 3, 2}, Shape{1, 4})).item() == 2.f);  // lower median
-  Tensor r = random_tensor(Shape{3, 1001}, 1);
-  auto v = r.to_vector<float>();
-  std::vector<float> row(v.begin() + 1001, v.begin() + 2002);
-  std::sort(row.begin(), row.end());
-  CHECK(K::row_median(r).to_vector<float>()[1] == row[500]);
-  CHECK_THROWS_WITH_AS(K::kth_smallest(x, Tensor::from_vector<int32_t>({0, 5}, Shape{2})), doctest::Contains("k = 5 for row 1"), Error);
-  CHECK_THROWS_WITH_AS(K::row_percentile(x, 1.5), doctest::Contains("q must be in [0, 1]"), Error);
 }
 
 TEST_CASE("mask noise, thresholding and scaling") {
@@ -224,5 +206,33 @@ TEST_CASE("PriorityCut mask: the k% most occluded foreground pixels, never confi
   }
   CHECK_THROWS_WITH_AS(K::prioritycut_mask(bg, occ, 0.5, 0.6, 0.5, 2, 4, gen), doctest::Contains("k_min <= k_max"), Error);
 }
+
+// Random augmentations: bit-identical draws, so results agree to the tolerance of the float
+// arithmetic after them (Poisson counts and CutMix boxes exactly).
+PARITY("poisson", 0, 0, ({Tensor::zeros(Shape{1})}), kernels::poisson(Shape{100000}, 20.0, 7, 3, x[0].device()))
+
+PARITY("poisson_large_lambda", 0, 0, ({Tensor::zeros(Shape{1})}), kernels::poisson(Shape{1000}, 150.0, 7, 4, x[0].device()))
+
+PARITY("cutmix_box_mask", 0, 0, ({Tensor::zeros(Shape{1})}), [&] {
+  Generator gen(12);
+  return kernels::cutmix_box_mask(16, 32, 32, gen, x[0].device());
+}())
+
+PARITY("mask_noise_and_perturb_test", 1e-6, 1e-5, ({random_tensor(Shape{4, 1, 64, 64}, 108, 0, 1)}), [&] {
+  Generator gen(13);
+  Tensor m = x[0].detach();
+  return kernels::perturb_test(kernels::mask_poisson_noise(m, 20.0, gen), kernels::row_median(reshape(m, {4, -1})));
+}())
+
+PARITY("perturb_train", 1e-5, 1e-4, ({random_tensor(Shape{4, 1, 64, 64}, 109, 0, 1)}), [&] {
+  Generator gen(14);
+  Tensor m = x[0].detach();
+  return kernels::perturb_train(m, kernels::row_median(reshape(m, {4, -1})), 20.0, gen);
+}())
+
+PARITY("prioritycut_mask", 0, 0, ({random_tensor(Shape{4, 1, 64, 64}, 110, 0, 1), random_tensor(Shape{4, 1, 64, 64}, 111, 0, 1)}), [&] {
+  Generator gen(15);
+  return kernels::prioritycut_mask(x[0].detach(), x[1].detach(), 0.6, 0.1, 0.5, 256, 256, gen);
+}())
 
 }  // TEST_SUITE

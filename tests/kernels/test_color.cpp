@@ -1,10 +1,10 @@
-#include <algorithm>
 
 #include "kernels/color.h"
-#include "formats/safetensors.h"
 #include "tests/test_util.h"
+#include "tests/parity.h"
 
 using namespace anima;
+using test::random_tensor;
 namespace K = anima::kernels;
 
 TEST_SUITE("kernels") {
@@ -53,5 +53,10 @@ TEST_CASE("colour jitter draws: ranges, permutations, reproducibility") {
   CHECK_THROWS_WITH_AS(K::draw_color_jitter(1, 0, 0, 0, 0.7f, g1), doctest::Contains("hue <= 0.5"), Error);
   CHECK_THROWS_WITH_AS(K::color_jitter(Tensor::zeros(Shape{1, 1, 2, 2}), a), doctest::Contains("expected RGB images"), Error);
 }
+
+PARITY("color_jitter", 1e-5, 1e-5, ({random_tensor(Shape{6, 3, 32, 32}, 112, 0, 1)}), [&] {
+  Generator gen(16);
+  return kernels::color_jitter(x[0].detach(), kernels::draw_color_jitter(6, 0.3f, 0.3f, 0.3f, 0.1f, gen));
+}())
 
 }  // TEST_SUITE

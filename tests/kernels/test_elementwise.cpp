@@ -1,10 +1,13 @@
 #include <cmath>
-#include <tuple>
 
 #include "kernels/elementwise.h"
 #include "tests/test_util.h"
+#include "autograd/functions.h"
+#include "tests/parity.h"
 
 using namespace anima;
+using test::random_tensor;
+using test::away_from_zero;
 namespace K = anima::kernels;
 using test::tensor;
 
@@ -197,5 +200,79 @@ TEST_CASE("bad input: dtype, device and shape errors name the op and the shapes"
   CHECK_THROWS_WITH_AS(K::where(Tensor::zeros(Shape{3}, DType::I32), a, a),
                        doctest::Contains("where: condition must be uint8 or float32"), Error);
 }
+
+// Transcendental functions: CUDA's expf/logf/tanhf are within 2 ulp of the correctly rounded value.
+PARITY("neg", 0, 0, ({random_tensor(Shape{1000}, 1)}), neg(x[0]))
+
+PARITY("exp", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 2, -3, 3)}), exp(x[0]))
+
+PARITY("log", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 3, 0.1f, 5)}), log(x[0]))
+
+PARITY("sqrt", 1e-6, 1e-6, ({random_tensor(Shape{1000}, 4, 0.1f, 5)}), sqrt(x[0]))
+
+PARITY("abs", 0, 0, ({away_from_zero(Shape{1000}, 5)}), abs(x[0]))
+
+PARITY("relu", 0, 0, ({away_from_zero(Shape{1000}, 6)}), relu(x[0]))
+
+PARITY("leaky_relu", 1e-7, 1e-6, ({away_from_zero(Shape{1000}, 7)}), leaky_relu(x[0], 0.2f))
+
+PARITY("sigmoid", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 8, -6, 6)}), sigmoid(x[0]))
+
+PARITY("tanh", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 9, -3, 3)}), tanh(x[0]))
+
+PARITY("clamp", 0, 0, ({random_tensor(Shape{1000}, 10, -2, 2)}), clamp(x[0], -0.5f, 0.75f))
+
+PARITY("pow_scalar", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 11, 0.1f, 3)}), pow(x[0], 1.7f))
+
+PARITY("scalar_arith", 1e-6, 1e-6, ({random_tensor(Shape{1000}, 12)}),
+       rsub((x[0] + 1.5f) * 3.f / 7.f, 2.f))
+
+PARITY("add_broadcast", 1e-6, 1e-6, ({random_tensor(Shape{4, 5, 6}, 13), random_tensor(Shape{5, 1}, 14)}),
+       add(x[0], x[1]))
+
+PARITY("sub_broadcast", 1e-6, 1e-6, ({random_tensor(Shape{4, 5, 6}, 15), random_tensor(Shape{6}, 16)}),
+       sub(x[0], x[1]))
+
+PARITY("mul_broadcast", 1e-6, 1e-6, ({random_tensor(Shape{4, 1, 6}, 17), random_tensor(Shape{5, 6}, 18)}),
+       mul(x[0], x[1]))
+
+PARITY("div_broadcast", 1e-6, 1e-5, ({random_tensor(Shape{4, 5, 6}, 19), random_tensor(Shape{4, 1, 1}, 20, 0.5f, 2)}),
+       div(x[0], x[1]))
+
+PARITY("pow_tensor", 1e-5, 1e-5, ({random_tensor(Shape{30}, 21, 0.5f, 2), random_tensor(Shape{30}, 22)}),
+       pow(x[0], x[1]))
+
+PARITY("maximum_minimum", 1e-6, 1e-6, ({random_tensor(Shape{100}, 23), random_tensor(Shape{100}, 24)}),
+       maximum(x[0], x[1]) + minimum(x[0], x[1]) * 2.f)
+
+PARITY("compare", 0, 0, ({random_tensor(Shape{200}, 25), random_tensor(Shape{200}, 26)}),
+       cast(concat({cast(lt(x[0], x[1]), DType::F32), cast(ge(x[0], x[1]), DType::F32),
+                    cast(eq(x[0], x[0]), DType::F32), cast(ne(x[0], x[1]), DType::F32)}, 0).detach(),
+            DType::U8))
+
+PARITY("where", 1e-7, 0, ({random_tensor(Shape{3, 40}, 27), random_tensor(Shape{40}, 28), random_tensor(Shape{3, 1}, 29)}),
+       where(gt(x[0], Tensor::scalar(0.f, x[0].device())), x[1], x[2]))
+
+PARITY("cast_roundtrip", 0, 0, ({random_tensor(Shape{100}, 30, -50, 50)}),
+       cast(cast(cast(x[0].detach(), DType::I32), DType::I64), DType::F32))
+
+PARITY("expand", 1e-6, 1e-6, ({random_tensor(Shape{3, 1, 4}, 31)}), expand(x[0], Shape{2, 3, 5, 4}))
+
+PARITY("linspace_arange_eye", 0, 0, ({Tensor::zeros(Shape{1})}),
+       concat({reshape(kernels::eye(5, 7, x[0].device()), {-1}), kernels::linspace(-1.f, 1.f, 64, x[0].device()),
+               kernels::arange(0, 10, 0.5, DType::F32, x[0].device())}, 0))
+
+PARITY("fill_add_inplace", 0, 0, ({random_tensor(Shape{300}, 48)}), [&] {
+  Tensor t = Tensor::empty(Shape{300}, DType::F32, x[0].device());
+  kernels::fill(t, 1.5);
+  kernels::add_inplace(t, x[0].detach(), 2.f);
+  return t;
+}())
+
+PARITY("add_scalar_inplace", 0, 0, ({random_tensor(Shape{300}, 49)}), [&] {
+  Tensor t = x[0].detach().clone();
+  kernels::add_scalar_(t, -0.375);
+  return t;
+}())
 
 }  // TEST_SUITE

@@ -1,7 +1,5 @@
-#include "autograd/functions.h"
-#include "autograd/gradcheck.h"
 #include "autograd/nn_functions.h"
-#include "formats/safetensors.h"
+#include "tests/parity.h"
 #include "tests/test_util.h"
 
 using namespace anima;
@@ -54,5 +52,34 @@ TEST_CASE("grid_sample: identity grid reproduces the input; gradcheck in input a
   CHECK_THROWS_WITH_AS(grid_sample(x, Tensor::zeros(Shape{1, 3, 4, 3})), doctest::Contains("grid [N, Ho, Wo, 2]"), Error);
   CHECK_THROWS_WITH_AS(grid_sample(x, Tensor::zeros(Shape{2, 3, 4, 2})), doctest::Contains("grid_sample: expected input"), Error);
 }
+
+TEST_CASE("grid_sample backward on the GPU: deterministic mode is bit-reproducible [cuda]") {
+  REQUIRE_CUDA_OR_SKIP();
+  bool previous = deterministic();
+  set_deterministic(true);
+  Tensor x = random_tensor(Shape{2, 8, 32, 32}, 96, -1, 1, Device::cuda());
+  Tensor grid = random_tensor(Shape{2, 64, 64, 2}, 97, -1, 1, Device::cuda());
+  Tensor g = random_tensor(Shape{2, 8, 64, 64}, 98, -1, 1, Device::cuda());
+  auto a = kernels::grid_sample_backward(g, x, grid, {}, true, true);
+  auto b = kernels::grid_sample_backward(g, x, grid, {}, true, true);
+  set_deterministic(previous);
+  CHECK(test::bit_equal(a.input, b.input));
+  CHECK(test::bit_equal(a.grid, b.grid));
+  // and equal to the CPU's gradients within float tolerance
+  auto c = kernels::grid_sample_backward(raw::to_device(g, Device::cpu()), raw::to_device(x, Device::cpu()),
+                                         raw::to_device(grid, Device::cpu()), {}, true, true);
+  CHECK_CLOSE(raw::to_device(a.input, Device::cpu()), c.input, 1e-5, 1e-4);
+  CHECK_CLOSE(raw::to_device(a.grid, Device::cpu()), c.grid, 1e-5, 1e-4);
+}
+
+// Image-animation kernels (issue 4).
+PARITY("grid_sample_bilinear_zeros", 1e-5, 1e-4, ({random_tensor(Shape{2, 4, 16, 12}, 90), random_tensor(Shape{2, 10, 9, 2}, 91, -1.2f, 1.2f)}),
+       grid_sample(x[0], x[1], GridSampleOptions{GridMode::Bilinear, GridPadding::Zeros, false}))
+
+PARITY("grid_sample_bilinear_reflection_ac", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 8, 8}, 92), random_tensor(Shape{2, 8, 8, 2}, 93, -1.5f, 1.5f)}),
+       grid_sample(x[0], x[1], GridSampleOptions{GridMode::Bilinear, GridPadding::Reflection, true}))
+
+PARITY("grid_sample_nearest_border", 1e-6, 1e-5, ({random_tensor(Shape{1, 3, 9, 7}, 94), random_tensor(Shape{1, 5, 6, 2}, 95, -1.2f, 1.2f)}),
+       grid_sample(x[0], x[1], GridSampleOptions{GridMode::Nearest, GridPadding::Border, false}))
 
 }  // TEST_SUITE

@@ -1,10 +1,13 @@
-#include <cmath>
 
 #include "kernels/random.h"
 #include "kernels/reduce.h"
 #include "tests/test_util.h"
+#include "autograd/functions.h"
+#include "tests/parity.h"
 
 using namespace anima;
+using test::random_tensor;
+using test::expect_gradients_match;
 namespace K = anima::kernels;
 using test::tensor;
 
@@ -72,5 +75,30 @@ TEST_CASE("reduction errors") {
   CHECK_THROWS_WITH_AS(K::sum(x, {0, -2}), doctest::Contains("listed twice"), Error);
   CHECK_THROWS_WITH_AS(K::mean(Tensor::zeros(Shape{2}, DType::I64)), doctest::Contains("mean: expected a float32"), Error);
 }
+
+TEST_CASE("mean_abs_diff: one fused reduction with the sign gradient") {
+  Tensor a = tensor({1, -2, 3, 0.5f}, Shape{2, 2}), b = tensor({0, 0, 4, 0.5f}, Shape{2, 2});
+  CHECK(mean_abs_diff(a, b).item() == doctest::Approx((1 + 2 + 1 + 0) / 4.0));
+  Tensor big_a = random_tensor(Shape{3, 70000}, 4), big_b = random_tensor(Shape{3, 70000}, 5);
+  CHECK(mean_abs_diff(big_a, big_b).item() == doctest::Approx(mean(abs(big_a - big_b)).item()).epsilon(1e-5));
+  expect_gradients_match([](auto& t) { return mean_abs_diff(t[0], t[1]); },
+                         {random_tensor(Shape{2, 3}, 6), random_tensor(Shape{2, 3}, 7) + 3.f});
+  CHECK_THROWS_WITH_AS(mean_abs_diff(a, tensor({1}, Shape{1})), doctest::Contains("mean_abs_diff: shapes [2, 2] and [1] differ"), Error);
+}
+
+PARITY("sum_dims", 1e-5, 1e-5, ({random_tensor(Shape{8, 16, 32}, 32)}), sum(x[0], {0, 2}))
+
+PARITY("sum_all_large", 1e-2, 1e-5, ({random_tensor(Shape{1 << 20}, 33)}), sum(x[0]))
+
+PARITY("sum_long_rows_split", 1e-2, 1e-5, ({random_tensor(Shape{3, 200000}, 34)}), sum(x[0], {1}))
+
+PARITY("sum_many_short_rows", 1e-5, 1e-5, ({random_tensor(Shape{5000, 7}, 35)}), sum(x[0], {1}, true))
+
+PARITY("mean", 1e-6, 1e-5, ({random_tensor(Shape{6, 1000}, 36)}), mean(x[0], {1}))
+
+PARITY("amax_amin", 0, 0, ({random_tensor(Shape{16, 3000}, 37)}), amax(x[0], {1}) + amin(x[0], {1}))
+
+PARITY("mean_abs_diff", 1e-6, 1e-5, ({random_tensor(Shape{4, 64, 33, 33}, 101), random_tensor(Shape{4, 64, 33, 33}, 102)}),
+       mean_abs_diff(x[0], x[1]))
 
 }  // TEST_SUITE

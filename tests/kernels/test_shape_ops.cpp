@@ -1,19 +1,15 @@
-#include <cmath>
+// permute, transpose, concat, slice, flip (kernels/shape_ops.h): values, large and empty tensors, CUDA-vs-CPU parity.
 
-#include <cstdlib>
-#include <string>
-
-#include "kernels/cpu_blas.h"
-#include "kernels/cpu_report.h"
-#include "kernels/matmul.h"
-#include "kernels/random.h"
-#include "kernels/reduce.h"
+#include "autograd/functions.h"
 #include "kernels/shape_ops.h"
-#include "kernels/softmax.h"
+#include "tests/parity.h"
 #include "tests/test_util.h"
 
 using namespace anima;
 namespace K = anima::kernels;
+using test::away_from_zero;
+using test::expect_gradients_match;
+using test::random_tensor;
 using test::tensor;
 
 TEST_SUITE("kernels") {
@@ -79,53 +75,14 @@ TEST_CASE("concat and slice along any dim") {
   CHECK_THROWS_WITH_AS(K::slice(r, 1, 0, 5, 0), doctest::Contains("slice: step must be at least 1"), Error);
 }
 
-TEST_CASE("matmul: BLAS path equals the reference loop for every transpose and batching") {
-  Generator gen(9);
-  for (bool ta : {false, true})
-    for (bool tb : {false, true}) {
-      Tensor a = K::uniform(ta ? Shape{4, 7, 5} : Shape{4, 5, 7}, -1, 1, gen);
-      Tensor b = K::uniform(tb ? Shape{4, 3, 7} : Shape{4, 7, 3}, -1, 1, gen);
-      Tensor c = K::matmul(a, b, ta, tb);
-      CHECK(c.shape() == Shape{4, 5, 3});
-      CHECK_CLOSE(c, K::matmul_reference(a, b, ta, tb), 1e-5, 1e-5);
-      Tensor shared = K::uniform(tb ? Shape{3, 7} : Shape{7, 3}, -1, 1, gen);
-      CHECK_CLOSE(K::matmul(a, shared, ta, tb), K::matmul_reference(a, shared, ta, tb), 1e-5, 1e-5);
-    }
-  Tensor m = tensor({1, 2, 3, 4, 5, 6}, Shape{2, 3});
-  Tensor n = tensor({1, 0, 0, 1, 1, 1}, Shape{3, 2});
-  CHECK(K::matmul(m, n).to_vector<float>() == std::vector<float>{4, 5, 10, 11});
-  CHECK_THROWS_WITH_AS(K::matmul(m, m), doctest::Contains("matmul: inner dimensions differ: [2, 3] @ [2, 3]"), Error);
-  CHECK_THROWS_WITH_AS(K::matmul(tensor({1}, Shape{1}), m), doctest::Contains("at least 2 dims"), Error);
-  CHECK(K::matmul(Tensor::zeros(Shape{2, 0}), Tensor::zeros(Shape{0, 3})).to_vector<float>() ==
-        std::vector<float>(6, 0.f));
-}
+PARITY("permute", 0, 0, ({random_tensor(Shape{2, 3, 4, 5}, 38)}), permute(x[0], {3, 1, 0, 2}))
 
-// anima_tests calls cpu_blas_select_kernels first (as anima does): on a CPU with AVX2/AVX-512,
-// OpenBLAS must not be left on its generic kernels, unless the user chose them.
-TEST_CASE("matmul: OpenBLAS runs the best kernels this CPU has") {
-  std::string report = kernels::cpu_report();
-  CHECK(report.find("OpenBLAS") != std::string::npos);
-  const char* chosen = std::getenv("OPENBLAS_CORETYPE");
-  const char* best = kernels::cpu_blas_best_kernels();
-  if (chosen && (!best || std::string(chosen) != best)) {
-    test::mark_skipped("OPENBLAS_CORETYPE=" + std::string(chosen) + " was set by the user");
-    return;
-  }
-  INFO(report);
-  if (best) CHECK_FALSE(kernels::cpu_blas_kernels_generic());
-}
+PARITY("concat", 0, 0, ({random_tensor(Shape{2, 3, 4}, 39), random_tensor(Shape{2, 5, 4}, 40)}),
+       concat({x[0], x[1]}, 1))
 
-TEST_CASE("softmax and log-softmax: values, stability, rows sum to one") {
-  Tensor x = tensor({1, 2, 3, 1000, 1000, 1000}, Shape{2, 3});
-  Tensor y = K::softmax(x, 1);
-  float e1 = std::exp(1.f), e2 = std::exp(2.f), e3 = std::exp(3.f), z = e1 + e2 + e3;
-  CHECK_CLOSE(y, tensor({e1 / z, e2 / z, e3 / z, 1 / 3.f, 1 / 3.f, 1 / 3.f}, Shape{2, 3}), 1e-7, 1e-6);
-  CHECK_CLOSE(K::log_softmax(x, -1),
-              tensor({1 - std::log(z), 2 - std::log(z), 3 - std::log(z), -std::log(3.f),
-                      -std::log(3.f), -std::log(3.f)}, Shape{2, 3}), 1e-6, 1e-6);
-  Generator gen(4);
-  Tensor r = K::uniform(Shape{3, 4, 5}, -5, 5, gen);
-  CHECK_CLOSE(K::sum(K::softmax(r, 1), {1}), Tensor::ones(Shape{3, 5}), 1e-6, 0);
-}
+PARITY("slice", 0, 0, ({random_tensor(Shape{4, 10, 3}, 41)}), slice(x[0], 1, 1, 9, 3))
+
+PARITY("flip", 0, 0, ({random_tensor(Shape{2, 3, 5, 7}, 50)}),
+       concat({kernels::flip(x[0].detach(), 3), kernels::flip(x[0].detach(), 0), kernels::flip(x[0].detach(), 2)}, 1))
 
 }  // TEST_SUITE

@@ -1,60 +1,22 @@
-// Convolution, normalisation and resampling against PyTorch goldens (tests/golden/), the
-// reference loops, and finite differences.
-#include "autograd/functions.h"
-#include "autograd/gradcheck.h"
+// conv2d (kernels/conv.h): values against PyTorch goldens and the reference loop, every CPU algorithm, gradchecks, errors, TF32 and the cuDNN algorithm cache, CUDA-vs-CPU parity.
+
 #include "autograd/nn_functions.h"
-#include "kernels/batch_norm.h"
-#include "kernels/conv.h"
-#include "kernels/cpu_blas.h"
 #include "kernels/cpu_report.h"
-#include "formats/safetensors.h"
+#include "kernels/cudnn_backend.h"
+#include "tests/parity.h"
 #include "tests/test_util.h"
 
 using namespace anima;
+namespace K = anima::kernels;
+using test::away_from_zero;
 using test::expect_gradients_match;
 using test::random_tensor;
 using test::tensor;
 
-namespace {
-
-const SafetensorsFile& golden(const std::string& name) {
-  static std::map<std::string, SafetensorsFile> cache;
-  auto it = cache.find(name);
-  if (it == cache.end()) it = cache.emplace(name, load_safetensors(test::golden_path(name))).first;
-  return it->second;
-}
-
-Tensor leaf(const Tensor& t) {
-  Tensor c = raw::to_device(t, t.device());
-  c.set_requires_grad(true);
-  return c;
-}
-
-// Runs `fn` on leaf copies of the golden inputs `names`, backpropagates the golden gy, and
-// compares y and every input gradient.
-void check_against_golden(const SafetensorsFile& g, const std::string& prefix,
-                          const std::vector<std::string>& names,
-                          const std::function<Tensor(const std::vector<Tensor>&)>& fn, double atol,
-                          double rtol) {
-  INFO("golden case " << prefix);
-  std::vector<Tensor> in;
-  for (const std::string& n : names) in.push_back(leaf(g.at(prefix + "." + n)));
-  Tensor y = fn(in);
-  CHECK_CLOSE(y, g.at(prefix + ".y"), atol, rtol);
-  y.backward(g.at(prefix + ".gy"));
-  for (size_t k = 0; k < names.size(); ++k) {
-    INFO("gradient of " << names[k]);
-    CHECK_CLOSE(in[k].grad(), g.at(prefix + ".grad_" + names[k]), atol, rtol);
-  }
-}
-
-
-}  // namespace
-
 TEST_SUITE("kernels") {
 
 TEST_CASE("conv2d matches PyTorch: stride, padding, dilation, groups, depthwise, pointwise") {
-  const SafetensorsFile& g = golden("conv2d.safetensors");
+  const SafetensorsFile& g = test::golden("conv2d.safetensors");
   struct Case {
     const char* name;
     Conv2dParams p;
@@ -65,7 +27,7 @@ TEST_CASE("conv2d matches PyTorch: stride, padding, dilation, groups, depthwise,
                         {"k7_nopad", {1, 1, 0, 0, 1, 1, 1}}};
   for (const Case& c : cases) {
     Conv2dParams p = c.p;
-    check_against_golden(g, c.name, {"x", "w", "b"},
+    test::check_against_golden(g, c.name, {"x", "w", "b"},
                          [p](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], t[2], p); },
                          1e-5, 1e-4);
   }
@@ -248,103 +210,55 @@ TEST_CASE("conv2d: bad shapes are clear errors") {
                        doctest::Contains("invalid parameters"), Error);
 }
 
-TEST_CASE("batch_norm training matches PyTorch, including the running statistics") {
-  const SafetensorsFile& g = golden("norm.safetensors");
-  Tensor rm = raw::to_device(g.at("bn.running_mean_before"), Device::cpu());
-  Tensor rv = raw::to_device(g.at("bn.running_var_before"), Device::cpu());
-  check_against_golden(g, "bn", {"x", "w", "b"},
-                       [&](const std::vector<Tensor>& t) {
-                         return batch_norm(t[0], t[1], t[2], rm, rv, true, 0.1, 1e-5);
-                       },
-                       1e-5, 1e-4);
-  CHECK_CLOSE(rm, g.at("bn.running_mean_after"), 1e-6, 1e-5);
-  CHECK_CLOSE(rv, g.at("bn.running_var_after"), 1e-6, 1e-5);
+TEST_CASE("conv2d with TF32 stays within the TF32 error bound [cuda]") {
+  REQUIRE_CUDA_OR_SKIP();
+  bool previous = allow_tf32();
+  set_allow_tf32(true);
+  Tensor x = random_tensor(Shape{2, 64, 32, 32}, 83), w = random_tensor(Shape{64, 64, 3, 3}, 84);
+  Tensor gpu = kernels::conv2d(raw::to_device(x, Device::cuda()), raw::to_device(w, Device::cuda()), Tensor(), Conv2dParams{1, 1, 1, 1, 1, 1, 1});
+  set_allow_tf32(previous);
+  // 576 products of |x|,|w| <= 1, each rounded to a 10-bit mantissa: error well below 576 * 2^-10.
+  CHECK_CLOSE(raw::to_device(gpu, Device::cpu()), kernels::conv2d(x, w, Tensor(), Conv2dParams{1, 1, 1, 1, 1, 1, 1}), 0.1, 0.01);
 }
 
-TEST_CASE("batch_norm evaluation and instance_norm match PyTorch") {
-  const SafetensorsFile& g = golden("norm.safetensors");
-  Tensor rm = g.at("bn.running_mean_after"), rv = g.at("bn.running_var_after");
-  check_against_golden(g, "bn_eval", {"x", "w", "b"},
-                       [&](const std::vector<Tensor>& t) {
-                         return batch_norm(t[0], t[1], t[2], rm, rv, false, 0.1, 1e-5);
-                       },
-                       1e-5, 1e-4);
-  check_against_golden(g, "in", {"x", "w", "b"},
-                       [](const std::vector<Tensor>& t) { return instance_norm(t[0], t[1], t[2], 1e-5); },
-                       1e-5, 1e-4);
+TEST_CASE("cuDNN algorithm choices are cached per shape and math mode [cuda]") {
+  REQUIRE_CUDA_OR_SKIP();
+  bool previous = allow_tf32();
+  set_allow_tf32(true);
+  // A shape no other test uses, so that its cache entries are new here.
+  Tensor x = random_tensor(Shape{2, 8, 17, 19}, 85, -1, 1, Device::cuda());
+  Tensor w = random_tensor(Shape{8, 8, 3, 3}, 86, -1, 1, Device::cuda());
+  Conv2dParams p{1, 1, 1, 1, 1, 1, 1};
+  size_t before = kernels::cudnn::conv_algorithm_cache_size();
+  kernels::conv2d(x, w, Tensor(), p);
+  CHECK(kernels::cudnn::conv_algorithm_cache_size() == before + 1);
+  kernels::conv2d(x, w, Tensor(), p);  // the same key: chosen once
+  CHECK(kernels::cudnn::conv_algorithm_cache_size() == before + 1);
+  set_allow_tf32(false);  // strict FP32 ranks other algorithms: a key of its own
+  kernels::conv2d(x, w, Tensor(), p);
+  CHECK(kernels::cudnn::conv_algorithm_cache_size() == before + 2);
+  set_allow_tf32(previous);
 }
 
-TEST_CASE("batch_norm and instance_norm: gradcheck") {
-  expect_gradients_match(
-      [](auto& t) { return batch_norm(t[0], t[1], t[2], Tensor(), Tensor(), true); },
-      {random_tensor(Shape{3, 2, 3, 2}, 10, -2, 2), random_tensor(Shape{2}, 11), random_tensor(Shape{2}, 12)});
-  expect_gradients_match([](auto& t) { return instance_norm(t[0], t[1], t[2]); },
-                         {random_tensor(Shape{2, 2, 3, 3}, 13, -2, 2), random_tensor(Shape{2}, 14),
-                          random_tensor(Shape{2}, 15)});
-  CHECK_THROWS_WITH_AS(kernels::batch_norm_train(Tensor::zeros(Shape{1, 2, 1, 1}), Tensor::ones(Shape{2}),
-                                                 Tensor::zeros(Shape{2}), Tensor::zeros(Shape{2}),
-                                                 Tensor::ones(Shape{2}), 0.1, 1e-5),
-                       doctest::Contains("more than one value per channel"), Error);
-  CHECK_THROWS_WITH_AS(batch_norm(Tensor::zeros(Shape{2, 2, 2, 2}), Tensor::ones(Shape{3}), Tensor(), Tensor(), Tensor(), true),
-                       doctest::Contains("per-channel tensor [3] does not match 2 channels"), Error);
-}
+// Layers (issue 3): cuDNN against im2col + OpenBLAS, cuDNN batch norm against the CPU loops.
+PARITY("conv2d_3x3", 1e-4, 1e-4, ({random_tensor(Shape{2, 8, 17, 19}, 60), random_tensor(Shape{16, 8, 3, 3}, 61), random_tensor(Shape{16}, 62)}),
+       conv2d(x[0], x[1], x[2], Conv2dParams{1, 1, 1, 1, 1, 1, 1}))
 
-TEST_CASE("avg_pool2d and interpolate match PyTorch") {
-  const SafetensorsFile& g = golden("resample.safetensors");
-  auto one = [&](const char* name, std::function<Tensor(const Tensor&)> f) {
-    check_against_golden(g, name, {"x"}, [f](const std::vector<Tensor>& t) { return f(t[0]); }, 1e-6, 1e-5);
-  };
-  one("avg2", [](const Tensor& x) { return avg_pool2d(x, 2); });
-  one("avg3s2p1", [](const Tensor& x) { return avg_pool2d(x, 3, 2, 1); });
-  for (bool ac : {false, true}) {
-    std::string tag = ac ? "ac1" : "ac0";
-    InterpParams up{11, 13, InterpMode::Bilinear, ac, {}, {}};
-    InterpParams down{4, 3, InterpMode::Bilinear, ac, {}, {}};
-    one(("bilinear_up_" + tag).c_str(), [up](const Tensor& x) { return interpolate(x, up); });
-    one(("bilinear_down_" + tag).c_str(), [down](const Tensor& x) { return interpolate(x, down); });
-  }
-  one("bilinear_scale_0.25", [](const Tensor& x) { return interpolate_scale(x, 0.25, InterpMode::Bilinear); });
-  one("bilinear_scale_1.5", [](const Tensor& x) { return interpolate_scale(x, 1.5, InterpMode::Bilinear); });
-  InterpParams near{9, 5, InterpMode::Nearest, false, {}, {}};
-  one("nearest_size", [near](const Tensor& x) { return interpolate(x, near); });
-  one("nearest_x2", [](const Tensor& x) { return upsample_nearest(x, 2); });
-}
+PARITY("conv2d_stride2_dilated_grouped", 1e-4, 1e-4, ({random_tensor(Shape{2, 8, 16, 16}, 63), random_tensor(Shape{12, 4, 3, 3}, 64), random_tensor(Shape{12}, 65)}),
+       conv2d(x[0], x[1], x[2], Conv2dParams{2, 2, 2, 2, 2, 2, 2}))
 
-TEST_CASE("pooling, resampling, padding and losses: gradcheck") {
-  Tensor x = random_tensor(Shape{1, 2, 5, 6}, 20);
-  expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 3, 2, 1); }, {x});
-  // Non-overlapping windows (the CPU's row path), with rows and columns no window covers.
-  expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 2); }, {x});
-  expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 2, 3, 0); }, {x});
-  expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 3, 3, 1); }, {x});
-  expect_gradients_match([](auto& t) { return interpolate(t[0], InterpParams{7, 4, InterpMode::Bilinear, false, {}, {}}); }, {x});
-  expect_gradients_match([](auto& t) { return interpolate(t[0], InterpParams{3, 9, InterpMode::Bilinear, true, {}, {}}); }, {x});
-  expect_gradients_match([](auto& t) { return upsample_nearest(t[0], 2); }, {x});
-  expect_gradients_match([](auto& t) { return pad2d(t[0], 1, 2, 0, 3, 0.5f); }, {x});
-  Tensor target = random_tensor(Shape{1, 2, 5, 6}, 21);
-  expect_gradients_match([target](auto& t) { return mse_loss(t[0], target); }, {x});
-  expect_gradients_match([target](auto& t) { return mse_loss(t[0], target, Reduction::Sum); }, {x});
-  // l1 away from its kink: prediction and target differ everywhere by at least 0.1.
-  expect_gradients_match([target](auto& t) { return l1_loss(t[0], target); }, {target + 0.5f});
-  expect_gradients_match([](auto& t) { return linear(t[0], t[1], t[2]); },
-                         {random_tensor(Shape{3, 4}, 22), random_tensor(Shape{5, 4}, 23), random_tensor(Shape{5}, 24)});
-}
+PARITY("conv2d_depthwise_blur", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 32, 32}, 66), random_tensor(Shape{3, 1, 13, 13}, 67)}),
+       conv2d(x[0], x[1], Tensor(), Conv2dParams{1, 1, 0, 0, 1, 1, 3}))
 
-TEST_CASE("resampling values by hand, and errors") {
-  Tensor x = tensor({1, 2, 3, 4}, Shape{1, 1, 2, 2});
-  CHECK(upsample_nearest(x, 2).to_vector<float>() ==
-        std::vector<float>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
-  CHECK(avg_pool2d(x, 2).item() == 2.5f);
-  CHECK(pad2d(x, 1, 0, 0, 1, 9.f).to_vector<float>() == std::vector<float>{9, 9, 9, 1, 2, 9, 3, 4, 9});
-  CHECK(interpolate(x, InterpParams{3, 3, InterpMode::Bilinear, true, {}, {}}).to_vector<float>() ==
-        std::vector<float>{1, 1.5f, 2, 2, 2.5f, 3, 3, 3.5f, 4});
-  CHECK(l1_loss(x, x * 2.f).item() == 2.5f);
-  CHECK(mse_loss(x, x * 2.f, Reduction::Sum).item() == 30.f);
-  CHECK_THROWS_WITH_AS(avg_pool2d(x, 3), doctest::Contains("larger than the padded input"), Error);
-  CHECK_THROWS_WITH_AS(interpolate(x, InterpParams{0, 3, InterpMode::Bilinear, false, {}, {}}),
-                       doctest::Contains("output size 0x3 must be positive"), Error);
-  CHECK_THROWS_WITH_AS(l1_loss(x, tensor({1}, Shape{1})), doctest::Contains("l1_loss: prediction [1, 1, 2, 2] and target [1]"), Error);
-  CHECK_THROWS_WITH_AS(pad2d(x, -1, 0, 0, 0), doctest::Contains("negative padding"), Error);
-}
+// The CPU's tiled direct kernels (7x7 to 3 channels, rows of 37: a partial tile) and direct rows
+// (stride 2, 2 output channels) against cuDNN.
+PARITY("conv2d_7x7_to_3_tiled", 1e-4, 1e-4, ({random_tensor(Shape{2, 16, 11, 37}, 71), random_tensor(Shape{3, 16, 7, 7}, 72), random_tensor(Shape{3}, 73)}),
+       conv2d(x[0], x[1], x[2], Conv2dParams{1, 1, 3, 3, 1, 1, 1}))
+
+PARITY("conv2d_stride2_direct_rows", 1e-4, 1e-4, ({random_tensor(Shape{2, 5, 13, 17}, 74), random_tensor(Shape{2, 5, 5, 5}, 75), random_tensor(Shape{2}, 76)}),
+       conv2d(x[0], x[1], x[2], Conv2dParams{2, 2, 2, 2, 1, 1, 1}))
+
+PARITY("conv2d_7x7_pointwise", 1e-4, 1e-4, ({random_tensor(Shape{2, 6, 20, 20}, 68), random_tensor(Shape{5, 6, 7, 7}, 69), random_tensor(Shape{4, 5, 1, 1}, 70)}),
+       conv2d(conv2d(x[0], x[1], Tensor(), Conv2dParams{1, 1, 3, 3, 1, 1, 1}), x[2], Tensor(), Conv2dParams{}))
 
 }  // TEST_SUITE
