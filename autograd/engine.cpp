@@ -47,8 +47,7 @@ std::vector<Node*> topological_order(Node* root) {
 bool is_grad_enabled() { return g_grad_enabled; }
 void set_grad_enabled(bool enabled) { g_grad_enabled = enabled; }
 
-Tensor record(const char* name, const Tensor& out, const std::vector<Tensor>& inputs,
-              BackwardFn backward) {
+Tensor record(const char* name, const Tensor& out, const std::vector<Tensor>& inputs, BackwardFn backward) {
   if (!is_grad_enabled()) return out;
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
@@ -78,9 +77,8 @@ void run_backward(const Tensor& root, const Tensor& grad_in) {
                 root.shape().str(), ")");
     grad = kernels::full(root.shape(), 1.0, DType::F32, root.device());
   }
-  ANIMA_CHECK(grad.shape() == root.shape() && grad.device() == root.device(),
-              "backward: gradient ", grad.shape().str(), " on ", grad.device().str(),
-              " does not match tensor ", root.shape().str(), " on ", root.device().str());
+  ANIMA_CHECK(grad.shape() == root.shape() && grad.device() == root.device(), "backward: gradient ", grad.shape().str(),
+              " on ", grad.device().str(), " does not match tensor ", root.shape().str(), " on ", root.device().str());
   NoGradGuard no_grad;  // backward rules are not recorded
   const auto& root_meta = root.impl()->autograd;
   if (!root_meta->grad_fn) {  // backward on a leaf
@@ -102,16 +100,15 @@ void run_backward(const Tensor& root, const Tensor& grad_in) {
     for (const auto& m : node->inputs) needs.push_back(m != nullptr);
     std::vector<Tensor> in_grads = node->backward(g, needs);
     node->backward = nullptr;  // frees the tensors the rule saved
-    ANIMA_CHECK(in_grads.size() == node->inputs.size(), "backward rule of '", node->name,
-                "' returned ", in_grads.size(), " gradients for ", node->inputs.size(), " inputs");
+    ANIMA_CHECK(in_grads.size() == node->inputs.size(), "backward rule of '", node->name, "' returned ",
+                in_grads.size(), " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < node->inputs.size(); ++i) {
       const auto& meta = node->inputs[i];
       if (!meta || !in_grads[i].defined()) continue;
       const Tensor& gi = in_grads[i];
-      ANIMA_CHECK(gi.shape() == node->input_shapes[i] && gi.device() == node->input_devices[i],
-                  "backward rule of '", node->name, "' gave a gradient of shape ",
-                  gi.shape().str(), " on ", gi.device().str(), " for input ", i, " of shape ",
-                  node->input_shapes[i].str(), " on ", node->input_devices[i].str());
+      ANIMA_CHECK(gi.shape() == node->input_shapes[i] && gi.device() == node->input_devices[i], "backward rule of '",
+                  node->name, "' gave a gradient of shape ", gi.shape().str(), " on ", gi.device().str(), " for input ",
+                  i, " of shape ", node->input_shapes[i].str(), " on ", node->input_devices[i].str());
       if (meta->grad_fn)
         accumulate(grads[meta->grad_fn.get()], gi);
       else
@@ -133,17 +130,13 @@ Tensor& Tensor::set_requires_grad(bool value) {
   return *this;
 }
 
-Tensor Tensor::grad() const {
-  return impl_ && impl_->autograd ? impl_->autograd->grad : Tensor();
-}
+Tensor Tensor::grad() const { return impl_ && impl_->autograd ? impl_->autograd->grad : Tensor(); }
 
 void Tensor::zero_grad() const {
   if (impl_ && impl_->autograd) impl_->autograd->grad = Tensor();
 }
 
-std::shared_ptr<Node> Tensor::grad_fn() const {
-  return impl_ && impl_->autograd ? impl_->autograd->grad_fn : nullptr;
-}
+std::shared_ptr<Node> Tensor::grad_fn() const { return impl_ && impl_->autograd ? impl_->autograd->grad_fn : nullptr; }
 
 void Tensor::backward(const Tensor& gradient) const { run_backward(*this, gradient); }
 

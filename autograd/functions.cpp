@@ -19,9 +19,7 @@ using Grads = std::vector<Tensor>;
 template <class Rule>
 Tensor unary_op(const char* name, const Tensor& x, Tensor out, const Tensor& saved, Rule rule) {
   Tensor s = saved.detach();
-  return record(name, out, {x}, [s, rule](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {rule(g, s)};
-  });
+  return record(name, out, {x}, [s, rule](const Tensor& g, const std::vector<bool>&) -> Grads { return {rule(g, s)}; });
 }
 
 Tensor scalar_zero(Device device) { return K::full(Shape{}, 0.0, DType::F32, device); }
@@ -30,9 +28,7 @@ Tensor scalar_zero(Device device) { return K::full(Shape{}, 0.0, DType::F32, dev
 // ---------------- elementwise ----------------
 
 Tensor neg(const Tensor& x) {
-  return record("neg", K::neg(x), {x}, [](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {K::neg(g)};
-  });
+  return record("neg", K::neg(x), {x}, [](const Tensor& g, const std::vector<bool>&) -> Grads { return {K::neg(g)}; });
 }
 
 Tensor exp(const Tensor& x) {
@@ -46,53 +42,40 @@ Tensor log(const Tensor& x) {
 
 Tensor sqrt(const Tensor& x) {
   Tensor y = K::sqrt(x);
-  return unary_op("sqrt", x, y, y, [](const Tensor& g, const Tensor& y) {
-    return K::div(K::mul_scalar(g, 0.5f), y);
-  });
+  return unary_op("sqrt", x, y, y, [](const Tensor& g, const Tensor& y) { return K::div(K::mul_scalar(g, 0.5f), y); });
 }
 
 Tensor abs(const Tensor& x) {
-  return unary_op("abs", x, K::abs(x), x, [](const Tensor& g, const Tensor& x) {
-    return K::abs_backward(g, x);
-  });
+  return unary_op("abs", x, K::abs(x), x, [](const Tensor& g, const Tensor& x) { return K::abs_backward(g, x); });
 }
 
 Tensor relu(const Tensor& x) {
-  return unary_op("relu", x, K::relu(x), x, [](const Tensor& g, const Tensor& x) {
-    return K::relu_backward(g, x);
-  });
+  return unary_op("relu", x, K::relu(x), x, [](const Tensor& g, const Tensor& x) { return K::relu_backward(g, x); });
 }
 
 Tensor leaky_relu(const Tensor& x, float slope) {
-  return unary_op("leaky_relu", x, K::leaky_relu(x, slope), x, [slope](const Tensor& g, const Tensor& x) {
-    return K::leaky_relu_backward(g, x, slope);
-  });
+  return unary_op("leaky_relu", x, K::leaky_relu(x, slope), x,
+                  [slope](const Tensor& g, const Tensor& x) { return K::leaky_relu_backward(g, x, slope); });
 }
 
 Tensor sigmoid(const Tensor& x) {
   Tensor y = K::sigmoid(x);
-  return unary_op("sigmoid", x, y, y, [](const Tensor& g, const Tensor& y) {
-    return K::sigmoid_backward(g, y);
-  });
+  return unary_op("sigmoid", x, y, y, [](const Tensor& g, const Tensor& y) { return K::sigmoid_backward(g, y); });
 }
 
 Tensor tanh(const Tensor& x) {
   Tensor y = K::tanh(x);
-  return unary_op("tanh", x, y, y, [](const Tensor& g, const Tensor& y) {
-    return K::tanh_backward(g, y);
-  });
+  return unary_op("tanh", x, y, y, [](const Tensor& g, const Tensor& y) { return K::tanh_backward(g, y); });
 }
 
 Tensor clamp(const Tensor& x, float lo, float hi) {
-  return unary_op("clamp", x, K::clamp(x, lo, hi), x, [lo, hi](const Tensor& g, const Tensor& x) {
-    return K::clamp_backward(g, x, lo, hi);
-  });
+  return unary_op("clamp", x, K::clamp(x, lo, hi), x,
+                  [lo, hi](const Tensor& g, const Tensor& x) { return K::clamp_backward(g, x, lo, hi); });
 }
 
 Tensor pow(const Tensor& x, float p) {
-  return unary_op("pow", x, K::pow_scalar(x, p), x, [p](const Tensor& g, const Tensor& x) {
-    return K::pow_scalar_backward(g, x, p);
-  });
+  return unary_op("pow", x, K::pow_scalar(x, p), x,
+                  [p](const Tensor& g, const Tensor& x) { return K::pow_scalar_backward(g, x, p); });
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
@@ -168,27 +151,23 @@ Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", a,
 Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a, b, false); }
 
 Tensor add(const Tensor& x, float s) {
-  return record("add_scalar", K::add_scalar(x, s), {x}, [](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {g};
-  });
+  return record("add_scalar", K::add_scalar(x, s), {x},
+                [](const Tensor& g, const std::vector<bool>&) -> Grads { return {g}; });
 }
 
 Tensor mul(const Tensor& x, float s) {
-  return record("mul_scalar", K::mul_scalar(x, s), {x}, [s](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {K::mul_scalar(g, s)};
-  });
+  return record("mul_scalar", K::mul_scalar(x, s), {x},
+                [s](const Tensor& g, const std::vector<bool>&) -> Grads { return {K::mul_scalar(g, s)}; });
 }
 
 Tensor div(const Tensor& x, float s) {
-  return record("div_scalar", K::div_scalar(x, s), {x}, [s](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {K::div_scalar(g, s)};
-  });
+  return record("div_scalar", K::div_scalar(x, s), {x},
+                [s](const Tensor& g, const std::vector<bool>&) -> Grads { return {K::div_scalar(g, s)}; });
 }
 
 Tensor rsub(const Tensor& x, float s) {
-  return record("rsub_scalar", K::rsub_scalar(x, s), {x}, [](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {K::neg(g)};
-  });
+  return record("rsub_scalar", K::rsub_scalar(x, s), {x},
+                [](const Tensor& g, const std::vector<bool>&) -> Grads { return {K::neg(g)}; });
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) { return K::eq(a, b); }
@@ -202,13 +181,14 @@ Tensor cast(const Tensor& x, DType dtype) { return K::cast(x, dtype); }
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor c = cond.detach();
   Shape sa = a.shape(), sb = b.shape();
-  return record("where", K::where(cond, a, b), {a, b}, [c, sa, sb](const Tensor& g, const std::vector<bool>& needs) -> Grads {
-    Tensor zero = scalar_zero(g.device());
-    Grads r(2);
-    if (needs[0]) r[0] = K::sum_to(K::where(c, g, zero), sa);
-    if (needs[1]) r[1] = K::sum_to(K::where(c, zero, g), sb);
-    return r;
-  });
+  return record("where", K::where(cond, a, b), {a, b},
+                [c, sa, sb](const Tensor& g, const std::vector<bool>& needs) -> Grads {
+                  Tensor zero = scalar_zero(g.device());
+                  Grads r(2);
+                  if (needs[0]) r[0] = K::sum_to(K::where(c, g, zero), sa);
+                  if (needs[1]) r[1] = K::sum_to(K::where(c, zero, g), sb);
+                  return r;
+                });
 }
 
 Tensor operator-(const Tensor& x) { return neg(x); }
@@ -245,23 +225,22 @@ int64_t reduced_count(const Shape& s, const std::vector<int>& dims) {
 Tensor sum(const Tensor& x, const std::vector<int>& dims_in, bool keepdim) {
   std::vector<int> dims = K::reduction_dims(x.shape(), dims_in, "sum");
   Shape s = x.shape();
-  return record("sum", K::sum(x, dims, keepdim), {x}, [s, dims](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {unreduce(g, s, dims)};
-  });
+  return record("sum", K::sum(x, dims, keepdim), {x},
+                [s, dims](const Tensor& g, const std::vector<bool>&) -> Grads { return {unreduce(g, s, dims)}; });
 }
 
 Tensor mean(const Tensor& x, const std::vector<int>& dims_in, bool keepdim) {
   std::vector<int> dims = K::reduction_dims(x.shape(), dims_in, "mean");
   Shape s = x.shape();
   float inv = 1.f / float(reduced_count(s, dims));
-  return record("mean", K::mean(x, dims, keepdim), {x}, [s, dims, inv](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {K::mul_scalar(unreduce(g, s, dims), inv)};
-  });
+  return record("mean", K::mean(x, dims, keepdim), {x},
+                [s, dims, inv](const Tensor& g, const std::vector<bool>&) -> Grads {
+                  return {K::mul_scalar(unreduce(g, s, dims), inv)};
+                });
 }
 
 namespace {
-Tensor extreme_reduce(const char* name, const Tensor& x, const std::vector<int>& dims_in,
-                      bool keepdim, bool is_max) {
+Tensor extreme_reduce(const char* name, const Tensor& x, const std::vector<int>& dims_in, bool keepdim, bool is_max) {
   std::vector<int> dims = K::reduction_dims(x.shape(), dims_in, name);
   Tensor y = is_max ? K::amax(x, dims, keepdim) : K::amin(x, dims, keepdim);
   Tensor sx = x.detach(), sy = y.detach();
@@ -297,9 +276,8 @@ Tensor mean_abs_diff(const Tensor& a, const Tensor& b) {
 Tensor reshape(const Tensor& x, const std::vector<int64_t>& dims) {
   Shape s = x.shape();
   Tensor y = raw::view(x, raw::infer_shape(dims, x.numel(), "reshape"));
-  return record("reshape", y, {x}, [s](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {raw::view(g, s)};
-  });
+  return record("reshape", y, {x},
+                [s](const Tensor& g, const std::vector<bool>&) -> Grads { return {raw::view(g, s)}; });
 }
 
 Tensor flatten(const Tensor& x, int start_dim, int end_dim) {
@@ -319,16 +297,14 @@ Tensor flatten(const Tensor& x, int start_dim, int end_dim) {
 Tensor unsqueeze(const Tensor& x, int dim) {
   std::vector<int64_t> out = x.shape().vec();
   int d = dim < 0 ? dim + x.dim() + 1 : dim;
-  ANIMA_CHECK(d >= 0 && d <= x.dim(), "unsqueeze: dimension ", dim, " out of range for shape ",
-              x.shape().str());
+  ANIMA_CHECK(d >= 0 && d <= x.dim(), "unsqueeze: dimension ", dim, " out of range for shape ", x.shape().str());
   out.insert(out.begin() + d, 1);
   return reshape(x, out);
 }
 
 Tensor squeeze(const Tensor& x, int dim) {
   int d = x.shape().wrap_dim(dim, "squeeze");
-  ANIMA_CHECK(x.shape()[d] == 1, "squeeze: dimension ", dim, " of shape ", x.shape().str(),
-              " is not 1");
+  ANIMA_CHECK(x.shape()[d] == 1, "squeeze: dimension ", dim, " of shape ", x.shape().str(), " is not 1");
   std::vector<int64_t> out = x.shape().vec();
   out.erase(out.begin() + d);
   return reshape(x, out);
@@ -338,9 +314,8 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm) {
   Tensor y = K::permute(x, perm);
   std::vector<int> inverse(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) inverse[x.shape().wrap_dim(perm[i], "permute")] = int(i);
-  return record("permute", y, {x}, [inverse](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {K::permute(g, inverse)};
-  });
+  return record("permute", y, {x},
+                [inverse](const Tensor& g, const std::vector<bool>&) -> Grads { return {K::permute(g, inverse)}; });
 }
 
 Tensor transpose(const Tensor& x, int dim0, int dim1) {
@@ -373,9 +348,8 @@ Tensor slice(const Tensor& x, int dim, int64_t start, int64_t end, int64_t step)
 
 Tensor expand(const Tensor& x, const Shape& shape) {
   Shape s = x.shape();
-  return record("expand", K::expand(x, shape), {x}, [s](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {K::sum_to(g, s)};
-  });
+  return record("expand", K::expand(x, shape), {x},
+                [s](const Tensor& g, const std::vector<bool>&) -> Grads { return {K::sum_to(g, s)}; });
 }
 
 // ---------------- linear algebra, softmax ----------------
@@ -387,10 +361,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   // sum_to folds the batch dimension when a plain matrix was shared by every batch.
   return record("matmul", y, {a, b}, [sa, sb, ta, tb](const Tensor& g, const std::vector<bool>& needs) -> Grads {
     Grads r(2);
-    if (needs[0])
-      r[0] = K::sum_to(ta ? K::matmul(sb, g, tb, true) : K::matmul(g, sb, false, !tb), sa.shape());
-    if (needs[1])
-      r[1] = K::sum_to(tb ? K::matmul(g, sa, true, ta) : K::matmul(sa, g, !ta, false), sb.shape());
+    if (needs[0]) r[0] = K::sum_to(ta ? K::matmul(sb, g, tb, true) : K::matmul(g, sb, false, !tb), sa.shape());
+    if (needs[1]) r[1] = K::sum_to(tb ? K::matmul(g, sa, true, ta) : K::matmul(sa, g, !ta, false), sb.shape());
     return r;
   });
 }
@@ -416,15 +388,13 @@ Tensor log_softmax(const Tensor& x, int dim) {
 Tensor to(const Tensor& x, Device device) {
   if (x.device() == device) return x;
   Device from = x.device();
-  return record("to", raw::to_device(x, device), {x}, [from](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {raw::to_device(g, from)};
-  });
+  return record("to", raw::to_device(x, device), {x},
+                [from](const Tensor& g, const std::vector<bool>&) -> Grads { return {raw::to_device(g, from)}; });
 }
 
 Tensor clone(const Tensor& x) {
-  return record("clone", raw::to_device(x, x.device()), {x}, [](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {g};
-  });
+  return record("clone", raw::to_device(x, x.device()), {x},
+                [](const Tensor& g, const std::vector<bool>&) -> Grads { return {g}; });
 }
 
 // The differentiable Tensor methods declared in tensor/tensor.h.

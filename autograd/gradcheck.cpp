@@ -23,8 +23,7 @@ std::pair<double, double> contract(const Tensor& y, const std::vector<float>& v)
 
 }  // namespace
 
-GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
-                          const GradcheckOptions& opt) {
+GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& opt) {
   GradcheckResult res;
   // Analytic gradients through a fresh graph on leaf copies of the inputs.
   std::vector<Tensor> leaves;
@@ -69,8 +68,8 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       if (excess > 0) {
         res.ok = false;
         if (res.mismatched++ < opt.max_reported)
-          report << "  input " << k << " element " << j << ": analytic " << a << ", numeric "
-                 << numeric << " (tolerance " << tol << ")\n";
+          report << "  input " << k << " element " << j << ": analytic " << a << ", numeric " << numeric
+                 << " (tolerance " << tol << ")\n";
       }
       if (res.checked == 1 || excess > res.worst_excess) res.worst_excess = excess;
     }

@@ -18,7 +18,7 @@
 namespace anima {
 
 struct GradcheckOptions {
-  float step = 1e-3f;   // h
+  float step = 1e-3f;  // h
   double atol = 1e-4;
   double rtol = 1e-2;
   uint64_t seed = 1234;  // for the projection v
@@ -27,7 +27,7 @@ struct GradcheckOptions {
 
 struct GradcheckResult {
   bool ok = true;
-  int64_t checked = 0;     // elements compared
+  int64_t checked = 0;  // elements compared
   int64_t mismatched = 0;
   double worst_excess = 0;  // largest |a - n| - tolerance (<= 0 when ok)
   std::string report;       // first mismatches and the worst one, or a one-line summary

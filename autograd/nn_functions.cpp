@@ -14,14 +14,13 @@ using Grads = std::vector<Tensor>;
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
   Tensor y = K::conv2d(x, weight, bias, p);
   Tensor sx = x.detach(), sw = weight.detach();
-  return record("conv2d", y, {x, weight, bias},
-                [sx, sw, p](const Tensor& g, const std::vector<bool>& needs) -> Grads {
-                  Grads r(3);
-                  if (needs[0]) r[0] = K::conv2d_backward_input(g, sw, sx.shape(), p);
-                  if (needs[1]) r[1] = K::conv2d_backward_weight(g, sx, sw.shape(), p);
-                  if (needs[2]) r[2] = K::conv2d_backward_bias(g);
-                  return r;
-                });
+  return record("conv2d", y, {x, weight, bias}, [sx, sw, p](const Tensor& g, const std::vector<bool>& needs) -> Grads {
+    Grads r(3);
+    if (needs[0]) r[0] = K::conv2d_backward_input(g, sw, sx.shape(), p);
+    if (needs[1]) r[1] = K::conv2d_backward_weight(g, sx, sw.shape(), p);
+    if (needs[2]) r[2] = K::conv2d_backward_bias(g);
+    return r;
+  });
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
@@ -29,9 +28,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return bias.defined() ? y + bias : y;
 }
 
-Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                  const Tensor& running_mean, const Tensor& running_var, bool training,
-                  double momentum, double eps) {
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum, double eps) {
   ANIMA_CHECK(x.dim() == 4, "batch_norm: expected [N, C, H, W], got ", x.shape().str());
   int64_t C = x.size(1);
   Tensor w = weight.defined() ? weight : K::full(Shape{C}, 1.0, DType::F32, x.device());
@@ -51,12 +49,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
   Tensor rv = running_var.defined() ? running_var : K::full(Shape{C}, 1.0, DType::F32, x.device());
   K::BatchNormForward f = K::batch_norm_train(x, w, b, rm, rv, momentum, eps);
   Tensor sx = x.detach(), sw = w.detach(), mean = f.save_mean, invstd = f.save_invstd;
-  return record("batch_norm", f.y, {x, weight, bias},
-                [sx, sw, mean, invstd, eps](const Tensor& g, const std::vector<bool>& needs) -> Grads {
-                  K::BatchNormGrads bg = K::batch_norm_backward(g, sx, sw, mean, invstd, eps);
-                  return {needs[0] ? bg.dx : Tensor(), needs[1] ? bg.dweight : Tensor(),
-                          needs[2] ? bg.dbias : Tensor()};
-                });
+  return record(
+      "batch_norm", f.y, {x, weight, bias},
+      [sx, sw, mean, invstd, eps](const Tensor& g, const std::vector<bool>& needs) -> Grads {
+        K::BatchNormGrads bg = K::batch_norm_backward(g, sx, sw, mean, invstd, eps);
+        return {needs[0] ? bg.dx : Tensor(), needs[1] ? bg.dweight : Tensor(), needs[2] ? bg.dbias : Tensor()};
+      });
 }
 
 Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
@@ -84,22 +82,22 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   K::MaxPoolResult r = K::max_pool2d(x, kernel, s, padding);
   Shape xs = x.shape();
   Tensor idx = r.indices;
-  return record("max_pool2d", r.out, {x}, [xs, idx, kernel, s, padding](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {K::max_pool2d_backward(g, idx, xs, kernel, s, padding)};
-  });
+  return record("max_pool2d", r.out, {x},
+                [xs, idx, kernel, s, padding](const Tensor& g, const std::vector<bool>&) -> Grads {
+                  return {K::max_pool2d_backward(g, idx, xs, kernel, s, padding)};
+                });
 }
 
 Tensor interpolate(const Tensor& x, const InterpParams& p) {
   Shape xs = x.shape();
-  return record("interpolate", K::interpolate(x, p), {x},
-                [xs, p](const Tensor& g, const std::vector<bool>&) -> Grads {
-                  return {K::interpolate_backward(g, xs, p)};
-                });
+  return record("interpolate", K::interpolate(x, p), {x}, [xs, p](const Tensor& g, const std::vector<bool>&) -> Grads {
+    return {K::interpolate_backward(g, xs, p)};
+  });
 }
 
 Tensor interpolate_scale(const Tensor& x, double scale, InterpMode mode, bool align_corners) {
-  ANIMA_CHECK(x.dim() == 4 && scale > 0, "interpolate: need [N, C, H, W] and a positive scale, got ",
-              x.shape().str(), " and ", scale);
+  ANIMA_CHECK(x.dim() == 4 && scale > 0, "interpolate: need [N, C, H, W] and a positive scale, got ", x.shape().str(),
+              " and ", scale);
   InterpParams p;
   p.out_h = int64_t(std::floor(double(x.size(2)) * scale));
   p.out_w = int64_t(std::floor(double(x.size(3)) * scale));
@@ -127,8 +125,7 @@ Tensor reduce_loss(const Tensor& per_element, Reduction r) {
   return r == Reduction::Mean ? mean(per_element) : sum(per_element);
 }
 void check_loss(const char* op, const Tensor& a, const Tensor& b) {
-  ANIMA_CHECK(a.shape() == b.shape(), op, ": prediction ", a.shape().str(), " and target ",
-              b.shape().str(), " differ");
+  ANIMA_CHECK(a.shape() == b.shape(), op, ": prediction ", a.shape().str(), " and target ", b.shape().str(), " differ");
 }
 }  // namespace
 

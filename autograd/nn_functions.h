@@ -17,9 +17,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 // Batch norm over N, H, W. In training mode the running statistics (when defined) are updated in
 // place; weight/bias may be undefined (not affine).
-Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                  const Tensor& running_mean, const Tensor& running_var, bool training,
-                  double momentum = 0.1, double eps = 1e-5);
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 
 // Instance norm over H, W of each sample and channel (biased variance), optional affine.
 Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps = 1e-5);

@@ -27,8 +27,7 @@ struct Node {
 // Attaches a node for `out` = name(inputs...) when grad mode is on and an input requires grad;
 // otherwise returns `out` unchanged. Rules must capture only detached tensors (x.detach()), or
 // the graph would hold itself alive.
-Tensor record(const char* name, const Tensor& out, const std::vector<Tensor>& inputs,
-              BackwardFn backward);
+Tensor record(const char* name, const Tensor& out, const std::vector<Tensor>& inputs, BackwardFn backward);
 
 // Runs backpropagation from `root` with `grad` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& grad);

@@ -45,12 +45,11 @@ Tensor to_frame(const Tensor& image, int64_t h, int64_t w) {
 std::vector<Tensor> split_strip(const Tensor& image, int64_t frame_h, int64_t frame_w, const std::string& what) {
   int64_t h = image.size(0), w = image.size(1);
   int64_t fw = h * frame_w / frame_h;
-  ANIMA_CHECK(fw > 0 && w % fw == 0, what, ": strip of ", w, "x", h, " pixels is not a whole number of ",
-              fw, "x", h, " frames (frame shape ", frame_h, "x", frame_w, ")");
+  ANIMA_CHECK(fw > 0 && w % fw == 0, what, ": strip of ", w, "x", h, " pixels is not a whole number of ", fw, "x", h,
+              " frames (frame shape ", frame_h, "x", frame_w, ")");
   std::vector<Tensor> frames;
   Tensor chw_all = image;  // [h, w, 3]
-  for (int64_t k = 0; k < w / fw; ++k)
-    frames.push_back(kernels::slice(chw_all, 1, k * fw, (k + 1) * fw));
+  for (int64_t k = 0; k < w / fw; ++k) frames.push_back(kernels::slice(chw_all, 1, k * fw, (k + 1) * fw));
   return frames;
 }
 
@@ -72,9 +71,8 @@ std::string identity_of(const std::string& name) { return name.substr(0, name.fi
 
 VideoDataset::VideoDataset(const std::string& root, const std::string& split, DatasetOptions options)
     : options_(options) {
-  ANIMA_CHECK(options.frame_h > 0 && options.frame_w > 0 && options.num_repeats >= 1,
-              "dataset: invalid frame shape ", options.frame_h, "x", options.frame_w, " or num_repeats ",
-              options.num_repeats);
+  ANIMA_CHECK(options.frame_h > 0 && options.frame_w > 0 && options.num_repeats >= 1, "dataset: invalid frame shape ",
+              options.frame_h, "x", options.frame_w, " or num_repeats ", options.num_repeats);
   const ResizeCropParams& rc = options.resize_crop;
   ANIMA_CHECK(!rc.resize || (rc.ratio_lo > 0 && rc.ratio_lo <= rc.ratio_hi), "dataset: resize ratio [", rc.ratio_lo,
               ", ", rc.ratio_hi, "] must satisfy 0 < low <= high");
@@ -98,8 +96,9 @@ VideoDataset::VideoDataset(const std::string& root, const std::string& split, Da
       } else if (is_image_file_name(n)) {
         std::string bytes = read_file_bytes(path);
         int w = 0, h = 0, c = 0;
-        ANIMA_CHECK(stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &c),
-                    path, ": not a readable image (", stbi_failure_reason(), ")");
+        ANIMA_CHECK(
+            stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &c), path,
+            ": not a readable image (", stbi_failure_reason(), ")");
       } else {
         continue;  // not a video: ignored silently (e.g. a README)
       }
@@ -125,7 +124,8 @@ Tensor VideoDataset::load_video(int64_t i) const {
   std::vector<Tensor> frames;
   if (e.kind == VideoEntry::Kind::FrameFolder) {
     for (const std::string& f : sorted_folder_names(e.path))
-      if (is_image_file_name(f)) frames.push_back(to_frame(read_image(e.path + "/" + f), options_.frame_h, options_.frame_w));
+      if (is_image_file_name(f))
+        frames.push_back(to_frame(read_image(e.path + "/" + f), options_.frame_h, options_.frame_w));
   } else if (e.kind == VideoEntry::Kind::Strip) {
     for (const Tensor& f : split_strip(read_image(e.path), options_.frame_h, options_.frame_w, e.path))
       frames.push_back(to_frame(f, options_.frame_h, options_.frame_w));
@@ -187,8 +187,9 @@ VideoDataset::Pair VideoDataset::training_pair(uint64_t epoch, int64_t item) con
   Draws d{options_.seed, item_stream(epoch, item)};
   int64_t n = options_.id_sampling ? int64_t(identities_.size()) : size();
   int64_t slot = item % n;
-  int64_t video = options_.id_sampling ? identities_[size_t(slot)][size_t(d.below(int64_t(identities_[size_t(slot)].size())))]
-                                       : slot;
+  int64_t video = options_.id_sampling
+                      ? identities_[size_t(slot)][size_t(d.below(int64_t(identities_[size_t(slot)].size())))]
+                      : slot;
   // A frame folder's two frames are read alone; other videos are decoded whole.
   Tensor frames;
   int64_t t = frame_count_without_decoding(video);
@@ -205,7 +206,8 @@ VideoDataset::Pair VideoDataset::training_pair(uint64_t epoch, int64_t item) con
   p.driving_frame = b;
   if (options_.time_flip && d.u() < 0.5) std::swap(p.source_frame, p.driving_frame);
   Tensor pair = frames.defined() ? kernels::concat({kernels::slice(frames, 0, p.source_frame, p.source_frame + 1),
-                                                    kernels::slice(frames, 0, p.driving_frame, p.driving_frame + 1)}, 0)
+                                                    kernels::slice(frames, 0, p.driving_frame, p.driving_frame + 1)},
+                                                   0)
                                  : load_frames(video, {p.source_frame, p.driving_frame});
   if (options_.horizontal_flip && d.u() < 0.5) pair = kernels::flip(pair, 3);
   const ResizeCropParams& rc = options_.resize_crop;
@@ -224,8 +226,8 @@ VideoDataset::Pair VideoDataset::training_pair(uint64_t epoch, int64_t item) con
   if (options_.brightness > 0 || options_.contrast > 0 || options_.saturation > 0 || options_.hue > 0) {
     // The same jitter for both frames of the pair, as FOMM applies one transform to the clip.
     Generator g(options_.seed, item_stream(epoch, item) ^ 0xC0102u);
-    kernels::ColorJitterParams cj = kernels::draw_color_jitter(1, options_.brightness, options_.contrast,
-                                                               options_.saturation, options_.hue, g);
+    kernels::ColorJitterParams cj =
+        kernels::draw_color_jitter(1, options_.brightness, options_.contrast, options_.saturation, options_.hue, g);
     cj.order.push_back(cj.order[0]);
     cj.factor.push_back(cj.factor[0]);
     pair = kernels::color_jitter(pair, cj);
@@ -279,7 +281,8 @@ std::vector<std::pair<int64_t, int64_t>> random_animation_pairs(const VideoDatas
   Draws d{seed, 0xA17Au};
   std::vector<std::pair<int64_t, int64_t>> pairs;
   bool several_ids = false;
-  for (const auto& v : ds.videos()) several_ids = several_ids || identity_of(v.name) != identity_of(ds.videos()[0].name);
+  for (const auto& v : ds.videos())
+    several_ids = several_ids || identity_of(v.name) != identity_of(ds.videos()[0].name);
   for (int64_t k = 0; k < count; ++k) {
     int64_t s = d.below(ds.size()), t = d.below(ds.size());
     for (int tries = 0; several_ids && tries < 1000 &&

@@ -22,8 +22,8 @@ Tensor prepare_frame(const Tensor& image, int64_t h, int64_t w, Device device) {
 }
 
 Tensor frame_to_image(const Tensor& batch_item) {  // [1, 3, h, w] -> uint8 [h, w, 3]
-  return chw_to_image(raw::view(raw::to_device(batch_item, Device::cpu()),
-                                Shape{3, batch_item.size(2), batch_item.size(3)}));
+  return chw_to_image(
+      raw::view(raw::to_device(batch_item, Device::cpu()), Shape{3, batch_item.size(2), batch_item.size(3)}));
 }
 
 void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps) {

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <sstream>
 
-
 namespace anima {
 
 std::string sniff_image_format(const std::string& b) {
@@ -60,7 +59,8 @@ void write_image(const std::string& path, const Tensor& image, int jpeg_quality)
   if (ends_with(path, ".png")) {
     ok = stbi_write_png_to_func(append_bytes, &bytes, w, h, c, host.data_ptr(), w * c);
   } else if (ends_with(path, ".jpg") || ends_with(path, ".jpeg")) {
-    ANIMA_CHECK(jpeg_quality >= 1 && jpeg_quality <= 100, "write_image: JPEG quality ", jpeg_quality, " outside 1..100");
+    ANIMA_CHECK(jpeg_quality >= 1 && jpeg_quality <= 100, "write_image: JPEG quality ", jpeg_quality,
+                " outside 1..100");
     ok = stbi_write_jpg_to_func(append_bytes, &bytes, w, h, c, host.data_ptr(), jpeg_quality);
   } else {
     ANIMA_FAIL("write_image: ", path, ": unknown extension (use .png, .jpg or .jpeg)");

@@ -6,7 +6,11 @@ namespace anima {
 
 TrainLoader::TrainLoader(const VideoDataset& dataset, int64_t batch_size, int workers, int prefetch, Device device,
                          int64_t first_step)
-    : ds_(dataset), batch_(batch_size), prefetch_(prefetch), device_(device), next_claim_(first_step),
+    : ds_(dataset),
+      batch_(batch_size),
+      prefetch_(prefetch),
+      device_(device),
+      next_claim_(first_step),
       next_take_(first_step) {
   ANIMA_CHECK(batch_size >= 1 && workers >= 1 && prefetch >= 1, "TrainLoader: need batch size, workers and ",
               "prefetch of at least 1, got ", batch_size, ", ", workers, ", ", prefetch);

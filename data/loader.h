@@ -18,7 +18,7 @@
 namespace anima {
 
 struct TrainBatch {
-  Tensor source, driving;  // float32 [B, 3, H, W] on the loader's device
+  Tensor source, driving;            // float32 [B, 3, H, W] on the loader's device
   Tensor host_source, host_driving;  // the pinned staging copies (kept alive with the batch)
   std::vector<int64_t> videos;
   int64_t step = 0, epoch = 0;

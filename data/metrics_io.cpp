@@ -45,8 +45,8 @@ double parse_value(const std::string& s, const std::string& where) {
 std::vector<size_t> match_rows(const FrameTable& generated, const FrameTable& ground_truth) {
   ANIMA_CHECK(generated.columns() == ground_truth.columns(), generated.path, " has ", generated.columns(),
               " value columns but ", ground_truth.path, " has ", ground_truth.columns());
-  ANIMA_CHECK(generated.frames.size() == ground_truth.frames.size(), generated.path, " has ",
-              generated.frames.size(), " frames but ", ground_truth.path, " has ", ground_truth.frames.size());
+  ANIMA_CHECK(generated.frames.size() == ground_truth.frames.size(), generated.path, " has ", generated.frames.size(),
+              " frames but ", ground_truth.path, " has ", ground_truth.frames.size());
   std::map<std::string, size_t> index;
   for (size_t r = 0; r < generated.frames.size(); ++r) index[generated.frames[r]] = r;
   std::vector<size_t> rows;

@@ -3,8 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
@@ -72,7 +72,8 @@ struct Capsule {
 
 std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, int64_t clip, int64_t frames,
                                              int64_t size, Tensor* background_out, const PuppetStyle& style) {
-  ANIMA_CHECK(frames > 0 && size >= 16, "render_puppet_video: need frames > 0 and size >= 16, got ", frames, ", ", size);
+  ANIMA_CHECK(frames > 0 && size >= 16, "render_puppet_video: need frames > 0 and size >= 16, got ", frames, ", ",
+              size);
   ANIMA_CHECK(style.scale > 0 && style.scale <= 2.5 && style.drift >= 0 && style.drift <= 5,
               "render_puppet_video: puppet scale must be in (0, 2.5] and drift in [0, 5], got ", style.scale, ", ",
               style.drift);
@@ -87,7 +88,8 @@ std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, in
     double x, y, r;
     Rgb c;
   } discs[4];
-  for (Disc& disc : discs) disc = {d.range(-1, 1), d.range(-1, 1), d.range(0.08, 0.25), {float(d.u()), float(d.u()), float(d.u())}};
+  for (Disc& disc : discs)
+    disc = {d.range(-1, 1), d.range(-1, 1), d.range(0.08, 0.25), {float(d.u()), float(d.u()), float(d.u())}};
   int64_t S = size;
   std::vector<float> bg(size_t(S * S * 3));
   for (int64_t y = 0; y < S; ++y)
@@ -102,7 +104,8 @@ std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, in
         if (style.plain_background) break;
         double dist = std::hypot(fx - disc.x, fy - disc.y);
         double cov = clamp01((disc.r - dist) * S / 2 + 0.5) * 0.6;
-        c = {float(c.r + (disc.c.r - c.r) * cov), float(c.g + (disc.c.g - c.g) * cov), float(c.b + (disc.c.b - c.b) * cov)};
+        c = {float(c.r + (disc.c.r - c.r) * cov), float(c.g + (disc.c.g - c.g) * cov),
+             float(c.b + (disc.c.b - c.b) * cov)};
       }
       float* p = &bg[size_t((y * S + x) * 3)];
       p[0] = float(clamp01(c.r)), p[1] = float(clamp01(c.g)), p[2] = float(clamp01(c.b));
@@ -150,13 +153,16 @@ std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, in
     limb(hip_r_x, hip_y, ang(7), ang(8) + 0.1, &kn_r_x, &kn_r_y, &ft_r_x, &ft_r_y);
     double w = id.limb_width;
     // Drawing order: back limbs, torso, front limbs, head (so limbs occlude each other and the torso).
-    std::vector<Capsule> parts = {
-        {hip_l_x, hip_y, kn_l_x, kn_l_y, w * 1.1, id.trousers, false}, {kn_l_x, kn_l_y, ft_l_x, ft_l_y, w, id.trousers, false},
-        {shoulder_l_x, shoulder_y, el_l_x, el_l_y, w, id.shirt, true},  {el_l_x, el_l_y, ha_l_x, ha_l_y, w * 0.9, id.skin, false},
-        {neck_x, neck_y, hip_x, hip_y, w * 2.2, id.shirt, true},
-        {hip_r_x, hip_y, kn_r_x, kn_r_y, w * 1.1, id.trousers, false}, {kn_r_x, kn_r_y, ft_r_x, ft_r_y, w, id.trousers, false},
-        {shoulder_r_x, shoulder_y, el_r_x, el_r_y, w, id.shirt, true},  {el_r_x, el_r_y, ha_r_x, ha_r_y, w * 0.9, id.skin, false},
-        {head_x, head_y, head_x, head_y, id.head_radius, id.skin, false}};
+    std::vector<Capsule> parts = {{hip_l_x, hip_y, kn_l_x, kn_l_y, w * 1.1, id.trousers, false},
+                                  {kn_l_x, kn_l_y, ft_l_x, ft_l_y, w, id.trousers, false},
+                                  {shoulder_l_x, shoulder_y, el_l_x, el_l_y, w, id.shirt, true},
+                                  {el_l_x, el_l_y, ha_l_x, ha_l_y, w * 0.9, id.skin, false},
+                                  {neck_x, neck_y, hip_x, hip_y, w * 2.2, id.shirt, true},
+                                  {hip_r_x, hip_y, kn_r_x, kn_r_y, w * 1.1, id.trousers, false},
+                                  {kn_r_x, kn_r_y, ft_r_x, ft_r_y, w, id.trousers, false},
+                                  {shoulder_r_x, shoulder_y, el_r_x, el_r_y, w, id.shirt, true},
+                                  {el_r_x, el_r_y, ha_r_x, ha_r_y, w * 0.9, id.skin, false},
+                                  {head_x, head_y, head_x, head_y, id.head_radius, id.skin, false}};
     PuppetFrame pf;
     pf.image = Tensor::empty(Shape{S, S, 3}, DType::U8);
     pf.mask = Tensor::empty(Shape{S, S, 1}, DType::U8);
@@ -187,11 +193,12 @@ std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, in
         p[2] = uint8_t(std::lround(clamp01(bl) * 255));
         msk[y * S + x] = uint8_t(std::lround(cover * 255));
       }
-    pf.joints = {float(head_x), float(head_y), float(neck_x), float(neck_y), float(ha_l_x), float(ha_l_y),
-                 float(el_l_x), float(el_l_y), float(ha_r_x), float(ha_r_y), float(el_r_x), float(el_r_y),
-                 float(hip_l_x), float(hip_y), float(hip_r_x), float(hip_y), float(kn_l_x), float(kn_l_y),
-                 float(ft_l_x), float(ft_l_y), float(kn_r_x), float(kn_r_y), float(ft_r_x), float(ft_r_y),
-                 float(shoulder_l_x), float(shoulder_y), float(shoulder_r_x), float(shoulder_y)};
+    pf.joints = {float(head_x),     float(head_y),       float(neck_x),    float(neck_y), float(ha_l_x),
+                 float(ha_l_y),     float(el_l_x),       float(el_l_y),    float(ha_r_x), float(ha_r_y),
+                 float(el_r_x),     float(el_r_y),       float(hip_l_x),   float(hip_y),  float(hip_r_x),
+                 float(hip_y),      float(kn_l_x),       float(kn_l_y),    float(ft_l_x), float(ft_l_y),
+                 float(kn_r_x),     float(kn_r_y),       float(ft_r_x),    float(ft_r_y), float(shoulder_l_x),
+                 float(shoulder_y), float(shoulder_r_x), float(shoulder_y)};
     out.push_back(std::move(pf));
   }
   return out;
@@ -214,8 +221,8 @@ Tensor strip(const std::vector<Tensor>& frames) {
 }  // namespace
 
 int64_t make_synthetic_dataset(const std::string& out, const SyntheticOptions& o) {
-  ANIMA_CHECK(o.videos >= 2 && o.frames >= 2 && o.size >= 16 && o.clips_per_identity >= 1 &&
-                  o.test_fraction > 0 && o.test_fraction < 1,
+  ANIMA_CHECK(o.videos >= 2 && o.frames >= 2 && o.size >= 16 && o.clips_per_identity >= 1 && o.test_fraction > 0 &&
+                  o.test_fraction < 1,
               "make-dataset: need at least 2 videos of 2 frames of 16x16, clips per identity >= 1 and a test "
               "fraction in (0, 1)");
   ANIMA_CHECK(o.layout == "png" || o.layout == "frames" || o.layout == "mp4", "make-dataset: unknown layout '",

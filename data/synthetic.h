@@ -24,8 +24,8 @@ namespace anima {
 // figure about 40% of the frame height, swaying by up to 15% of the frame width); the demo uses a
 // larger figure that walks further, so that at 64x64 its limbs are a few mask pixels wide.
 struct PuppetStyle {
-  double scale = 1.0;  // multiplies every body length and width
-  double drift = 1.0;  // multiplies the horizontal travel
+  double scale = 1.0;             // multiplies every body length and width
+  double drift = 1.0;             // multiplies the horizontal travel
   bool plain_background = false;  // one colour per video instead of gradient, waves and discs
 };
 
@@ -43,15 +43,14 @@ struct SyntheticOptions {
 constexpr int kPuppetJoints = 14;
 
 struct PuppetFrame {
-  Tensor image;  // uint8 [S, S, 3]
-  Tensor mask;   // uint8 [S, S, 1], 255 = puppet
+  Tensor image;               // uint8 [S, S, 3]
+  Tensor mask;                // uint8 [S, S, 1], 255 = puppet
   std::vector<float> joints;  // 2 * kPuppetJoints values, (x, y) in [-1, 1]
 };
 
 // One rendered video (used by the writer and by tests).
 std::vector<PuppetFrame> render_puppet_video(uint64_t seed, int64_t identity, int64_t clip, int64_t frames,
-                                             int64_t size, Tensor* background = nullptr,
-                                             const PuppetStyle& style = {});
+                                             int64_t size, Tensor* background = nullptr, const PuppetStyle& style = {});
 
 // Writes the dataset; returns the number of videos written.
 int64_t make_synthetic_dataset(const std::string& out, const SyntheticOptions& options);

@@ -38,10 +38,10 @@ std::string av_error(int code) {
   return buf;
 }
 
-#define ANIMA_AV_CHECK(expr, path, what)                                                        \
-  do {                                                                                          \
-    int anima_rc_ = (expr);                                                                     \
-    if (anima_rc_ < 0) ANIMA_FAIL(path, ": ", what, " failed: ", av_error(anima_rc_));          \
+#define ANIMA_AV_CHECK(expr, path, what)                                               \
+  do {                                                                                 \
+    int anima_rc_ = (expr);                                                            \
+    if (anima_rc_ < 0) ANIMA_FAIL(path, ": ", what, " failed: ", av_error(anima_rc_)); \
   } while (0)
 
 // Owners of the FFmpeg objects: freed on every exit path.
@@ -138,8 +138,6 @@ double decode(const std::string& path, int64_t max_frames, OnFrame on_frame) {
   return fps;
 }
 
-
-
 }  // namespace
 
 VideoData read_video(const std::string& path, int64_t max_frames) {
@@ -207,8 +205,8 @@ void write_video(const std::string& path, const std::vector<Tensor>& frames, dou
     out.frame->width = ow;
     out.frame->height = oh;
     ANIMA_AV_CHECK(av_frame_get_buffer(out.frame, 0), path, "allocating a frame");
-    out.sws = sws_getContext(int(w), int(h), AV_PIX_FMT_RGB24, ow, oh, pix, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP,
-                             nullptr, nullptr, nullptr);
+    out.sws = sws_getContext(int(w), int(h), AV_PIX_FMT_RGB24, ow, oh, pix,
+                             SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nullptr, nullptr, nullptr);
     ANIMA_CHECK(out.sws != nullptr, path, ": cannot convert RGB to ", av_get_pix_fmt_name(pix));
     auto write_packets = [&]() {
       while (true) {
@@ -246,7 +244,8 @@ void write_video(const std::string& path, const std::vector<Tensor>& frames, dou
 
 namespace {
 [[noreturn]] void no_video(const char* op, const std::string& path) {
-  ANIMA_FAIL(op, ": ", path, ": this anima was built without video IO (VIDEO=0); "
+  ANIMA_FAIL(op, ": ", path,
+             ": this anima was built without video IO (VIDEO=0); "
              "use frame folders or .png strips, or a build with FFmpeg");
 }
 }  // namespace
@@ -300,7 +299,8 @@ VideoData read_any_video(const std::string& path) {
     ANIMA_CHECK(!v.frames.empty(), path, ": a folder without frame images (.png, .jpg, .bmp)");
     return v;
   }
-  ANIMA_CHECK(is_image_file_name(path), path, ": neither a video file (.mp4 .gif .mov .webm .avi .mkv), an image nor a folder");
+  ANIMA_CHECK(is_image_file_name(path), path,
+              ": neither a video file (.mp4 .gif .mov .webm .avi .mkv), an image nor a folder");
   Tensor image = read_image(path);
   int64_t h = image.size(0), w = image.size(1);
   if (is_square_strip(h, w)) {

@@ -21,8 +21,7 @@ struct DTypeInfo {
 
 // The file dtypes we read, and how each maps onto our dtypes.
 bool dtype_info(const std::string& s, DTypeInfo* out) {
-  static const DTypeInfo known[] = {{"F32", 4}, {"F16", 2}, {"BF16", 2},
-                                    {"I32", 4}, {"I64", 8}, {"U8", 1}};
+  static const DTypeInfo known[] = {{"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I32", 4}, {"I64", 8}, {"U8", 1}};
   for (const DTypeInfo& d : known)
     if (s == d.name) {
       *out = d;
@@ -33,10 +32,14 @@ bool dtype_info(const std::string& s, DTypeInfo* out) {
 
 const char* stored_name(DType t, StoredFloat f) {
   switch (t) {
-    case DType::F32: return f == StoredFloat::F32 ? "F32" : (f == StoredFloat::F16 ? "F16" : "BF16");
-    case DType::I32: return "I32";
-    case DType::I64: return "I64";
-    case DType::U8: return "U8";
+    case DType::F32:
+      return f == StoredFloat::F32 ? "F32" : (f == StoredFloat::F16 ? "F16" : "BF16");
+    case DType::I32:
+      return "I32";
+    case DType::I64:
+      return "I64";
+    case DType::U8:
+      return "U8";
   }
   return "?";
 }
@@ -51,7 +54,7 @@ uint16_t float_to_half(float f) {
   if (exp == 0xFF) return uint16_t(sign | 0x7C00u | (mant ? 0x200u : 0u));  // Inf / NaN
   int32_t e = int32_t(exp) - 127 + 15;
   if (e >= 31) return uint16_t(sign | 0x7C00u);  // overflow to Inf
-  if (e <= 0) {                                   // subnormal half (or zero)
+  if (e <= 0) {                                  // subnormal half (or zero)
     if (e < -10) return uint16_t(sign);
     mant |= 0x800000u;
     uint32_t shift = uint32_t(14 - e);
@@ -183,9 +186,8 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& w
     const json::Value* dt = entry.find("dtype");
     const json::Value* shape = entry.find("shape");
     const json::Value* offs = entry.find("data_offsets");
-    ANIMA_CHECK(dt && dt->kind == json::Value::Kind::String && shape &&
-                    shape->kind == json::Value::Kind::Array && offs &&
-                    offs->kind == json::Value::Kind::Array && offs->array.size() == 2,
+    ANIMA_CHECK(dt && dt->kind == json::Value::Kind::String && shape && shape->kind == json::Value::Kind::Array &&
+                    offs && offs->kind == json::Value::Kind::Array && offs->array.size() == 2,
                 what, ": tensor '", name, "' needs dtype (string), shape (array) and data_offsets ([begin, end])");
     DTypeInfo info{};
     ANIMA_CHECK(dtype_info(dt->string, &info), what, ": tensor '", name, "' has dtype '", dt->string,
@@ -193,26 +195,25 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& w
     std::vector<int64_t> dims;
     uint64_t numel = 1;
     for (const json::Value& d : shape->array) {
-      ANIMA_CHECK(d.kind == json::Value::Kind::Number && d.is_integer && d.integer >= 0 &&
-                      d.integer < (int64_t(1) << 40),
-                  what, ": tensor '", name, "' has an invalid extent in its shape");
+      ANIMA_CHECK(
+          d.kind == json::Value::Kind::Number && d.is_integer && d.integer >= 0 && d.integer < (int64_t(1) << 40), what,
+          ": tensor '", name, "' has an invalid extent in its shape");
       dims.push_back(d.integer);
       numel *= uint64_t(d.integer);
       ANIMA_CHECK(numel < (uint64_t(1) << 40), what, ": tensor '", name, "' is implausibly large");
     }
-    ANIMA_CHECK(int(dims.size()) <= kMaxDims, what, ": tensor '", name, "' has ", dims.size(),
-                " dimensions, at most ", kMaxDims, " supported");
+    ANIMA_CHECK(int(dims.size()) <= kMaxDims, what, ": tensor '", name, "' has ", dims.size(), " dimensions, at most ",
+                kMaxDims, " supported");
     for (const json::Value& o : offs->array)
-      ANIMA_CHECK(o.kind == json::Value::Kind::Number && o.is_integer && o.integer >= 0, what,
-                  ": tensor '", name, "' has invalid data_offsets");
+      ANIMA_CHECK(o.kind == json::Value::Kind::Number && o.is_integer && o.integer >= 0, what, ": tensor '", name,
+                  "' has invalid data_offsets");
     uint64_t begin = uint64_t(offs->array[0].integer), end = uint64_t(offs->array[1].integer);
-    ANIMA_CHECK(begin <= end && end <= data_size, what, ": tensor '", name, "' data_offsets [", begin,
-                ", ", end, "] outside the ", data_size, " data bytes");
-    ANIMA_CHECK(end - begin == numel * info.size, what, ": tensor '", name, "' has ", end - begin,
-                " bytes for shape ", Shape(dims).str(), " of ", dt->string, " (", numel * info.size,
-                " expected)");
+    ANIMA_CHECK(begin <= end && end <= data_size, what, ": tensor '", name, "' data_offsets [", begin, ", ", end,
+                "] outside the ", data_size, " data bytes");
+    ANIMA_CHECK(end - begin == numel * info.size, what, ": tensor '", name, "' has ", end - begin, " bytes for shape ",
+                Shape(dims).str(), " of ", dt->string, " (", numel * info.size, " expected)");
     spans.push_back({begin, end, name});
-    DType target = (dt->string == "I32") ? DType::I32
+    DType target = (dt->string == "I32")   ? DType::I32
                    : (dt->string == "I64") ? DType::I64
                    : (dt->string == "U8")  ? DType::U8
                                            : DType::F32;
@@ -233,9 +234,8 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& w
     f.tensors.emplace_back(name, t);
   }
   // The tensors must tile the data buffer exactly, as the reference implementation requires.
-  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   uint64_t expect = 0;
   for (const Span& s : spans) {
     ANIMA_CHECK(s.begin == expect, what, ": tensor '", s.name, "' starts at byte ", s.begin,
@@ -246,22 +246,18 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& w
   return f;
 }
 
-SafetensorsFile load_safetensors(const std::string& path) {
-  return parse_safetensors(read_file_bytes(path), path);
-}
+SafetensorsFile load_safetensors(const std::string& path) { return parse_safetensors(read_file_bytes(path), path); }
 
 std::string serialize_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors,
-                                  const std::map<std::string, std::string>& metadata,
-                                  StoredFloat float_format) {
+                                  const std::map<std::string, std::string>& metadata, StoredFloat float_format) {
   // Largest element size first keeps every tensor naturally aligned after the 8-aligned header.
   std::vector<size_t> order(tensors.size());
   for (size_t k = 0; k < order.size(); ++k) order[k] = k;
   auto stored_size = [&](const Tensor& t) {
     return t.dtype() == DType::F32 && float_format != StoredFloat::F32 ? size_t(2) : dtype_size(t.dtype());
   };
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return stored_size(tensors[a].second) > stored_size(tensors[b].second);
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return stored_size(tensors[a].second) > stored_size(tensors[b].second); });
   std::string header = "{";
   if (!metadata.empty()) {
     header += "\"__metadata__\":{";
@@ -277,8 +273,8 @@ std::string serialize_safetensors(const std::vector<std::pair<std::string, Tenso
   for (size_t k : order) {
     const auto& [name, tensor] = tensors[k];
     ANIMA_CHECK(name != "__metadata__" && !name.empty(), "save_safetensors: invalid tensor name '", name, "'");
-    ANIMA_CHECK(std::find(seen.begin(), seen.end(), name) == seen.end(), "save_safetensors: tensor '",
-                name, "' given twice");
+    ANIMA_CHECK(std::find(seen.begin(), seen.end(), name) == seen.end(), "save_safetensors: tensor '", name,
+                "' given twice");
     seen.push_back(name);
     Tensor host = tensor.is_cuda() ? raw::to_device(tensor, Device::cpu()) : tensor;
     size_t begin = data.size();
@@ -294,8 +290,8 @@ std::string serialize_safetensors(const std::vector<std::pair<std::string, Tenso
     std::string shape;
     for (int d = 0; d < host.dim(); ++d) shape += (d ? "," : "") + std::to_string(host.shape()[d]);
     header += std::string(header.size() > 1 ? "," : "") + json::quote(name) + ":{\"dtype\":\"" +
-              stored_name(host.dtype(), float_format) + "\",\"shape\":[" + shape +
-              "],\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
+              stored_name(host.dtype(), float_format) + "\",\"shape\":[" + shape + "],\"data_offsets\":[" +
+              std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
   }
   header += "}";
   while (header.size() % 8 != 0) header += ' ';
@@ -305,8 +301,7 @@ std::string serialize_safetensors(const std::vector<std::pair<std::string, Tenso
   return out + header + data;
 }
 
-void save_safetensors(const std::string& path,
-                      const std::vector<std::pair<std::string, Tensor>>& tensors,
+void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata, StoredFloat float_format) {
   write_file_atomic(path, serialize_safetensors(tensors, metadata, float_format));
 }

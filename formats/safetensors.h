@@ -26,7 +26,7 @@ enum class StoredFloat { F32, F16, BF16 };
 struct SafetensorsFile {
   std::vector<std::pair<std::string, Tensor>> tensors;  // in file order, on the CPU
   std::map<std::string, std::string> metadata;
-  std::map<std::string, std::string> stored_dtypes;      // name -> dtype string in the file
+  std::map<std::string, std::string> stored_dtypes;  // name -> dtype string in the file
 
   const Tensor* find(const std::string& name) const;
   const Tensor& at(const std::string& name) const;  // throws naming the file and the tensor
@@ -39,8 +39,7 @@ std::map<std::string, std::string> read_safetensors_metadata(const std::string& 
 // Parses an in-memory image of a file (used by load_safetensors and the fuzz tests).
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& what);
 
-void save_safetensors(const std::string& path,
-                      const std::vector<std::pair<std::string, Tensor>>& tensors,
+void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {},
                       StoredFloat float_format = StoredFloat::F32);
 std::string serialize_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors,

@@ -96,8 +96,7 @@ Tensor poisson(const Shape& shape, double lambda, uint64_t seed, uint64_t stream
   Tensor out = Tensor::empty(shape, DType::F32, device);
   int parts = std::max(1, int(std::ceil(lambda / 32.0)));
   double limit = std::exp(-lambda / parts);
-  parallel_for(device, out.numel(),
-               detail::PoissonBody{seed, uint32_t(stream), parts, limit, out.data<float>()});
+  parallel_for(device, out.numel(), detail::PoissonBody{seed, uint32_t(stream), parts, limit, out.data<float>()});
   return out;
 }
 
@@ -128,9 +127,7 @@ Tensor threshold_masks(const Tensor& mask, const Tensor& threshold) {
   const float* pm = mask.data<float>();
   const float* pt = threshold.data<float>();
   float* po = out.data<float>();
-  parallel_for(mask.device(), mask.numel(), [=] ANIMA_HD(int64_t i) {
-    po[i] = pm[i] < pt[i / per] ? 0.f : pm[i];
-  });
+  parallel_for(mask.device(), mask.numel(), [=] ANIMA_HD(int64_t i) { po[i] = pm[i] < pt[i / per] ? 0.f : pm[i]; });
   return out;
 }
 
@@ -138,8 +135,8 @@ Tensor scale_masks(const Tensor& mask, const Tensor& factors) {
   detail::check_masks("scale_masks", mask);
   check_same_device("scale_masks", {&mask, &factors});
   int64_t n = mask.size(0), h = mask.size(2), w = mask.size(3);
-  ANIMA_CHECK((factors.shape() == Shape{n, 2}), "scale_masks: factors ", factors.shape().str(),
-              " must be [", n, ", 2]");
+  ANIMA_CHECK((factors.shape() == Shape{n, 2}), "scale_masks: factors ", factors.shape().str(), " must be [", n,
+              ", 2]");
   Tensor grid = Tensor::empty(Shape{n, h, w, 2}, DType::F32, mask.device());
   const float* pf = factors.data<float>();
   float* pg = grid.data<float>();
@@ -214,8 +211,8 @@ Tensor cutmix_box_mask(int64_t n, int64_t h, int64_t w, Generator& gen, Device d
   return out;
 }
 
-Tensor prioritycut_mask(const Tensor& background, const Tensor& occlusion, double bg_threshold,
-                        double k_min, double k_max, int64_t out_h, int64_t out_w, Generator& gen) {
+Tensor prioritycut_mask(const Tensor& background, const Tensor& occlusion, double bg_threshold, double k_min,
+                        double k_max, int64_t out_h, int64_t out_w, Generator& gen) {
   detail::check_masks("prioritycut_mask", background);
   detail::check_masks("prioritycut_mask", occlusion);
   check_same_device("prioritycut_mask", {&background, &occlusion});

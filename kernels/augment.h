@@ -14,8 +14,7 @@ namespace anima::kernels {
 // exp(-lambda), in double precision with exactly rounded products; lambda > 32 is split into
 // ceil(lambda / 32) equal parts whose Poisson counts are summed (Poisson variables add).
 // Element i draws from its own Philox counter range, so the result does not depend on the device.
-Tensor poisson(const Shape& shape, double lambda, uint64_t seed, uint64_t stream,
-               Device device = Device::cpu());
+Tensor poisson(const Shape& shape, double lambda, uint64_t seed, uint64_t stream, Device device = Device::cpu());
 
 // The refined-masking reference code's mask noise: masks in [0, 1] seen as 0..255 intensities;
 // every pixel moves by +-Poisson(lambda) / 255 with a random sign, then is clipped to [0, 1].
@@ -39,8 +38,7 @@ Tensor perturb_test(const Tensor& mask, const Tensor& threshold, double scale = 
 // scale the whole mask along A by U[0.75, 1.25]. Then zero the pixels below the threshold
 // ([N]) and add mask_poisson_noise(lambda). Per-sample randomness from gen. `jitter` replaces the
 // paper's 0.25: every factor is drawn from U[1 - jitter, 1 + jitter].
-Tensor perturb_train(const Tensor& mask, const Tensor& threshold, double lambda, Generator& gen,
-                     double jitter = 0.25);
+Tensor perturb_train(const Tensor& mask, const Tensor& threshold, double lambda, Generator& gen, double jitter = 0.25);
 
 // Vanilla CutMix mask [N, 1, H, W]: one random box per sample with area ratio 1 - lambda,
 // lambda ~ Beta(1, 1) (uniform), centre uniform, clipped to the image (Yun et al. 2019).
@@ -52,7 +50,7 @@ Tensor cutmix_box_mask(int64_t n, int64_t h, int64_t w, Generator& gen, Device d
 // U[k_min, k_max], the floor(k * F) foreground pixels (F = foreground count) with the smallest
 // O_fg get 1 (ties at the cut included), all others 0. The result is upsampled (nearest) to
 // (out_h, out_w).
-Tensor prioritycut_mask(const Tensor& background, const Tensor& occlusion, double bg_threshold,
-                        double k_min, double k_max, int64_t out_h, int64_t out_w, Generator& gen);
+Tensor prioritycut_mask(const Tensor& background, const Tensor& occlusion, double bg_threshold, double k_min,
+                        double k_max, int64_t out_h, int64_t out_w, Generator& gen);
 
 }  // namespace anima::kernels

@@ -13,26 +13,22 @@ void check_bn(const char* op, const Tensor& x, std::initializer_list<const Tenso
   check_dtype(op, x, DType::F32);
   for (const Tensor* t : per_channel) {
     check_same_device(op, {&x, t});
-    ANIMA_CHECK(t->shape() == Shape{x.size(1)}, op, ": per-channel tensor ", t->shape().str(),
-                " does not match ", x.size(1), " channels of ", x.shape().str());
+    ANIMA_CHECK(t->shape() == Shape{x.size(1)}, op, ": per-channel tensor ", t->shape().str(), " does not match ",
+                x.size(1), " channels of ", x.shape().str());
   }
 }
 
 }  // namespace
 
-BatchNormForward batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                  const Tensor& running_mean, const Tensor& running_var,
-                                  double momentum, double eps) {
+BatchNormForward batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                                  const Tensor& running_var, double momentum, double eps) {
   check_bn("batch_norm", x, {&weight, &bias, &running_mean, &running_var});
   int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3), count = N * HW;
-  ANIMA_CHECK(count > 1, "batch_norm: training needs more than one value per channel, got input ",
-              x.shape().str());
-  BatchNormForward r{Tensor::empty(x.shape(), DType::F32, x.device()),
-                     Tensor::empty(Shape{C}, DType::F32, x.device()),
+  ANIMA_CHECK(count > 1, "batch_norm: training needs more than one value per channel, got input ", x.shape().str());
+  BatchNormForward r{Tensor::empty(x.shape(), DType::F32, x.device()), Tensor::empty(Shape{C}, DType::F32, x.device()),
                      Tensor::empty(Shape{C}, DType::F32, x.device())};
   if (x.is_cuda()) {
-    cudnn::batch_norm_train(x, weight, bias, running_mean, running_var, momentum, eps, r.y,
-                            r.save_mean, r.save_invstd);
+    cudnn::batch_norm_train(x, weight, bias, running_mean, running_var, momentum, eps, r.y, r.save_mean, r.save_invstd);
     return r;
   }
   const float* px = x.data<float>();
@@ -69,14 +65,13 @@ BatchNormForward batch_norm_train(const Tensor& x, const Tensor& weight, const T
   return r;
 }
 
-BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
-                                   const Tensor& save_mean, const Tensor& save_invstd, double eps) {
+BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                                   const Tensor& save_invstd, double eps) {
   check_bn("batch_norm_backward", x, {&weight, &save_mean, &save_invstd});
-  ANIMA_CHECK(gy.shape() == x.shape(), "batch_norm_backward: gradient ", gy.shape().str(),
-              " does not match input ", x.shape().str());
+  ANIMA_CHECK(gy.shape() == x.shape(), "batch_norm_backward: gradient ", gy.shape().str(), " does not match input ",
+              x.shape().str());
   int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
-  BatchNormGrads g{Tensor::empty(x.shape(), DType::F32, x.device()),
-                   Tensor::empty(Shape{C}, DType::F32, x.device()),
+  BatchNormGrads g{Tensor::empty(x.shape(), DType::F32, x.device()), Tensor::empty(Shape{C}, DType::F32, x.device()),
                    Tensor::empty(Shape{C}, DType::F32, x.device())};
   if (x.is_cuda()) {
     cudnn::batch_norm_backward(gy, x, weight, save_mean, save_invstd, eps, g.dx, g.dweight, g.dbias);

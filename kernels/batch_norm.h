@@ -15,15 +15,14 @@ struct BatchNormForward {
   Tensor save_invstd;  // [C] 1 / sqrt(batch var + eps)
 };
 
-BatchNormForward batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                  const Tensor& running_mean, const Tensor& running_var,
-                                  double momentum, double eps);
+BatchNormForward batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                                  const Tensor& running_var, double momentum, double eps);
 
 struct BatchNormGrads {
   Tensor dx, dweight, dbias;
 };
 
-BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight,
-                                   const Tensor& save_mean, const Tensor& save_invstd, double eps);
+BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                                   const Tensor& save_invstd, double eps);
 
 }  // namespace anima::kernels

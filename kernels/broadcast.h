@@ -48,8 +48,7 @@ BroadcastIndex<N> make_broadcast_index(const Shape& out, const Shape* const in[N
   int nd = 0;
   for (int d = 0; d < b.ndim; ++d) {
     bool merge = nd > 0;
-    for (int k = 0; merge && k < N; ++k)
-      merge = b.stride[k][nd - 1] == b.stride[k][d] * b.extent[d];
+    for (int k = 0; merge && k < N; ++k) merge = b.stride[k][nd - 1] == b.stride[k][d] * b.extent[d];
     if (merge) {
       b.extent[nd - 1] *= b.extent[d];
       for (int k = 0; k < N; ++k) b.stride[k][nd - 1] = b.stride[k][d];

@@ -44,11 +44,11 @@ void check_images(const char* op, const Tensor& img) {
 
 }  // namespace detail
 
-ColorJitterParams draw_color_jitter(int64_t n, float brightness, float contrast, float saturation,
-                                    float hue, Generator& gen) {
+ColorJitterParams draw_color_jitter(int64_t n, float brightness, float contrast, float saturation, float hue,
+                                    Generator& gen) {
   ANIMA_CHECK(brightness >= 0 && contrast >= 0 && saturation >= 0 && hue >= 0 && hue <= 0.5f,
-              "color_jitter: need non-negative strengths and hue <= 0.5, got ", brightness, ", ", contrast,
-              ", ", saturation, ", ", hue);
+              "color_jitter: need non-negative strengths and hue <= 0.5, got ", brightness, ", ", contrast, ", ",
+              saturation, ", ", hue);
   uint64_t seed = gen.seed(), stream = gen.take_stream();
   uint64_t next = 0;
   auto uniform = [&] {
@@ -59,7 +59,8 @@ ColorJitterParams draw_color_jitter(int64_t n, float brightness, float contrast,
   ColorJitterParams p;
   for (int64_t s = 0; s < n; ++s) {
     std::array<ColorOp, 4> order = {ColorOp::Brightness, ColorOp::Contrast, ColorOp::Saturation, ColorOp::Hue};
-    for (int i = 3; i > 0; --i) std::swap(order[size_t(i)], order[size_t(std::min<int64_t>(i, int64_t(uniform() * (i + 1))))]);
+    for (int i = 3; i > 0; --i)
+      std::swap(order[size_t(i)], order[size_t(std::min<int64_t>(i, int64_t(uniform() * (i + 1))))]);
     p.order.push_back(order);
     p.factor.push_back({range(std::max(0.0, 1.0 - brightness), 1.0 + brightness),
                         range(std::max(0.0, 1.0 - contrast), 1.0 + contrast),
@@ -71,8 +72,8 @@ ColorJitterParams draw_color_jitter(int64_t n, float brightness, float contrast,
 Tensor color_jitter(const Tensor& images, const ColorJitterParams& params) {
   detail::check_images("color_jitter", images);
   int64_t n = images.size(0);
-  ANIMA_CHECK(int64_t(params.order.size()) == n && int64_t(params.factor.size()) == n, "color_jitter: ",
-              params.order.size(), " parameter sets for ", n, " images");
+  ANIMA_CHECK(int64_t(params.order.size()) == n && int64_t(params.factor.size()) == n,
+              "color_jitter: ", params.order.size(), " parameter sets for ", n, " images");
   Tensor out = raw::to_device(images, images.device());
   for (int stage = 0; stage < 4; ++stage) {
     std::vector<float> of;

@@ -26,8 +26,8 @@ struct ColorJitterParams {
 
 // Factors uniform in [max(0, 1 - b), 1 + b] etc. and hue shift in [-hue, hue] (hue <= 0.5), and a
 // uniformly random order per sample, from gen.
-ColorJitterParams draw_color_jitter(int64_t n, float brightness, float contrast, float saturation,
-                                    float hue, Generator& gen);
+ColorJitterParams draw_color_jitter(int64_t n, float brightness, float contrast, float saturation, float hue,
+                                    Generator& gen);
 
 Tensor color_jitter(const Tensor& images, const ColorJitterParams& params);
 

@@ -50,8 +50,7 @@ ANIMA_HD inline void color_op(int op, float f, float mean, float* r, float* g, f
       break;
     case 2: {  // saturation
       float l = gray(*r, *g, *b);
-      *r = clamp01(f * *r + (1.f - f) * l), *g = clamp01(f * *g + (1.f - f) * l),
-      *b = clamp01(f * *b + (1.f - f) * l);
+      *r = clamp01(f * *r + (1.f - f) * l), *g = clamp01(f * *g + (1.f - f) * l), *b = clamp01(f * *b + (1.f - f) * l);
       break;
     }
     default: {  // hue

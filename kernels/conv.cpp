@@ -25,8 +25,8 @@ void check_inputs(const char* op, const Tensor& x, const Tensor& w) {
 }
 
 ops::ConvGeometry geometry(const Shape& x, const Shape& w, const Shape& out, const Conv2dParams& p) {
-  return {x[1] / p.groups, x[2], x[3], w[2], w[3], out[2], out[3],
-          p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
+  return {x[1] / p.groups, x[2],       x[3],    w[2],    w[3],    out[2], out[3],
+          p.stride_h,      p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
 }
 
 bool is_pointwise(const ops::ConvGeometry& g) {
@@ -57,8 +57,7 @@ ConvItems conv_items(int64_t n, int64_t groups, int64_t work_per_item) {
   return {count, many ? std::min<int64_t>(count, cpu_max_threads()) : 1};
 }
 
-Tensor conv2d_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
-                  const Shape& out_shape) {
+Tensor conv2d_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, const Shape& out_shape) {
   Tensor out = Tensor::empty(out_shape, DType::F32, Device::cpu());
   ops::ConvGeometry g = geometry(x.shape(), w.shape(), out_shape, p);
   int64_t Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
@@ -78,14 +77,13 @@ Tensor conv2d_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Co
     if (pb)
       for (int64_t co = 0; co < Cog; ++co) std::fill(o + co * Q, o + (co + 1) * Q, pb[grp * Cog + co]);
     const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pcol + cpu_thread_index() * col_size);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(Cog), int(Q), int(K), 1.f, pw + grp * Cog * K, int(K),
-                c, int(Q), pb ? 1.f : 0.f, o, int(Q));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(Cog), int(Q), int(K), 1.f, pw + grp * Cog * K, int(K), c,
+                int(Q), pb ? 1.f : 0.f, o, int(Q));
   }
   return out;
 }
 
-Tensor conv2d_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shape& x_shape,
-                                 const Conv2dParams& p) {
+Tensor conv2d_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
   Tensor dx = Tensor::empty(x_shape, DType::F32, Device::cpu());
   ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
   int64_t Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
@@ -116,8 +114,7 @@ Tensor conv2d_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shap
 // dW sums over the images: each thread accumulates its images into its own copy of dW (the
 // items are split statically, so the sum is the same on every run with the same thread count),
 // and the copies are added in thread order.
-Tensor conv2d_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Shape& w_shape,
-                                  const Conv2dParams& p) {
+Tensor conv2d_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Shape& w_shape, const Conv2dParams& p) {
   ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
   int64_t Co = w_shape[0], Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
   ConvItems items = conv_items(x.size(0), p.groups, Cog * K * Q);
@@ -150,8 +147,8 @@ Tensor conv2d_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Sha
 #define ANIMA_CPU_CLONES
 #endif
 
-ANIMA_CPU_CLONES void direct_row(const ops::ConvGeometry& g, const float* x, const float* wk, float bias,
-                                 int64_t ho, float* out) {
+ANIMA_CPU_CLONES void direct_row(const ops::ConvGeometry& g, const float* x, const float* wk, float bias, int64_t ho,
+                                 float* out) {
   ops::conv_direct_row(g, x, wk, bias, ho, out);
 }
 ANIMA_CPU_CLONES void direct_backward_input_row(const ops::ConvGeometry& g, int64_t Cog, const float* gout,
@@ -171,28 +168,44 @@ constexpr int64_t kTileChannels = 8;
 ANIMA_CPU_CLONES void tile_row(int CO, const ops::ConvGeometry& g, int64_t Wp, const float* xw, const float* wk,
                                int64_t w_stride, const float* bias, int64_t ho, float* out, int64_t out_stride) {
   switch (CO) {
-    case 1: return ops::conv_tile_row<1>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 2: return ops::conv_tile_row<2>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 3: return ops::conv_tile_row<3>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 4: return ops::conv_tile_row<4>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 5: return ops::conv_tile_row<5>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 6: return ops::conv_tile_row<6>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 7: return ops::conv_tile_row<7>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    default: return ops::conv_tile_row<8>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 1:
+      return ops::conv_tile_row<1>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 2:
+      return ops::conv_tile_row<2>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 3:
+      return ops::conv_tile_row<3>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 4:
+      return ops::conv_tile_row<4>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 5:
+      return ops::conv_tile_row<5>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 6:
+      return ops::conv_tile_row<6>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 7:
+      return ops::conv_tile_row<7>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    default:
+      return ops::conv_tile_row<8>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
   }
 }
 ANIMA_CPU_CLONES void tile_weight_row(int CO, const ops::ConvGeometry& g, int64_t Wp, int64_t Wt, int64_t n_images,
                                       const float* xw, int64_t x_stride, const float* gw, int64_t g_stride,
                                       int64_t g_co, int64_t c, int64_t i, float* dw, int64_t dw_stride) {
   switch (CO) {
-    case 1: return ops::conv_tile_weight_row<1>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 2: return ops::conv_tile_weight_row<2>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 3: return ops::conv_tile_weight_row<3>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 4: return ops::conv_tile_weight_row<4>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 5: return ops::conv_tile_weight_row<5>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 6: return ops::conv_tile_weight_row<6>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 7: return ops::conv_tile_weight_row<7>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    default: return ops::conv_tile_weight_row<8>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 1:
+      return ops::conv_tile_weight_row<1>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 2:
+      return ops::conv_tile_weight_row<2>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 3:
+      return ops::conv_tile_weight_row<3>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 4:
+      return ops::conv_tile_weight_row<4>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 5:
+      return ops::conv_tile_weight_row<5>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 6:
+      return ops::conv_tile_weight_row<6>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 7:
+      return ops::conv_tile_weight_row<7>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    default:
+      return ops::conv_tile_weight_row<8>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
   }
 }
 
@@ -209,8 +222,8 @@ Tensor padded_rows(const float* src, int64_t rows, int64_t W, int64_t pad_left, 
 // The tiled forward convolution of stride 1 on raw arrays: x [N, groups*g.C, g.H, g.W], w
 // [groups*Cog, g.C, kh, kw], bias [groups*Cog] or null, out [N, groups*Cog, g.Ho, g.Wo]. Output
 // rows of up to 8 channels run in parallel.
-void tiled_forward(const ops::ConvGeometry& g, int64_t N, int64_t groups, int64_t Cog, const float* x,
-                   const float* w, const float* bias, float* out) {
+void tiled_forward(const ops::ConvGeometry& g, int64_t N, int64_t groups, int64_t Cog, const float* x, const float* w,
+                   const float* bias, float* out) {
   int64_t Ct = groups * g.C, Co = groups * Cog, K = g.C * g.kh * g.kw;
   int64_t Wp = round_up_to_tile(g.Wo) + (g.kw - 1) * g.dw;
   Tensor xw = padded_rows(x, N * Ct * g.H, g.W, g.pw, Wp);
@@ -250,10 +263,14 @@ enum class Path { Im2col, Rows, Tiled };
 // group for which Auto takes it.
 Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, int64_t tiled_max) {
   switch (g_cpu_conv_algo.load(std::memory_order_relaxed)) {
-    case CpuConvAlgo::Im2col: return Path::Im2col;
-    case CpuConvAlgo::DirectRows: return Path::Rows;
-    case CpuConvAlgo::DirectTiled: return tiled_ok ? Path::Tiled : Path::Rows;
-    case CpuConvAlgo::Auto: break;
+    case CpuConvAlgo::Im2col:
+      return Path::Im2col;
+    case CpuConvAlgo::DirectRows:
+      return Path::Rows;
+    case CpuConvAlgo::DirectTiled:
+      return tiled_ok ? Path::Tiled : Path::Rows;
+    case CpuConvAlgo::Auto:
+      break;
   }
   bool few_outputs = Cog <= kRowsMaxOutChannels;
   if (is_pointwise(g)) return Path::Im2col;
@@ -284,8 +301,8 @@ Tensor conv2d_tiled_backward_input_cpu(const Tensor& gout, const Tensor& w, cons
       for (int64_t co = 0; co < Cog; ++co)
         for (int64_t t = 0; t < kk; ++t)
           pwt[((grp * g.C + c) * Cog + co) * kk + t] = pw[((grp * Cog + co) * g.C + c) * kk + (kk - 1 - t)];
-  ops::ConvGeometry gt{Cog, g.Ho, g.Wo, g.kh, g.kw, g.H, g.W, 1, 1,
-                       (g.kh - 1) * g.dh - g.ph, (g.kw - 1) * g.dw - g.pw, g.dh, g.dw};
+  ops::ConvGeometry gt{Cog,  g.Ho, g.Wo, g.kh, g.kw, g.H, g.W, 1, 1, (g.kh - 1) * g.dh - g.ph, (g.kw - 1) * g.dw - g.pw,
+                       g.dh, g.dw};
   Tensor dx = Tensor::empty(x_shape, DType::F32, Device::cpu());
   tiled_forward(gt, x_shape[0], p.groups, g.C, gout.data<float>(), pwt, nullptr, dx.data<float>());
   return dx;
@@ -309,8 +326,8 @@ Tensor conv2d_tiled_backward_weight_cpu(const Tensor& gout, const Tensor& x, con
     int64_t i = r % g.kh, t = r / g.kh, c = t % g.C, gb = t / g.C, b = gb % blocks, grp = gb / blocks;
     int64_t co0 = grp * Cog + b * kTileChannels;
     int CO = int(std::min(kTileChannels, Cog - b * kTileChannels));
-    tile_weight_row(CO, g, Wp, Wt, N, pxw + grp * g.C * g.H * Wp, Ct * g.H * Wp, pgw + co0 * g.Ho * Wt,
-                    Co * g.Ho * Wt, g.Ho * Wt, c, i, pdw + ((co0 * g.C + c) * g.kh + i) * g.kw, K);
+    tile_weight_row(CO, g, Wp, Wt, N, pxw + grp * g.C * g.H * Wp, Ct * g.H * Wp, pgw + co0 * g.Ho * Wt, Co * g.Ho * Wt,
+                    g.Ho * Wt, c, i, pdw + ((co0 * g.C + c) * g.kh + i) * g.kw, K);
   });
   return dw;
 }
@@ -327,8 +344,7 @@ Tensor conv2d_direct_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, c
   float* po = out.data<float>();
   cpu_for_rows(out_shape[0] * Co * g.Ho, g.Wo * K, [&](int64_t r) {
     int64_t ho = r % g.Ho, nc = r / g.Ho, co = nc % Co, n = nc / Co, grp = co / Cog;
-    direct_row(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pw + co * K, pb ? pb[co] : 0.f, ho,
-               po + r * g.Wo);
+    direct_row(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pw + co * K, pb ? pb[co] : 0.f, ho, po + r * g.Wo);
   });
   return out;
 }
@@ -344,8 +360,7 @@ Tensor conv2d_direct_backward_input_cpu(const Tensor& gout, const Tensor& w, con
   float* pdx = dx.data<float>();
   cpu_for_rows(x_shape[0] * Ct * g.H, g.W * Cog * g.kh * g.kw, [&](int64_t r) {
     int64_t h = r % g.H, nc = r / g.H, c = nc % Ct, n = nc / Ct, grp = c / g.C;
-    direct_backward_input_row(g, Cog, pg + (n * Co + grp * Cog) * Q, pw + grp * Cog * K, c % g.C, h,
-                              pdx + r * g.W);
+    direct_backward_input_row(g, Cog, pg + (n * Co + grp * Cog) * Q, pw + grp * Cog * K, c % g.C, h, pdx + r * g.W);
   });
   return dx;
 }
@@ -365,8 +380,8 @@ Tensor conv2d_direct_backward_weight_cpu(const Tensor& gout, const Tensor& x, co
   float* pdw = dw.data<float>();
   cpu_for_rows(Co * g.C * g.kh, N * Q * g.kw, [&](int64_t r) {
     int64_t i = r % g.kh, t = r / g.kh, c = t % g.C, co = t / g.C, grp = co / Cog;
-    direct_backward_weight_row(g, N, px + grp * g.C * g.H * g.W, x.size(1) * g.H * g.W, pg + grp * Cog * Q,
-                               Co * Q, co % Cog, c, i, pacc + cpu_thread_index() * acc_size, pdw + r * g.kw);
+    direct_backward_weight_row(g, N, px + grp * g.C * g.H * g.W, x.size(1) * g.H * g.W, pg + grp * Cog * Q, Co * Q,
+                               co % Cog, c, i, pacc + cpu_thread_index() * acc_size, pdw + r * g.kw);
   });
   return dw;
 }
@@ -377,9 +392,10 @@ void set_cpu_conv_algo(CpuConvAlgo algo) { g_cpu_conv_algo.store(algo, std::memo
 CpuConvAlgo cpu_conv_algo() { return g_cpu_conv_algo.load(std::memory_order_relaxed); }
 
 namespace {
-constexpr std::pair<CpuConvAlgo, const char*> kCpuConvAlgoNames[] = {
-    {CpuConvAlgo::Auto, "auto"}, {CpuConvAlgo::Im2col, "im2col"},
-    {CpuConvAlgo::DirectRows, "rows"}, {CpuConvAlgo::DirectTiled, "tiled"}};
+constexpr std::pair<CpuConvAlgo, const char*> kCpuConvAlgoNames[] = {{CpuConvAlgo::Auto, "auto"},
+                                                                     {CpuConvAlgo::Im2col, "im2col"},
+                                                                     {CpuConvAlgo::DirectRows, "rows"},
+                                                                     {CpuConvAlgo::DirectTiled, "tiled"}};
 }  // namespace
 
 const char* cpu_conv_algo_name(CpuConvAlgo algo) {
@@ -397,19 +413,18 @@ CpuConvAlgo parse_cpu_conv_algo(const std::string& name) {
 Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
   ANIMA_CHECK(x.ndim == 4 && w.ndim == 4, "conv2d: expected input [N, C, H, W] and weight ",
               "[Co, C/groups, kh, kw], got ", x.str(), " and ", w.str());
-  ANIMA_CHECK(p.groups >= 1 && p.stride_h >= 1 && p.stride_w >= 1 && p.dil_h >= 1 &&
-                  p.dil_w >= 1 && p.pad_h >= 0 && p.pad_w >= 0,
-              "conv2d: invalid parameters (groups ", p.groups, ", stride ", p.stride_h, "x",
-              p.stride_w, ", dilation ", p.dil_h, "x", p.dil_w, ", padding ", p.pad_h, "x", p.pad_w, ")");
-  ANIMA_CHECK(x[1] % p.groups == 0 && w[0] % p.groups == 0 && w[1] * p.groups == x[1],
-              "conv2d: input ", x.str(), " and weight ", w.str(), " do not match for ", p.groups,
+  ANIMA_CHECK(p.groups >= 1 && p.stride_h >= 1 && p.stride_w >= 1 && p.dil_h >= 1 && p.dil_w >= 1 && p.pad_h >= 0 &&
+                  p.pad_w >= 0,
+              "conv2d: invalid parameters (groups ", p.groups, ", stride ", p.stride_h, "x", p.stride_w, ", dilation ",
+              p.dil_h, "x", p.dil_w, ", padding ", p.pad_h, "x", p.pad_w, ")");
+  ANIMA_CHECK(x[1] % p.groups == 0 && w[0] % p.groups == 0 && w[1] * p.groups == x[1], "conv2d: input ", x.str(),
+              " and weight ", w.str(), " do not match for ", p.groups,
               " groups (need C = weight[1] * groups, Co divisible by groups)");
   int64_t eff_h = p.dil_h * (w[2] - 1) + 1, eff_w = p.dil_w * (w[3] - 1) + 1;
   int64_t Ho = (x[2] + 2 * p.pad_h - eff_h) / p.stride_h + 1;
   int64_t Wo = (x[3] + 2 * p.pad_w - eff_w) / p.stride_w + 1;
-  ANIMA_CHECK(x[2] + 2 * p.pad_h >= eff_h && x[3] + 2 * p.pad_w >= eff_w, "conv2d: kernel ",
-              w[2], "x", w[3], " (dilation ", p.dil_h, "x", p.dil_w, ") is larger than the padded input ",
-              x.str());
+  ANIMA_CHECK(x[2] + 2 * p.pad_h >= eff_h && x[3] + 2 * p.pad_w >= eff_w, "conv2d: kernel ", w[2], "x", w[3],
+              " (dilation ", p.dil_h, "x", p.dil_w, ") is larger than the padded input ", x.str());
   return Shape{x[0], w[0], Ho, Wo};
 }
 
@@ -419,50 +434,55 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   if (bias.defined()) {
     check_same_device("conv2d", {&x, &bias});
     check_dtype("conv2d", bias, DType::F32);
-    ANIMA_CHECK(bias.shape() == Shape{w.size(0)}, "conv2d: bias ", bias.shape().str(),
-                " does not match ", w.size(0), " output channels");
+    ANIMA_CHECK(bias.shape() == Shape{w.size(0)}, "conv2d: bias ", bias.shape().str(), " does not match ", w.size(0),
+                " output channels");
   }
   if (out.numel() == 0 || x.numel() == 0) return kernels::full(out, 0.0, DType::F32, x.device());
   if (x.is_cuda()) return cudnn::conv2d_forward(x, w, bias, p, out);
   ops::ConvGeometry g = geometry(x.shape(), w.shape(), out, p);
   switch (choose_path(g, w.size(0) / p.groups, tiled_applies(g), 16)) {
-    case Path::Tiled: return conv2d_tiled_cpu(x, w, bias, p, out);
-    case Path::Rows: return conv2d_direct_cpu(x, w, bias, p, out);
-    case Path::Im2col: break;
+    case Path::Tiled:
+      return conv2d_tiled_cpu(x, w, bias, p, out);
+    case Path::Rows:
+      return conv2d_direct_cpu(x, w, bias, p, out);
+    case Path::Im2col:
+      break;
   }
   return conv2d_cpu(x, w, bias, p, out);
 }
 
-Tensor conv2d_backward_input(const Tensor& gout, const Tensor& w, const Shape& x_shape,
-                             const Conv2dParams& p) {
+Tensor conv2d_backward_input(const Tensor& gout, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
   check_inputs("conv2d_backward_input", gout, w);
-  ANIMA_CHECK(conv2d_output_shape(x_shape, w.shape(), p) == gout.shape(),
-              "conv2d_backward_input: gradient ", gout.shape().str(), " does not match the output of ",
-              x_shape.str(), " * ", w.shape().str());
+  ANIMA_CHECK(conv2d_output_shape(x_shape, w.shape(), p) == gout.shape(), "conv2d_backward_input: gradient ",
+              gout.shape().str(), " does not match the output of ", x_shape.str(), " * ", w.shape().str());
   if (gout.numel() == 0 || x_shape.numel() == 0) return kernels::full(x_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_data(gout, w, x_shape, p);
   ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
   switch (choose_path(g, w.size(0) / p.groups, tiled_input_gradient_applies(g), 16)) {
-    case Path::Tiled: return conv2d_tiled_backward_input_cpu(gout, w, x_shape, p);
-    case Path::Rows: return conv2d_direct_backward_input_cpu(gout, w, x_shape, p);
-    case Path::Im2col: break;
+    case Path::Tiled:
+      return conv2d_tiled_backward_input_cpu(gout, w, x_shape, p);
+    case Path::Rows:
+      return conv2d_direct_backward_input_cpu(gout, w, x_shape, p);
+    case Path::Im2col:
+      break;
   }
   return conv2d_backward_input_cpu(gout, w, x_shape, p);
 }
 
-Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& w_shape,
-                              const Conv2dParams& p) {
+Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& w_shape, const Conv2dParams& p) {
   check_inputs("conv2d_backward_weight", gout, x);
-  ANIMA_CHECK(conv2d_output_shape(x.shape(), w_shape, p) == gout.shape(),
-              "conv2d_backward_weight: gradient ", gout.shape().str(), " does not match the output of ",
-              x.shape().str(), " * ", w_shape.str());
+  ANIMA_CHECK(conv2d_output_shape(x.shape(), w_shape, p) == gout.shape(), "conv2d_backward_weight: gradient ",
+              gout.shape().str(), " does not match the output of ", x.shape().str(), " * ", w_shape.str());
   if (gout.numel() == 0 || x.numel() == 0) return kernels::full(w_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_filter(gout, x, w_shape, p);
   ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
   switch (choose_path(g, w_shape[0] / p.groups, tiled_applies(g), 12)) {
-    case Path::Tiled: return conv2d_tiled_backward_weight_cpu(gout, x, w_shape, p);
-    case Path::Rows: return conv2d_direct_backward_weight_cpu(gout, x, w_shape, p);
-    case Path::Im2col: break;
+    case Path::Tiled:
+      return conv2d_tiled_backward_weight_cpu(gout, x, w_shape, p);
+    case Path::Rows:
+      return conv2d_direct_backward_weight_cpu(gout, x, w_shape, p);
+    case Path::Im2col:
+      break;
   }
   return conv2d_backward_weight_cpu(gout, x, w_shape, p);
 }

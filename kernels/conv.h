@@ -52,15 +52,12 @@ CpuConvAlgo parse_cpu_conv_algo(const std::string& name);
 Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dParams& p);
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p);
-Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Shape& x_shape,
-                             const Conv2dParams& p);
-Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Shape& w_shape,
-                              const Conv2dParams& p);
+Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Shape& x_shape, const Conv2dParams& p);
+Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Shape& w_shape, const Conv2dParams& p);
 // Sum of grad_out over N, H, W.
 Tensor conv2d_backward_bias(const Tensor& grad_out);
 
 // Direct seven-loop convolution with double accumulation: the specification (CPU only).
-Tensor conv2d_reference(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                        const Conv2dParams& p);
+Tensor conv2d_reference(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p);
 
 }  // namespace anima::kernels

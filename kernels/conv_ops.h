@@ -11,7 +11,7 @@
 namespace anima::kernels::ops {
 
 struct ConvGeometry {
-  int64_t C, H, W;      // input channels (of one group), height, width
+  int64_t C, H, W;  // input channels (of one group), height, width
   int64_t kh, kw;
   int64_t Ho, Wo;
   int64_t sh, sw, ph, pw, dh, dw;
@@ -83,7 +83,8 @@ inline void col2im_channel(const ConvGeometry& g, const float* col, int64_t c, f
 // of conv.cpp's per-CPU versions compiles them with its own vector width.
 
 // y[k] += a * x[k * stride] for k in [0, n).
-[[gnu::always_inline]] inline void axpy_strided(float* __restrict y, const float* __restrict x, float a, int64_t n, int64_t stride) {
+[[gnu::always_inline]] inline void axpy_strided(float* __restrict y, const float* __restrict x, float a, int64_t n,
+                                                int64_t stride) {
   if (stride == 1)
     for (int64_t k = 0; k < n; ++k) y[k] += a * x[k];
   else
@@ -93,8 +94,8 @@ inline void col2im_channel(const ConvGeometry& g, const float* col, int64_t c, f
 // Output row ho of one output channel, from one image-group x (C*H*W floats) and that channel's
 // weights wk (C*kh*kw): out[wo] = bias + the sum over (c, i, j), in that order, of
 // wk[c][i][j] * x[c][ho*s_h - p_h + i*d_h][wo*s_w - p_w + j*d_w] (taps outside the image skipped).
-[[gnu::always_inline]] inline void conv_direct_row(const ConvGeometry& g, const float* x, const float* wk, float bias, int64_t ho,
-                            float* out) {
+[[gnu::always_inline]] inline void conv_direct_row(const ConvGeometry& g, const float* x, const float* wk, float bias,
+                                                   int64_t ho, float* out) {
   std::fill(out, out + g.Wo, bias);
   for (int64_t c = 0; c < g.C; ++c)
     for (int64_t i = 0; i < g.kh; ++i) {
@@ -114,8 +115,8 @@ inline void col2im_channel(const ConvGeometry& g, const float* col, int64_t c, f
 // dx[c][h][x] = the sum over (co, i, j), in that order, of w[co][c][i][j] * gout[co][ho][wo] over
 // the taps with ho*s_h - p_h + i*d_h = h and wo*s_w - p_w + j*d_w = x. Each row is written by one
 // call, so rows can run in parallel without atomics.
-[[gnu::always_inline]] inline void conv_direct_backward_input_row(const ConvGeometry& g, int64_t Cog, const float* gout, const float* w,
-                                           int64_t c, int64_t h, float* dx_row) {
+[[gnu::always_inline]] inline void conv_direct_backward_input_row(const ConvGeometry& g, int64_t Cog, const float* gout,
+                                                                  const float* w, int64_t c, int64_t h, float* dx_row) {
   std::fill(dx_row, dx_row + g.W, 0.f);
   for (int64_t co = 0; co < Cog; ++co)
     for (int64_t i = 0; i < g.kh; ++i) {
@@ -141,9 +142,10 @@ inline void col2im_channel(const ConvGeometry& g, const float* col, int64_t c, f
 // dw[j] = sum over images, ho and wo of gout[co][ho][wo] * x[c][ho*s_h - p_h + i*d_h][wo*s_w - p_w + j*d_w].
 // acc (kw*Wo floats) holds one partial sum per (j, wo) while the images and rows run, so the
 // inner loop is elementwise; the partial sums are then added in wo order.
-[[gnu::always_inline]] inline void conv_direct_backward_weight_row(const ConvGeometry& g, int64_t n_images, const float* x, int64_t x_stride,
-                                            const float* gout, int64_t g_stride, int64_t co, int64_t c, int64_t i,
-                                            float* acc, float* dw) {
+[[gnu::always_inline]] inline void conv_direct_backward_weight_row(const ConvGeometry& g, int64_t n_images,
+                                                                   const float* x, int64_t x_stride, const float* gout,
+                                                                   int64_t g_stride, int64_t co, int64_t c, int64_t i,
+                                                                   float* acc, float* dw) {
   std::fill(acc, acc + g.kw * g.Wo, 0.f);
   for (int64_t n = 0; n < n_images; ++n)
     for (int64_t ho = 0; ho < g.Ho; ++ho) {
@@ -170,13 +172,12 @@ inline void col2im_channel(const ConvGeometry& g, const float* col, int64_t c, f
 }
 
 // The tiled direct convolution: the fast twin of conv_direct_row for stride 1, which conv.cpp
-// runs for stride-1 convolutions with up to 16 output channels per group (CpuConvAlgo::Auto). A tile is kTile adjacent outputs of up to 8 output channels,
-// held in vector registers while the taps run; each input load serves all the tile's channels.
-// The input is first copied into rows padded with zeros to the left and right (xw below), so a
-// tile never tests a bound. Each output still adds bias, then its taps in (c, i, j) order, with a
-// multiply and an add per tap: the same operations in the same order as conv_direct_row, so the
-// two give the same bits. The channel loops are unrolled so that the accumulators stay in
-// registers (a rolled loop kept them in memory: a store per tap, 2x slower).
+// runs for stride-1 convolutions with up to 16 output channels per group (CpuConvAlgo::Auto). A tile is kTile adjacent
+// outputs of up to 8 output channels, held in vector registers while the taps run; each input load serves all the
+// tile's channels. The input is first copied into rows padded with zeros to the left and right (xw below), so a tile
+// never tests a bound. Each output still adds bias, then its taps in (c, i, j) order, with a multiply and an add per
+// tap: the same operations in the same order as conv_direct_row, so the two give the same bits. The channel loops are
+// unrolled so that the accumulators stay in registers (a rolled loop kept them in memory: a store per tap, 2x slower).
 constexpr int kTile = 16;
 // GCC warns that a 64-byte vector passed by value has an ABI that depends on AVX-512; every
 // function below is inlined, so no such value crosses a call.
@@ -208,7 +209,7 @@ template <int CO>
                                                  int64_t out_stride) {
   for (int64_t t0 = 0; t0 < g.Wo; t0 += kTile) {
     TileVec acc[CO];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int co = 0; co < CO; ++co) acc[co] = TileVec{} + (bias ? bias[co] : 0.f);
     for (int64_t c = 0; c < g.C; ++c)
       for (int64_t i = 0; i < g.kh; ++i) {
@@ -218,12 +219,12 @@ template <int CO>
         const float* wr = wk + (c * g.kh + i) * g.kw;
         for (int64_t j = 0; j < g.kw; ++j) {
           TileVec xv = tile_load(xr + j * g.dw);
-          #pragma GCC unroll 8
+#pragma GCC unroll 8
           for (int co = 0; co < CO; ++co) acc[co] += wr[co * w_stride + j] * xv;
         }
       }
     int64_t n = std::min<int64_t>(kTile, g.Wo - t0);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int co = 0; co < CO; ++co) __builtin_memcpy(out + co * out_stride + t0, &acc[co], n * sizeof(float));
   }
 }
@@ -234,13 +235,13 @@ template <int CO>
 // xw as in conv_tile_row, images x_stride apart. Each (co, j) sums one vector of partial sums
 // over the images, rows and tiles, then its lanes in order.
 template <int CO>
-[[gnu::always_inline]] inline void conv_tile_weight_row(const ConvGeometry& g, int64_t Wp, int64_t Wt,
-                                                        int64_t n_images, const float* xw, int64_t x_stride,
-                                                        const float* gw, int64_t g_stride, int64_t g_co, int64_t c,
-                                                        int64_t i, float* dw, int64_t dw_stride) {
+[[gnu::always_inline]] inline void conv_tile_weight_row(const ConvGeometry& g, int64_t Wp, int64_t Wt, int64_t n_images,
+                                                        const float* xw, int64_t x_stride, const float* gw,
+                                                        int64_t g_stride, int64_t g_co, int64_t c, int64_t i, float* dw,
+                                                        int64_t dw_stride) {
   for (int64_t j = 0; j < g.kw; ++j) {
     TileVec acc[CO];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int co = 0; co < CO; ++co) acc[co] = TileVec{};
     for (int64_t n = 0; n < n_images; ++n)
       for (int64_t ho = 0; ho < g.Ho; ++ho) {
@@ -250,11 +251,11 @@ template <int CO>
         const float* gr = gw + n * g_stride + ho * Wt;
         for (int64_t t0 = 0; t0 < Wt; t0 += kTile) {
           TileVec xv = tile_load(xr + t0);
-          #pragma GCC unroll 8
+#pragma GCC unroll 8
           for (int co = 0; co < CO; ++co) acc[co] += tile_load(gr + co * g_co + t0) * xv;
         }
       }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int co = 0; co < CO; ++co) {
       float s = 0.f;
       for (int l = 0; l < kTile; ++l) s += acc[co][l];

@@ -12,7 +12,6 @@
 #include <omp.h>
 #endif
 
-
 namespace anima::kernels {
 
 void cpu_blas_single_thread() {
@@ -30,8 +29,8 @@ bool cpu_blas_kernels_generic() {
 
 const char* cpu_blas_best_kernels() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq"))
     return "SkylakeX";
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
   return nullptr;

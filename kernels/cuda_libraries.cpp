@@ -39,8 +39,7 @@ void load(CudaLibraryInfo& info, Table& table, const char* soname, Resolve resol
   link_map* lm = nullptr;
   if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name) info.path = lm->l_name;
   if (const char* missing = resolve(h, table)) {
-    info.error = std::string(soname) + " (" + info.path + ") lacks the function " + missing +
-                 " that anima calls";
+    info.error = std::string(soname) + " (" + info.path + ") lacks the function " + missing + " that anima calls";
     return;
   }
   info.loaded = true;
@@ -56,10 +55,10 @@ bool resolve_one(void* h, const char* name, Fn& slot) {
 // the library lacks (nullptr when all resolve).
 #define ANIMA_RESOLVE_ONE(f) \
   if (!resolve_one(h, #f, t.f)) return #f;
-#define ANIMA_RESOLVER(Table, LIST)           \
-  [](void* h, Table& t) -> const char* {      \
-    LIST(ANIMA_RESOLVE_ONE)                   \
-    return nullptr;                           \
+#define ANIMA_RESOLVER(Table, LIST)      \
+  [](void* h, Table& t) -> const char* { \
+    LIST(ANIMA_RESOLVE_ONE)              \
+    return nullptr;                      \
   }
 
 struct Cublas {
@@ -90,8 +89,8 @@ struct Cudnn {
     info.version = dotted(int(v / 10000), int(v / 100 % 100), int(v % 100));
     if (v / 10000 != CUDNN_MAJOR) {
       info.loaded = false;
-      info.error = info.path + " is cuDNN " + info.version + ", anima was built for cuDNN " +
-                   std::to_string(CUDNN_MAJOR);
+      info.error =
+          info.path + " is cuDNN " + info.version + ", anima was built for cuDNN " + std::to_string(CUDNN_MAJOR);
     }
   }
 };

@@ -20,11 +20,11 @@ namespace anima::kernels {
 // One of the two libraries: where it was found and what it reports of itself.
 struct CudaLibraryInfo {
   bool loaded = false;
-  std::string soname;   // e.g. libcudnn.so.9
-  std::string path;     // the file the loader opened (empty when not loaded)
-  std::string version;  // as the library reports it, e.g. 9.13.0
+  std::string soname;         // e.g. libcudnn.so.9
+  std::string path;           // the file the loader opened (empty when not loaded)
+  std::string version;        // as the library reports it, e.g. 9.13.0
   std::string built_against;  // the headers' version at build time
-  std::string error;    // why it is not loaded
+  std::string error;          // why it is not loaded
 };
 
 // Loads (once) and describes each library; never throws. In a CUDA=0 build: not loaded, with
@@ -51,28 +51,28 @@ namespace anima::kernels {
   X(cublasGetStatusString)        \
   X(cublasSgemmStridedBatched)
 
-#define ANIMA_CUDNN_FUNCTIONS(X)                  \
-  X(cudnnGetVersion)                              \
-  X(cudnnGetErrorString)                          \
-  X(cudnnCreate)                                  \
-  X(cudnnCreateTensorDescriptor)                  \
-  X(cudnnSetTensor4dDescriptor)                   \
-  X(cudnnDestroyTensorDescriptor)                 \
-  X(cudnnCreateFilterDescriptor)                  \
-  X(cudnnSetFilter4dDescriptor)                   \
-  X(cudnnDestroyFilterDescriptor)                 \
-  X(cudnnCreateConvolutionDescriptor)             \
-  X(cudnnSetConvolution2dDescriptor)              \
-  X(cudnnSetConvolutionGroupCount)                \
-  X(cudnnSetConvolutionMathType)                  \
-  X(cudnnDestroyConvolutionDescriptor)            \
-  X(cudnnGetConvolutionForwardAlgorithm_v7)       \
-  X(cudnnGetConvolutionBackwardDataAlgorithm_v7)  \
+#define ANIMA_CUDNN_FUNCTIONS(X)                   \
+  X(cudnnGetVersion)                               \
+  X(cudnnGetErrorString)                           \
+  X(cudnnCreate)                                   \
+  X(cudnnCreateTensorDescriptor)                   \
+  X(cudnnSetTensor4dDescriptor)                    \
+  X(cudnnDestroyTensorDescriptor)                  \
+  X(cudnnCreateFilterDescriptor)                   \
+  X(cudnnSetFilter4dDescriptor)                    \
+  X(cudnnDestroyFilterDescriptor)                  \
+  X(cudnnCreateConvolutionDescriptor)              \
+  X(cudnnSetConvolution2dDescriptor)               \
+  X(cudnnSetConvolutionGroupCount)                 \
+  X(cudnnSetConvolutionMathType)                   \
+  X(cudnnDestroyConvolutionDescriptor)             \
+  X(cudnnGetConvolutionForwardAlgorithm_v7)        \
+  X(cudnnGetConvolutionBackwardDataAlgorithm_v7)   \
   X(cudnnGetConvolutionBackwardFilterAlgorithm_v7) \
-  X(cudnnConvolutionForward)                      \
-  X(cudnnConvolutionBackwardData)                 \
-  X(cudnnConvolutionBackwardFilter)               \
-  X(cudnnBatchNormalizationForwardTraining)       \
+  X(cudnnConvolutionForward)                       \
+  X(cudnnConvolutionBackwardData)                  \
+  X(cudnnConvolutionBackwardFilter)                \
+  X(cudnnBatchNormalizationForwardTraining)        \
   X(cudnnBatchNormalizationBackward)
 
 #define ANIMA_LIBRARY_POINTER(fn) decltype(&::fn) fn = nullptr;

@@ -24,8 +24,7 @@ Tensor map_unary(const char* name, const Tensor& x, Op op) {
 }
 
 template <class Index, class Out, class Op>
-void broadcast_binary(Device dev, int64_t n, BroadcastIndex<2> bi, const float* pa,
-                      const float* pb, Out* po, Op op) {
+void broadcast_binary(Device dev, int64_t n, BroadcastIndex<2> bi, const float* pa, const float* pb, Out* po, Op op) {
   if (n == 0) return;  // an empty output: no rows (and an innermost extent that may be 0)
   if (dev.is_cpu() && bi.ndim > 0) {
     // Row by row along the innermost (merged) dimension, where each input either walks (stride
@@ -88,8 +87,7 @@ Tensor map_binary(const char* name, const Tensor& a, const Tensor& b, Op op) {
 
 template <class C>
 Tensor where_typed(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(),
-                                 "where");
+  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = Tensor::empty(shape, DType::F32, a.device());
   const Shape* in[3] = {&cond.shape(), &a.shape(), &b.shape()};
   BroadcastIndex<3> bi = make_broadcast_index<3>(shape, in);
@@ -176,9 +174,7 @@ Tensor sqrt(const Tensor& x) { return map_unary("sqrt", x, ops::Sqrt{}); }
 Tensor abs(const Tensor& x) { return map_unary("abs", x, ops::Abs{}); }
 Tensor sign(const Tensor& x) { return map_unary("sign", x, ops::Sign{}); }
 Tensor relu(const Tensor& x) { return map_unary("relu", x, ops::Relu{}); }
-Tensor leaky_relu(const Tensor& x, float slope) {
-  return map_unary("leaky_relu", x, ops::LeakyRelu{slope});
-}
+Tensor leaky_relu(const Tensor& x, float slope) { return map_unary("leaky_relu", x, ops::LeakyRelu{slope}); }
 Tensor sigmoid(const Tensor& x) { return map_unary("sigmoid", x, ops::Sigmoid{}); }
 Tensor tanh(const Tensor& x) { return map_unary("tanh", x, ops::Tanh{}); }
 Tensor clamp(const Tensor& x, float lo, float hi) {
@@ -188,9 +184,7 @@ Tensor clamp(const Tensor& x, float lo, float hi) {
 Tensor add_scalar(const Tensor& x, float s) { return map_unary("add_scalar", x, ops::AddScalar{s}); }
 Tensor mul_scalar(const Tensor& x, float s) { return map_unary("mul_scalar", x, ops::MulScalar{s}); }
 Tensor div_scalar(const Tensor& x, float s) { return map_unary("div_scalar", x, ops::DivScalar{s}); }
-Tensor rsub_scalar(const Tensor& x, float s) {
-  return map_unary("rsub_scalar", x, ops::RSubScalar{s});
-}
+Tensor rsub_scalar(const Tensor& x, float s) { return map_unary("rsub_scalar", x, ops::RSubScalar{s}); }
 Tensor pow_scalar(const Tensor& x, float p) { return map_unary("pow_scalar", x, ops::PowScalar{p}); }
 
 Tensor add(const Tensor& a, const Tensor& b) { return map_binary<float>("add", a, b, ops::Add{}); }
@@ -198,12 +192,8 @@ Tensor sub(const Tensor& a, const Tensor& b) { return map_binary<float>("sub", a
 Tensor mul(const Tensor& a, const Tensor& b) { return map_binary<float>("mul", a, b, ops::Mul{}); }
 Tensor div(const Tensor& a, const Tensor& b) { return map_binary<float>("div", a, b, ops::Div{}); }
 Tensor pow(const Tensor& a, const Tensor& b) { return map_binary<float>("pow", a, b, ops::Pow{}); }
-Tensor maximum(const Tensor& a, const Tensor& b) {
-  return map_binary<float>("maximum", a, b, ops::Maximum{});
-}
-Tensor minimum(const Tensor& a, const Tensor& b) {
-  return map_binary<float>("minimum", a, b, ops::Minimum{});
-}
+Tensor maximum(const Tensor& a, const Tensor& b) { return map_binary<float>("maximum", a, b, ops::Maximum{}); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return map_binary<float>("minimum", a, b, ops::Minimum{}); }
 Tensor eq(const Tensor& a, const Tensor& b) { return map_binary<uint8_t>("eq", a, b, ops::Eq{}); }
 Tensor ne(const Tensor& a, const Tensor& b) { return map_binary<uint8_t>("ne", a, b, ops::Ne{}); }
 Tensor lt(const Tensor& a, const Tensor& b) { return map_binary<uint8_t>("lt", a, b, ops::Lt{}); }
@@ -223,24 +213,18 @@ Tensor map_grad(const char* name, const Tensor& grad, const Tensor& saved, Op op
 }  // namespace detail
 using detail::map_grad;
 
-Tensor relu_backward(const Tensor& g, const Tensor& x) {
-  return map_grad("relu_backward", g, x, ops::ReluGrad{});
-}
+Tensor relu_backward(const Tensor& g, const Tensor& x) { return map_grad("relu_backward", g, x, ops::ReluGrad{}); }
 Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, float slope) {
   return map_grad("leaky_relu_backward", g, x, ops::LeakyReluGrad{slope});
 }
 Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
   return map_grad("sigmoid_backward", g, y, ops::SigmoidGrad{});
 }
-Tensor tanh_backward(const Tensor& g, const Tensor& y) {
-  return map_grad("tanh_backward", g, y, ops::TanhGrad{});
-}
+Tensor tanh_backward(const Tensor& g, const Tensor& y) { return map_grad("tanh_backward", g, y, ops::TanhGrad{}); }
 Tensor clamp_backward(const Tensor& g, const Tensor& x, float lo, float hi) {
   return map_grad("clamp_backward", g, x, ops::ClampGrad{lo, hi});
 }
-Tensor abs_backward(const Tensor& g, const Tensor& x) {
-  return map_grad("abs_backward", g, x, ops::AbsGrad{});
-}
+Tensor abs_backward(const Tensor& g, const Tensor& x) { return map_grad("abs_backward", g, x, ops::AbsGrad{}); }
 Tensor pow_scalar_backward(const Tensor& g, const Tensor& x, float p) {
   return map_grad("pow_scalar_backward", g, x, ops::PowScalarGrad{p});
 }
@@ -250,25 +234,20 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_dtype("where", a, DType::F32);
   check_dtype("where", b, DType::F32);
   if (cond.dtype() == DType::U8) return detail::where_typed<uint8_t>(cond, a, b);
-  ANIMA_CHECK(cond.dtype() == DType::F32, "where: condition must be uint8 or float32, got ",
-              dtype_name(cond.dtype()));
+  ANIMA_CHECK(cond.dtype() == DType::F32, "where: condition must be uint8 or float32, got ", dtype_name(cond.dtype()));
   return detail::where_typed<float>(cond, a, b);
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
-  ANIMA_CHECK(broadcast_shapes(x.shape(), shape, "expand") == shape, "expand: cannot expand ",
-              x.shape().str(), " to ", shape.str());
-  return dispatch_dtype(x.dtype(), [&](auto zero) {
-    return detail::expand_typed<decltype(zero)>(x, shape);
-  });
+  ANIMA_CHECK(broadcast_shapes(x.shape(), shape, "expand") == shape, "expand: cannot expand ", x.shape().str(), " to ",
+              shape.str());
+  return dispatch_dtype(x.dtype(), [&](auto zero) { return detail::expand_typed<decltype(zero)>(x, shape); });
 }
 
 Tensor cast(const Tensor& x, DType dtype) {
   Tensor out = Tensor::empty(x.shape(), dtype, x.device());
   dispatch_dtype(x.dtype(), [&](auto src) {
-    dispatch_dtype(dtype, [&](auto dst) {
-      detail::cast_typed<decltype(src), decltype(dst)>(x, out);
-    });
+    dispatch_dtype(dtype, [&](auto dst) { detail::cast_typed<decltype(src), decltype(dst)>(x, out); });
   });
   return out;
 }
@@ -277,8 +256,8 @@ void add_inplace(const Tensor& dst, const Tensor& src, float alpha) {
   check_same_device("add_inplace", {&dst, &src});
   check_dtype("add_inplace", dst, DType::F32);
   check_dtype("add_inplace", src, DType::F32);
-  ANIMA_CHECK(dst.shape() == src.shape(), "add_inplace: destination ", dst.shape().str(),
-              " and source ", src.shape().str(), " differ");
+  ANIMA_CHECK(dst.shape() == src.shape(), "add_inplace: destination ", dst.shape().str(), " and source ",
+              src.shape().str(), " differ");
   float* pd = dst.data<float>();
   const float* ps = src.data<float>();
   parallel_for(dst.device(), dst.numel(), [=] ANIMA_HD(int64_t i) { pd[i] += alpha * ps[i]; });
@@ -308,13 +287,10 @@ Tensor full(const Shape& shape, double value, DType dtype, Device device) {
 
 Tensor arange(double start, double end, double step, DType dtype, Device device) {
   ANIMA_CHECK(step != 0, "arange: step must be nonzero");
-  ANIMA_CHECK((end - start) / step >= 0, "arange: step ", step, " does not lead from ", start,
-              " to ", end);
+  ANIMA_CHECK((end - start) / step >= 0, "arange: step ", step, " does not lead from ", start, " to ", end);
   int64_t n = int64_t(std::ceil((end - start) / step));
   Tensor out = Tensor::empty(Shape{n}, dtype, device);
-  dispatch_dtype(dtype, [&](auto zero) {
-    detail::arange_typed<decltype(zero)>(out, start, step);
-  });
+  dispatch_dtype(dtype, [&](auto zero) { detail::arange_typed<decltype(zero)>(out, start, step); });
   return out;
 }
 

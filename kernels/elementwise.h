@@ -66,11 +66,9 @@ void fill(const Tensor& t, double value);
 // The rows x cols identity (ones on the diagonal), built on its device (no host round trip).
 Tensor eye(int64_t rows, int64_t cols, Device device = Device::cpu());
 // A new tensor filled on its device (no host round trip).
-Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
-            Device device = Device::cpu());
+Tensor full(const Shape& shape, double value, DType dtype = DType::F32, Device device = Device::cpu());
 
-Tensor arange(double start, double end, double step, DType dtype = DType::F32,
-              Device device = Device::cpu());
+Tensor arange(double start, double end, double step, DType dtype = DType::F32, Device device = Device::cpu());
 // `steps` values from start to end inclusive (PyTorch's linspace).
 Tensor linspace(float start, float end, int64_t steps, Device device = Device::cpu());
 

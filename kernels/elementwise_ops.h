@@ -10,6 +10,7 @@
 namespace anima::kernels::ops {
 
 // ---- unary ----
+// clang-format off
 struct Neg { ANIMA_HD float operator()(float x) const { return -x; } };
 struct Exp { ANIMA_HD float operator()(float x) const { return ::expf(x); } };
 struct Log { ANIMA_HD float operator()(float x) const { return ::logf(x); } };
@@ -81,6 +82,7 @@ struct Ge { ANIMA_HD uint8_t operator()(float a, float b) const { return a >= b;
 
 // ---- backward bodies: (g = upstream gradient, v = saved input x or output y) ----
 struct ReluGrad { ANIMA_HD float operator()(float g, float x) const { return x > 0.f ? g : 0.f; } };
+// clang-format on
 struct LeakyReluGrad {
   float slope;
   ANIMA_HD float operator()(float g, float x) const { return x > 0.f ? g : g * slope; }
@@ -96,9 +98,7 @@ struct ClampGrad {  // PyTorch's convention: gradient passes where lo <= x <= hi
   ANIMA_HD float operator()(float g, float x) const { return (x >= lo && x <= hi) ? g : 0.f; }
 };
 struct AbsGrad {
-  ANIMA_HD float operator()(float g, float x) const {
-    return x > 0.f ? g : (x < 0.f ? -g : 0.f);
-  }
+  ANIMA_HD float operator()(float g, float x) const { return x > 0.f ? g : (x < 0.f ? -g : 0.f); }
 };
 struct PowScalarGrad {  // d/dx x^p = p x^(p-1)
   float p;

@@ -77,11 +77,8 @@ struct GridGradient {
     for (int64_t c = 0; c < g.C; ++c) {
       const float* plane = in + (n * g.C + c) * g.H * g.W;
       float go = gout[(n * g.C + c) * g.Ho * g.Wo + q];
-      auto val = [&](int64_t x, int64_t y) {
-        return ops::grid_in_bounds(x, y, g.W, g.H) ? plane[y * g.W + x] : 0.f;
-      };
-      float nw = val(t.x0, t.y0), ne = val(t.x0 + 1, t.y0), sw = val(t.x0, t.y0 + 1),
-            se = val(t.x0 + 1, t.y0 + 1);
+      auto val = [&](int64_t x, int64_t y) { return ops::grid_in_bounds(x, y, g.W, g.H) ? plane[y * g.W + x] : 0.f; };
+      float nw = val(t.x0, t.y0), ne = val(t.x0 + 1, t.y0), sw = val(t.x0, t.y0 + 1), se = val(t.x0 + 1, t.y0 + 1);
       gix += go * (-nw * (fy + 1.f - s.iy) + ne * (fy + 1.f - s.iy) - sw * (s.iy - fy) + se * (s.iy - fy));
       giy += go * (-nw * (fx + 1.f - s.ix) - ne * (s.ix - fx) + sw * (fx + 1.f - s.ix) + se * (s.ix - fx));
     }
@@ -113,8 +110,7 @@ struct InputGradientPlane {
 // Input gradient with float atomics: one thread per output pixel and channel loop.
 __global__ void input_gradient_atomic(GridGeometry g, const float* grid, const float* gout, float* gin,
                                       int64_t pixels) {
-  for (int64_t p = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < pixels;
-       p += int64_t(blockDim.x) * gridDim.x) {
+  for (int64_t p = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < pixels; p += int64_t(blockDim.x) * gridDim.x) {
     int64_t n = p / (g.Ho * g.Wo), q = p % (g.Ho * g.Wo);
     Source s = source_of(g, grid, p);
     for (int64_t c = 0; c < g.C; ++c) {
@@ -150,15 +146,15 @@ Tensor grid_sample(const Tensor& input, const Tensor& grid, const GridSampleOpti
 GridSampleGrads grid_sample_backward(const Tensor& gout, const Tensor& input, const Tensor& grid,
                                      const GridSampleOptions& o, bool need_input, bool need_grid) {
   detail::GridGeometry g = detail::geometry(input, grid, o);
-  ANIMA_CHECK((gout.shape() == Shape{g.N, g.C, g.Ho, g.Wo}), "grid_sample_backward: gradient ",
-              gout.shape().str(), " does not match the output [", g.N, ", ", g.C, ", ", g.Ho, ", ", g.Wo, "]");
+  ANIMA_CHECK((gout.shape() == Shape{g.N, g.C, g.Ho, g.Wo}), "grid_sample_backward: gradient ", gout.shape().str(),
+              " does not match the output [", g.N, ", ", g.C, ", ", g.Ho, ", ", g.Wo, "]");
   GridSampleGrads r;
   Device dev = input.device();
   if (need_grid) {
     r.grid = Tensor::empty(grid.shape(), DType::F32, dev);
-    parallel_for(dev, g.N * g.Ho * g.Wo,
-                 detail::GridGradient{g, input.data<float>(), grid.data<float>(), gout.data<float>(),
-                                      r.grid.data<float>()});
+    parallel_for(
+        dev, g.N * g.Ho * g.Wo,
+        detail::GridGradient{g, input.data<float>(), grid.data<float>(), gout.data<float>(), r.grid.data<float>()});
   }
   if (need_input) {
     r.input = Tensor::empty(input.shape(), DType::F32, dev);

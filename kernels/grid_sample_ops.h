@@ -58,8 +58,7 @@ ANIMA_HD inline float grid_reflect(float in, int64_t twice_low, int64_t twice_hi
 }
 
 // The source coordinate used for sampling, and its derivative with respect to the grid value.
-ANIMA_HD inline float grid_source_index(float c, int64_t size, GridPadding pad, bool align_corners,
-                                        float* grad) {
+ANIMA_HD inline float grid_source_index(float c, int64_t size, GridPadding pad, bool align_corners, float* grad) {
   float g1, g2 = 1.f, g3 = 1.f;
   float x = grid_unnormalize(c, size, align_corners, &g1);
   if (pad == GridPadding::Border) {

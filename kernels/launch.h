@@ -40,9 +40,7 @@ void cpu_for_rows(int64_t rows, int64_t row_len, Body body) {
 #if ANIMA_CUDA && defined(__CUDACC__)
 template <class Body>
 __global__ void grid_stride_kernel(int64_t n, Body body) {
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += int64_t(blockDim.x) * gridDim.x)
-    body(i);
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) body(i);
 }
 
 constexpr int kThreadsPerBlock = 256;
@@ -70,8 +68,7 @@ void parallel_for(Device device, int64_t n, Body body) {
 #if ANIMA_CUDA && defined(__CUDACC__)
   cuda_for(n, body);
 #else
-  ANIMA_FAIL("parallel_for: a CUDA tensor reached a kernel compiled without CUDA (",
-             cuda_status(), ")");
+  ANIMA_FAIL("parallel_for: a CUDA tensor reached a kernel compiled without CUDA (", cuda_status(), ")");
 #endif
 }
 

@@ -16,15 +16,15 @@
 
 #include "tensor/cuda_check.h"
 
-#define ANIMA_CUBLAS_CHECK(expr)                                                          \
-  do {                                                                                    \
-    cublasStatus_t anima_st_ = (expr);                                                    \
-    if (anima_st_ != CUBLAS_STATUS_SUCCESS) {                                             \
-      const auto& anima_api_ = ::anima::kernels::cublas_api();                            \
-      ::anima::detail::fail(__FILE__, __LINE__, "cuBLAS error in ", #expr, ": ",          \
-                            anima_api_.cublasGetStatusName(anima_st_), " (",              \
-                            anima_api_.cublasGetStatusString(anima_st_), ")");            \
-    }                                                                                     \
+#define ANIMA_CUBLAS_CHECK(expr)                                                 \
+  do {                                                                           \
+    cublasStatus_t anima_st_ = (expr);                                           \
+    if (anima_st_ != CUBLAS_STATUS_SUCCESS) {                                    \
+      const auto& anima_api_ = ::anima::kernels::cublas_api();                   \
+      ::anima::detail::fail(__FILE__, __LINE__, "cuBLAS error in ", #expr, ": ", \
+                            anima_api_.cublasGetStatusName(anima_st_), " (",     \
+                            anima_api_.cublasGetStatusString(anima_st_), ")");   \
+    }                                                                            \
   } while (0)
 #endif
 
@@ -42,8 +42,7 @@ GemmPlan plan_gemm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   check_dtype("matmul", a, DType::F32);
   check_dtype("matmul", b, DType::F32);
   const Shape &sa = a.shape(), &sb = b.shape();
-  ANIMA_CHECK(sa.ndim >= 2 && sb.ndim >= 2, "matmul: operands need at least 2 dims, got ",
-              sa.str(), " and ", sb.str());
+  ANIMA_CHECK(sa.ndim >= 2 && sb.ndim >= 2, "matmul: operands need at least 2 dims, got ", sa.str(), " and ", sb.str());
   GemmPlan p{};
   int64_t a_rows = sa[sa.ndim - 2], a_cols = sa[sa.ndim - 1];
   int64_t b_rows = sb[sb.ndim - 2], b_cols = sb[sb.ndim - 1];
@@ -51,8 +50,8 @@ GemmPlan plan_gemm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   p.K = ta ? a_rows : a_cols;
   int64_t kb = tb ? b_cols : b_rows;
   p.N = tb ? b_rows : b_cols;
-  ANIMA_CHECK(p.K == kb, "matmul: inner dimensions differ: ", sa.str(), (ta ? "^T" : ""), " @ ",
-              sb.str(), (tb ? "^T" : ""), " (", p.K, " vs ", kb, ")");
+  ANIMA_CHECK(p.K == kb, "matmul: inner dimensions differ: ", sa.str(), (ta ? "^T" : ""), " @ ", sb.str(),
+              (tb ? "^T" : ""), " (", p.K, " vs ", kb, ")");
   int64_t a_batch = sa.numel() / (a_rows * a_cols == 0 ? 1 : a_rows * a_cols);
   int64_t b_batch = sb.numel() / (b_rows * b_cols == 0 ? 1 : b_rows * b_cols);
   const Shape& batch_shape = sa.ndim >= sb.ndim ? sa : sb;
@@ -70,8 +69,8 @@ GemmPlan plan_gemm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   out.push_back(p.N);
   p.out_shape = Shape(out);
   const int64_t kIntMax = 2147483647;
-  ANIMA_CHECK(p.M <= kIntMax && p.N <= kIntMax && p.K <= kIntMax && p.batch <= kIntMax, "matmul: ",
-              sa.str(), " @ ", sb.str(), " has an extent beyond the BLAS int range");
+  ANIMA_CHECK(p.M <= kIntMax && p.N <= kIntMax && p.K <= kIntMax && p.batch <= kIntMax, "matmul: ", sa.str(), " @ ",
+              sb.str(), " has an extent beyond the BLAS int range");
   return p;
 }
 
@@ -100,18 +99,18 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     bool parallel = p.batch > 1 && p.batch * p.M * p.N * p.K >= kOmpMinWork;
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t i = 0; i < p.batch; ++i)
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                  int(p.M), int(p.N), int(p.K), 1.f, pa + i * p.a_batch_stride, int(lda),
-                  pb + i * p.b_batch_stride, int(ldb), 0.f, pc + i * p.M * p.N, int(p.N));
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(p.M), int(p.N),
+                  int(p.K), 1.f, pa + i * p.a_batch_stride, int(lda), pb + i * p.b_batch_stride, int(ldb), 0.f,
+                  pc + i * p.M * p.N, int(p.N));
     return c;
   }
 #if ANIMA_CUDA
   // cuBLAS is column-major: a row-major X is a column-major X^T, so compute C^T = B^T A^T.
   const float one = 1.f, zero = 0.f;
   ANIMA_CUBLAS_CHECK(cublas_api().cublasSgemmStridedBatched(
-      cublas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(p.N),
-      int(p.M), int(p.K), &one, pb, int(ldb), p.b_batch_stride, pa, int(lda), p.a_batch_stride,
-      &zero, pc, int(p.N), p.M * p.N, int(p.batch)));
+      cublas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(p.N), int(p.M), int(p.K),
+      &one, pb, int(ldb), p.b_batch_stride, pa, int(lda), p.a_batch_stride, &zero, pc, int(p.N), p.M * p.N,
+      int(p.batch)));
   return c;
 #else
   ANIMA_FAIL("matmul: CUDA tensor in a CUDA=0 build");

@@ -12,7 +12,6 @@ namespace anima::kernels {
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 
 // The naive triple loop: the readable specification the BLAS paths are tested against.
-Tensor matmul_reference(const Tensor& a, const Tensor& b, bool trans_a = false,
-                        bool trans_b = false);
+Tensor matmul_reference(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 
 }  // namespace anima::kernels

@@ -114,9 +114,9 @@ Tensor diff_per_image(const char* op, const Tensor& a, const Tensor& b, const Te
   check_pair(op, a, b, mask, region);
   int64_t n = a.size(0), image = a.numel() / std::max<int64_t>(n, 1);
   Tensor terms = Tensor::empty(Shape{n, image}, DType::F32, a.device());
-  parallel_for(a.device(), a.numel(),
-               DiffBody{a.data<float>(), b.data<float>(), terms.data<float>(), region_weight(a, mask, region), image,
-                        squared});
+  parallel_for(
+      a.device(), a.numel(),
+      DiffBody{a.data<float>(), b.data<float>(), terms.data<float>(), region_weight(a, mask, region), image, squared});
   return mean(terms, {1});
 }
 
@@ -145,9 +145,8 @@ Tensor psnr_from_mse(const Tensor& mse) {
   Tensor out = Tensor::empty(mse.shape(), DType::F32, mse.device());
   const float* pm = mse.data<float>();
   float* po = out.data<float>();
-  parallel_for(mse.device(), mse.numel(), [=] ANIMA_HD(int64_t i) {
-    po[i] = pm[i] > 0.f ? -10.f * log10f(pm[i]) : INFINITY;
-  });
+  parallel_for(mse.device(), mse.numel(),
+               [=] ANIMA_HD(int64_t i) { po[i] = pm[i] > 0.f ? -10.f * log10f(pm[i]) : INFINITY; });
   return out;
 }
 
@@ -176,7 +175,8 @@ Tensor segment_foreground(const Tensor& frames, const Tensor& background, float 
   check_dtype(op, frames, DType::F32);
   check_dtype(op, background, DType::F32);
   check_same_device(op, {&frames, &background});
-  ANIMA_CHECK(frames.dim() == 4 && frames.size(1) == 3, op, ": expected frames [N, 3, H, W], got ", frames.shape().str());
+  ANIMA_CHECK(frames.dim() == 4 && frames.size(1) == 3, op, ": expected frames [N, 3, H, W], got ",
+              frames.shape().str());
   int64_t N = frames.size(0), plane = frames.size(2) * frames.size(3);
   Shape one{3, frames.size(2), frames.size(3)};
   bool shared = background.shape() == one;
@@ -225,9 +225,7 @@ Tensor mask_iou(const Tensor& predicted, const Tensor& target) {
   Tensor out = Tensor::empty(Shape{N}, DType::F32, predicted.device());
   const float* ps = sums.data<float>();
   float* po = out.data<float>();
-  parallel_for(predicted.device(), N, [=] ANIMA_HD(int64_t n) {
-    po[n] = ps[N + n] > 0.f ? ps[n] / ps[N + n] : 1.f;
-  });
+  parallel_for(predicted.device(), N, [=] ANIMA_HD(int64_t n) { po[n] = ps[N + n] > 0.f ? ps[n] / ps[N + n] : 1.f; });
   return out;
 }
 

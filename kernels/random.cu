@@ -73,12 +73,8 @@ Tensor normal(const Shape& shape, float mean, float stddev, Generator& gen, Devi
   return t;
 }
 
-Tensor rand(const Shape& shape, Generator& gen, Device device) {
-  return uniform(shape, 0.f, 1.f, gen, device);
-}
+Tensor rand(const Shape& shape, Generator& gen, Device device) { return uniform(shape, 0.f, 1.f, gen, device); }
 
-Tensor randn(const Shape& shape, Generator& gen, Device device) {
-  return normal(shape, 0.f, 1.f, gen, device);
-}
+Tensor randn(const Shape& shape, Generator& gen, Device device) { return normal(shape, 0.f, 1.f, gen, device); }
 
 }  // namespace anima::kernels

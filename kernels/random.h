@@ -18,9 +18,7 @@ void random_bits_(const Tensor& t, uint64_t seed, uint64_t stream);
 
 Tensor rand(const Shape& shape, Generator& gen, Device device = Device::cpu());
 Tensor randn(const Shape& shape, Generator& gen, Device device = Device::cpu());
-Tensor uniform(const Shape& shape, float lo, float hi, Generator& gen,
-               Device device = Device::cpu());
-Tensor normal(const Shape& shape, float mean, float stddev, Generator& gen,
-              Device device = Device::cpu());
+Tensor uniform(const Shape& shape, float lo, float hi, Generator& gen, Device device = Device::cpu());
+Tensor normal(const Shape& shape, float mean, float stddev, Generator& gen, Device device = Device::cpu());
 
 }  // namespace anima::kernels

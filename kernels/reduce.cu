@@ -58,8 +58,7 @@ void reduce_rows_cpu(Load in, float* out, int64_t rows, int64_t K, Op op) {
 #if ANIMA_CUDA && defined(__CUDACC__)
 template <class Op>
 __device__ float warp_reduce(float v, Op op) {
-  for (int offset = 16; offset > 0; offset >>= 1)
-    v = op.combine(v, __shfl_down_sync(0xffffffffu, v, offset));
+  for (int offset = 16; offset > 0; offset >>= 1) v = op.combine(v, __shfl_down_sync(0xffffffffu, v, offset));
   return v;
 }
 
@@ -67,8 +66,7 @@ __device__ float warp_reduce(float v, Op op) {
 // per thread, a shuffle tree per warp, then one warp over the per-warp results.
 // With `finish` set (last pass only) the result is op.finish(acc, count).
 template <class Op, class Load>
-__global__ void reduce_rows_kernel(Load in, float* out, int64_t K, int64_t chunk,
-                                   Op op, bool finish, int64_t count) {
+__global__ void reduce_rows_kernel(Load in, float* out, int64_t K, int64_t chunk, Op op, bool finish, int64_t count) {
   int64_t row = blockIdx.x;
   int split = blockIdx.y, splits = gridDim.y;
   int64_t b = int64_t(split) * chunk, e = min(b + chunk, K);
@@ -111,8 +109,8 @@ void reduce_rows_cuda(Load in, float* out, int64_t rows, int64_t K, Op op) {
   reduce_rows_kernel<<<dim3(unsigned(rows), unsigned(splits)), 256>>>(in, pp, K, chunk, op, false, K);
   ANIMA_CUDA_CHECK_LAUNCH("reduce_rows_kernel");
   // Second pass over the partials; `finish` must see the original count K (for the mean).
-  reduce_rows_kernel<<<dim3(unsigned(rows), 1), threads_for(splits)>>>(RowLoad{pp, splits}, out, splits,
-                                                                       splits, op, true, K);
+  reduce_rows_kernel<<<dim3(unsigned(rows), 1), threads_for(splits)>>>(RowLoad{pp, splits}, out, splits, splits, op,
+                                                                       true, K);
   ANIMA_CUDA_CHECK_LAUNCH("reduce_rows_kernel");
 }
 #endif
@@ -140,8 +138,8 @@ std::vector<int> reduction_dims(const Shape& shape, const std::vector<int>& dims
   }
   for (int d : dims) out.push_back(shape.wrap_dim(d, op));
   std::sort(out.begin(), out.end());
-  ANIMA_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), op,
-              ": a dimension is listed twice for shape ", shape.str());
+  ANIMA_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), op, ": a dimension is listed twice for shape ",
+              shape.str());
   return out;
 }
 
@@ -193,10 +191,18 @@ Tensor reduce(const Tensor& x, ReduceOp op, const std::vector<int>& dims_in, boo
   float* po = out.data<float>();
   Device dev = x.device();
   switch (op) {
-    case ReduceOp::Sum: detail::reduce_rows(dev, in, po, M, K, ops::SumReduce{}); break;
-    case ReduceOp::Mean: detail::reduce_rows(dev, in, po, M, K, ops::MeanReduce{}); break;
-    case ReduceOp::Max: detail::reduce_rows(dev, in, po, M, K, ops::MaxReduce{}); break;
-    case ReduceOp::Min: detail::reduce_rows(dev, in, po, M, K, ops::MinReduce{}); break;
+    case ReduceOp::Sum:
+      detail::reduce_rows(dev, in, po, M, K, ops::SumReduce{});
+      break;
+    case ReduceOp::Mean:
+      detail::reduce_rows(dev, in, po, M, K, ops::MeanReduce{});
+      break;
+    case ReduceOp::Max:
+      detail::reduce_rows(dev, in, po, M, K, ops::MaxReduce{});
+      break;
+    case ReduceOp::Min:
+      detail::reduce_rows(dev, in, po, M, K, ops::MinReduce{});
+      break;
   }
   return out;
 }
@@ -218,18 +224,17 @@ Tensor mean_abs_diff(const Tensor& a, const Tensor& b) {
   check_same_device("mean_abs_diff", {&a, &b});
   check_dtype("mean_abs_diff", a, DType::F32);
   check_dtype("mean_abs_diff", b, DType::F32);
-  ANIMA_CHECK(a.shape() == b.shape(), "mean_abs_diff: shapes ", a.shape().str(), " and ",
-              b.shape().str(), " differ");
+  ANIMA_CHECK(a.shape() == b.shape(), "mean_abs_diff: shapes ", a.shape().str(), " and ", b.shape().str(), " differ");
   Tensor out = Tensor::empty(Shape{}, DType::F32, a.device());
-  detail::reduce_rows(a.device(), detail::AbsDiffLoad{a.data<float>(), b.data<float>()},
-                      out.data<float>(), 1, a.numel(), ops::MeanReduce{});
+  detail::reduce_rows(a.device(), detail::AbsDiffLoad{a.data<float>(), b.data<float>()}, out.data<float>(), 1,
+                      a.numel(), ops::MeanReduce{});
   return out;
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  ANIMA_CHECK(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(), "sum_to: ",
-              x.shape().str(), " is not a broadcast of ", shape.str());
+  ANIMA_CHECK(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(), "sum_to: ", x.shape().str(),
+              " is not a broadcast of ", shape.str());
   int lead = x.dim() - shape.ndim;
   std::vector<int> dims;
   for (int d = 0; d < x.dim(); ++d)

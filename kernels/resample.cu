@@ -20,10 +20,9 @@ struct PoolGeometry {
 };
 
 PoolGeometry pool_geometry(const Shape& x, int kh, int kw, int sh, int sw, int ph, int pw) {
-  ANIMA_CHECK(kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && ph >= 0 && pw >= 0 && 2 * ph <= kh &&
-                  2 * pw <= kw,
-              "pooling: invalid kernel ", kh, "x", kw, ", stride ", sh, "x", sw, ", padding ",
-              ph, "x", pw, " (padding may be at most half the kernel)");
+  ANIMA_CHECK(kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && ph >= 0 && pw >= 0 && 2 * ph <= kh && 2 * pw <= kw,
+              "pooling: invalid kernel ", kh, "x", kw, ", stride ", sh, "x", sw, ", padding ", ph, "x", pw,
+              " (padding may be at most half the kernel)");
   ANIMA_CHECK(x[2] + 2 * ph >= kh && x[3] + 2 * pw >= kw, "pooling: kernel ", kh, "x", kw,
               " larger than the padded input ", x.str());
   return {x[2], x[3], (x[2] + 2 * ph - kh) / sh + 1, (x[3] + 2 * pw - kw) / sw + 1, kh, kw, sh, sw, ph, pw};
@@ -120,14 +119,18 @@ struct InterpGeometry {
 };
 
 InterpGeometry interp_geometry(const Shape& x, const InterpParams& p) {
-  ANIMA_CHECK(p.out_h >= 1 && p.out_w >= 1, "interpolate: output size ", p.out_h, "x", p.out_w,
-              " must be positive");
+  ANIMA_CHECK(p.out_h >= 1 && p.out_w >= 1, "interpolate: output size ", p.out_h, "x", p.out_w, " must be positive");
   ANIMA_CHECK(x[2] >= 1 && x[3] >= 1, "interpolate: empty input ", x.str());
   bool bil = p.mode == InterpMode::Bilinear;
   bool ac = bil && p.align_corners;
-  return {x[2], x[3], p.out_h, p.out_w,
+  return {x[2],
+          x[3],
+          p.out_h,
+          p.out_w,
           ops::interp_scale(x[2], p.out_h, ac, p.scale_h.value_or(0)),
-          ops::interp_scale(x[3], p.out_w, ac, p.scale_w.value_or(0)), ac, bil};
+          ops::interp_scale(x[3], p.out_w, ac, p.scale_w.value_or(0)),
+          ac,
+          bil};
 }
 
 // out[plane][ho][wo] from in[plane]; shared by forward and (as the list of taps) backward.
@@ -262,8 +265,7 @@ void interp_backward_cpu(const InterpGeometry& g, int64_t planes, const float* g
 
 #if ANIMA_CUDA && defined(__CUDACC__)
 __global__ void interp_backward_atomic(InterpGeometry g, const float* grad, float* dx, int64_t n) {
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += int64_t(blockDim.x) * gridDim.x) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
     int64_t wo = i % g.Wo, ho = (i / g.Wo) % g.Ho, plane = i / (g.Wo * g.Ho);
     float gv = grad[i];
     float* dp = dx + plane * g.H * g.W;
@@ -300,12 +302,11 @@ Tensor avg_pool2d(const Tensor& x, int kh, int kw, int sh, int sw, int ph, int p
   return out;
 }
 
-Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int kw, int sh,
-                           int sw, int ph, int pw) {
+Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int kw, int sh, int sw, int ph, int pw) {
   detail::check_nchw("avg_pool2d_backward", grad);
   detail::PoolGeometry g = detail::pool_geometry(x_shape, kh, kw, sh, sw, ph, pw);
-  ANIMA_CHECK((grad.shape() == Shape{x_shape[0], x_shape[1], g.Ho, g.Wo}),
-              "avg_pool2d_backward: gradient ", grad.shape().str(), " does not match input ", x_shape.str());
+  ANIMA_CHECK((grad.shape() == Shape{x_shape[0], x_shape[1], g.Ho, g.Wo}), "avg_pool2d_backward: gradient ",
+              grad.shape().str(), " does not match input ", x_shape.str());
   Tensor dx = Tensor::empty(x_shape, DType::F32, grad.device());
   const float* pg = grad.data<float>();
   float* pd = dx.data<float>();
@@ -349,8 +350,7 @@ MaxPoolResult max_pool2d(const Tensor& x, int k, int s, int p) {
   return r;
 }
 
-Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& x_shape, int k,
-                           int s, int p) {
+Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& x_shape, int k, int s, int p) {
   detail::check_nchw("max_pool2d_backward", grad);
   detail::PoolGeometry g = detail::pool_geometry(x_shape, k, k, s, s, p, p);
   ANIMA_CHECK((grad.shape() == Shape{x_shape[0], x_shape[1], g.Ho, g.Wo}) && indices.shape() == grad.shape(),
@@ -392,9 +392,8 @@ Tensor interpolate(const Tensor& x, const InterpParams& p) {
 Tensor interpolate_backward(const Tensor& grad, const Shape& x_shape, const InterpParams& p) {
   detail::check_nchw("interpolate_backward", grad);
   detail::InterpGeometry g = detail::interp_geometry(x_shape, p);
-  ANIMA_CHECK((grad.shape() == Shape{x_shape[0], x_shape[1], g.Ho, g.Wo}),
-              "interpolate_backward: gradient ", grad.shape().str(), " does not match ", x_shape.str(),
-              " resized to ", g.Ho, "x", g.Wo);
+  ANIMA_CHECK((grad.shape() == Shape{x_shape[0], x_shape[1], g.Ho, g.Wo}), "interpolate_backward: gradient ",
+              grad.shape().str(), " does not match ", x_shape.str(), " resized to ", g.Ho, "x", g.Wo);
   Tensor dx = Tensor::empty(x_shape, DType::F32, grad.device());
   int64_t planes = x_shape[0] * x_shape[1];
 #if ANIMA_CUDA && defined(__CUDACC__)
@@ -402,8 +401,8 @@ Tensor interpolate_backward(const Tensor& grad, const Shape& x_shape, const Inte
     ANIMA_CUDA_CHECK(cudaMemsetAsync(dx.data_ptr(), 0, dx.nbytes(), 0));
     int64_t n = grad.numel();
     if (n > 0) {
-      detail::interp_backward_atomic<<<grid_size_for(n), kThreadsPerBlock>>>(g, grad.data<float>(),
-                                                                            dx.data<float>(), n);
+      detail::interp_backward_atomic<<<grid_size_for(n), kThreadsPerBlock>>>(g, grad.data<float>(), dx.data<float>(),
+                                                                             n);
       ANIMA_CUDA_CHECK_LAUNCH("interp_backward_atomic");
     }
     return dx;
@@ -418,8 +417,8 @@ Tensor interpolate_backward(const Tensor& grad, const Shape& x_shape, const Inte
 
 Tensor pad2d(const Tensor& x, int top, int bottom, int left, int right, float value) {
   detail::check_nchw("pad2d", x);
-  ANIMA_CHECK(top >= 0 && bottom >= 0 && left >= 0 && right >= 0, "pad2d: negative padding (",
-              top, ", ", bottom, ", ", left, ", ", right, ")");
+  ANIMA_CHECK(top >= 0 && bottom >= 0 && left >= 0 && right >= 0, "pad2d: negative padding (", top, ", ", bottom, ", ",
+              left, ", ", right, ")");
   int64_t H = x.size(2), W = x.size(3), Ho = H + top + bottom, Wo = W + left + right;
   Tensor out = Tensor::empty(Shape{x.size(0), x.size(1), Ho, Wo}, DType::F32, x.device());
   const float* px = x.data<float>();

@@ -27,8 +27,8 @@ namespace anima::kernels {
 // avg_pool2d with kernel k, stride s, zero padding p (count_include_pad: the divisor is kh*kw),
 // floor mode. Output extent (H + 2p - k) / s + 1.
 Tensor avg_pool2d(const Tensor& x, int kh, int kw, int sh, int sw, int ph = 0, int pw = 0);
-Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int kw, int sh,
-                           int sw, int ph = 0, int pw = 0);
+Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int kw, int sh, int sw, int ph = 0,
+                           int pw = 0);
 
 // max_pool2d with kernel k, stride s, padding p (padding never wins), floor mode. Returns the
 // output and, per output element, the winning offset within its input plane (int32; the first
@@ -38,8 +38,7 @@ struct MaxPoolResult {
 };
 MaxPoolResult max_pool2d(const Tensor& x, int k, int s, int p = 0);
 // Gathers: each input element sums the gradients of the windows it won (no atomics).
-Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& x_shape, int k,
-                           int s, int p = 0);
+Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& x_shape, int k, int s, int p = 0);
 
 Tensor interpolate(const Tensor& x, const InterpParams& p);
 // The adjoint: scatters the gradient back through the same taps. Deterministic on the CPU

@@ -44,9 +44,9 @@ void permute_typed(const Tensor& x, const Tensor& out, PermuteIndex idx) {
 // Copies a block [outer, len, inner] of `src` into `dst` [outer, dst_len, inner] at position
 // `at` (concat), or the strided slice of `src` into `dst` (slice), or back (slice_backward).
 template <class T>
-void strided_block_copy(const Tensor& src, const Tensor& dst, int64_t outer, int64_t len,
-                        int64_t inner, int64_t src_len, int64_t src_start, int64_t src_step,
-                        int64_t dst_len, int64_t dst_start, int64_t dst_step) {
+void strided_block_copy(const Tensor& src, const Tensor& dst, int64_t outer, int64_t len, int64_t inner,
+                        int64_t src_len, int64_t src_start, int64_t src_step, int64_t dst_len, int64_t dst_start,
+                        int64_t dst_step) {
   const T* ps = src.data<T>();
   T* pd = dst.data<T>();
   parallel_for(src.device(), outer * len * inner, [=] ANIMA_HD(int64_t i) {
@@ -58,8 +58,8 @@ void strided_block_copy(const Tensor& src, const Tensor& dst, int64_t outer, int
   });
 }
 
-void block_copy(const Tensor& src, const Tensor& dst, int dim, int64_t len, int64_t src_start,
-                int64_t src_step, int64_t dst_start, int64_t dst_step) {
+void block_copy(const Tensor& src, const Tensor& dst, int dim, int64_t len, int64_t src_start, int64_t src_step,
+                int64_t dst_start, int64_t dst_step) {
   const Shape& ss = src.shape();
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < dim; ++d) outer *= ss[d];
@@ -77,8 +77,8 @@ void block_copy(const Tensor& src, const Tensor& dst, int dim, int64_t len, int6
     return;
   }
   dispatch_dtype(src.dtype(), [&](auto zero) {
-    strided_block_copy<decltype(zero)>(src, dst, outer, len, inner, ss[dim], src_start, src_step,
-                                       dst.shape()[dim], dst_start, dst_step);
+    strided_block_copy<decltype(zero)>(src, dst, outer, len, inner, ss[dim], src_start, src_step, dst.shape()[dim],
+                                       dst_start, dst_step);
   });
 }
 
@@ -86,8 +86,7 @@ void block_copy(const Tensor& src, const Tensor& dst, int dim, int64_t len, int6
 
 Tensor permute(const Tensor& x, const std::vector<int>& perm) {
   const Shape& s = x.shape();
-  ANIMA_CHECK(int(perm.size()) == s.ndim, "permute: ", perm.size(), " dims given for shape ",
-              s.str());
+  ANIMA_CHECK(int(perm.size()) == s.ndim, "permute: ", perm.size(), " dims given for shape ", s.str());
   std::vector<bool> seen(s.ndim, false);
   detail::PermuteIndex idx{};
   idx.ndim = s.ndim;
@@ -148,13 +147,12 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
   for (size_t k = 0; k < xs.size(); ++k) {
     const Tensor& x = xs[k];
     check_same_device("concat", {&xs[0], &x});
-    ANIMA_CHECK(x.dtype() == xs[0].dtype(), "concat: tensor ", k, " is ", dtype_name(x.dtype()),
-                ", tensor 0 is ", dtype_name(xs[0].dtype()));
-    ANIMA_CHECK(x.dim() == s0.ndim, "concat: tensor ", k, " has shape ", x.shape().str(),
-                ", tensor 0 has ", s0.str());
+    ANIMA_CHECK(x.dtype() == xs[0].dtype(), "concat: tensor ", k, " is ", dtype_name(x.dtype()), ", tensor 0 is ",
+                dtype_name(xs[0].dtype()));
+    ANIMA_CHECK(x.dim() == s0.ndim, "concat: tensor ", k, " has shape ", x.shape().str(), ", tensor 0 has ", s0.str());
     for (int j = 0; j < s0.ndim; ++j)
-      ANIMA_CHECK(j == d || x.shape()[j] == s0[j], "concat: tensor ", k, " has shape ",
-                  x.shape().str(), ", incompatible with ", s0.str(), " along dimension ", d);
+      ANIMA_CHECK(j == d || x.shape()[j] == s0[j], "concat: tensor ", k, " has shape ", x.shape().str(),
+                  ", incompatible with ", s0.str(), " along dimension ", d);
     out_shape[d] += x.shape()[d];
   }
   Tensor out = Tensor::empty(out_shape, xs[0].dtype(), xs[0].device());
@@ -186,8 +184,7 @@ Tensor slice(const Tensor& x, int dim, int64_t start, int64_t end, int64_t step)
   return out;
 }
 
-Tensor slice_backward(const Tensor& grad, const Shape& full_shape, int dim, int64_t start,
-                      int64_t end, int64_t step) {
+Tensor slice_backward(const Tensor& grad, const Shape& full_shape, int dim, int64_t start, int64_t end, int64_t step) {
   int d = full_shape.wrap_dim(dim, "slice_backward");
   SliceRange r = normalize_slice(full_shape[d], start, end, step, "slice_backward");
   Shape expect = full_shape;

@@ -22,8 +22,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim);
 // and are clamped to the extent, as in Python slicing; step >= 1.
 Tensor slice(const Tensor& x, int dim, int64_t start, int64_t end, int64_t step = 1);
 // The adjoint of slice: a zero tensor of `full_shape` with `grad` written at the sliced places.
-Tensor slice_backward(const Tensor& grad, const Shape& full_shape, int dim, int64_t start,
-                      int64_t end, int64_t step);
+Tensor slice_backward(const Tensor& grad, const Shape& full_shape, int dim, int64_t start, int64_t end, int64_t step);
 
 // Python-style normalisation used by slice (exposed for autograd and tests).
 struct SliceRange {

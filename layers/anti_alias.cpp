@@ -3,7 +3,6 @@
 #include <cmath>
 #include <sstream>
 
-
 namespace anima {
 
 AntiAliasInterpolation2d::AntiAliasInterpolation2d(int64_t channels, double scale) : scale_(scale) {

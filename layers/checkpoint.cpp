@@ -33,8 +33,7 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts,
   save_safetensors(path, all, metadata);
 }
 
-std::map<std::string, std::string> load_checkpoint(const std::string& path, const CheckpointParts& parts,
-                                                   bool strict) {
+std::map<std::string, std::string> load_checkpoint(const std::string& path, const CheckpointParts& parts, bool strict) {
   SafetensorsFile file = load_safetensors(path);
   for (const auto& [name, m] : parts.modules) {
     NamedTensors state = under_prefix(file, name);

@@ -44,8 +44,7 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias, Generator& gen) {
 
 Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
 
-BatchNorm2d::BatchNorm2d(int64_t c, double eps, double momentum, bool affine)
-    : eps_(eps), momentum_(momentum) {
+BatchNorm2d::BatchNorm2d(int64_t c, double eps, double momentum, bool affine) : eps_(eps), momentum_(momentum) {
   if (affine) {
     weight = Tensor::ones(Shape{c});
     bias = Tensor::zeros(Shape{c});

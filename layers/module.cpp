@@ -3,12 +3,11 @@
 #include <set>
 #include <sstream>
 
-
 namespace anima {
 
 void Module::check_new_name(const std::string& name) const {
-  ANIMA_CHECK(!name.empty() && name.find('.') == std::string::npos, type_name(),
-              ": invalid member name '", name, "' (non-empty, no dots)");
+  ANIMA_CHECK(!name.empty() && name.find('.') == std::string::npos, type_name(), ": invalid member name '", name,
+              "' (non-empty, no dots)");
   for (const auto& [n, t] : params_) ANIMA_CHECK(n != name, type_name(), ": '", name, "' registered twice");
   for (const auto& [n, t] : buffers_) ANIMA_CHECK(n != name, type_name(), ": '", name, "' registered twice");
   for (const auto& [n, m] : children_) ANIMA_CHECK(n != name, type_name(), ": '", name, "' registered twice");

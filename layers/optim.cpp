@@ -8,10 +8,10 @@
 namespace anima {
 
 Adam::Adam(NamedTensors params, AdamOptions options) : opt_(options) {
-  ANIMA_CHECK(options.lr >= 0 && options.eps >= 0 && options.beta1 >= 0 && options.beta1 < 1 &&
-                  options.beta2 >= 0 && options.beta2 < 1 && options.weight_decay >= 0,
-              "Adam: invalid options (lr ", options.lr, ", betas ", options.beta1, ", ",
-              options.beta2, ", eps ", options.eps, ", weight_decay ", options.weight_decay, ")");
+  ANIMA_CHECK(options.lr >= 0 && options.eps >= 0 && options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 &&
+                  options.beta2 < 1 && options.weight_decay >= 0,
+              "Adam: invalid options (lr ", options.lr, ", betas ", options.beta1, ", ", options.beta2, ", eps ",
+              options.eps, ", weight_decay ", options.weight_decay, ")");
   for (auto& [name, p] : params) {
     ANIMA_CHECK(p.requires_grad() && p.is_leaf(), "Adam: '", name, "' is not a leaf parameter");
     slots_.push_back({name, p, kernels::full(p.shape(), 0.0, DType::F32, p.device()),
@@ -29,14 +29,14 @@ void Adam::step() {
   ++step_;
   double bc1 = 1 - std::pow(opt_.beta1, double(step_));
   double bc2 = 1 - std::pow(opt_.beta2, double(step_));
-  kernels::AdamStep s{float(opt_.beta1), float(opt_.beta2), float(opt_.eps),
-                     float(opt_.weight_decay), float(opt_.lr / bc1), float(std::sqrt(bc2))};
+  kernels::AdamStep s{float(opt_.beta1),        float(opt_.beta2),    float(opt_.eps),
+                      float(opt_.weight_decay), float(opt_.lr / bc1), float(std::sqrt(bc2))};
   for (Slot& slot : slots_) {
     Tensor g = slot.param.grad();
     if (!g.defined()) continue;
-    ANIMA_CHECK(g.shape() == slot.param.shape() && g.device() == slot.param.device(), "Adam: gradient of '",
-                slot.name, "' is ", g.shape().str(), " on ", g.device().str(), ", parameter is ",
-                slot.param.shape().str(), " on ", slot.param.device().str());
+    ANIMA_CHECK(g.shape() == slot.param.shape() && g.device() == slot.param.device(), "Adam: gradient of '", slot.name,
+                "' is ", g.shape().str(), " on ", g.device().str(), ", parameter is ", slot.param.shape().str(), " on ",
+                slot.param.device().str());
     kernels::adam_update(slot.param, g, slot.exp_avg, slot.exp_avg_sq, s);
   }
 }
@@ -66,8 +66,8 @@ void Adam::load_state_dict(const NamedTensors& state) {
   for (Slot& s : slots_) {
     for (Tensor* dst : {&s.exp_avg, &s.exp_avg_sq}) {
       const Tensor& src = find(s.name + (dst == &s.exp_avg ? ".exp_avg" : ".exp_avg_sq"));
-      ANIMA_CHECK(src.shape() == dst->shape(), "Adam::load_state_dict: state of '", s.name, "' is ",
-                  src.shape().str(), ", parameter is ", dst->shape().str());
+      ANIMA_CHECK(src.shape() == dst->shape(), "Adam::load_state_dict: state of '", s.name, "' is ", src.shape().str(),
+                  ", parameter is ", dst->shape().str());
       raw::copy_into(*dst, src);
     }
   }

@@ -14,10 +14,9 @@ namespace {
 struct ConvSpec {
   int index, in, out;
 };
-const ConvSpec kConvs[] = {{0, 3, 64},     {2, 64, 64},    {5, 64, 128},   {7, 128, 128},
-                           {10, 128, 256}, {12, 256, 256}, {14, 256, 256}, {16, 256, 256},
-                           {19, 256, 512}, {21, 512, 512}, {23, 512, 512}, {25, 512, 512},
-                           {28, 512, 512}};
+const ConvSpec kConvs[] = {{0, 3, 64},     {2, 64, 64},    {5, 64, 128},   {7, 128, 128},  {10, 128, 256},
+                           {12, 256, 256}, {14, 256, 256}, {16, 256, 256}, {19, 256, 512}, {21, 512, 512},
+                           {23, 512, 512}, {25, 512, 512}, {28, 512, 512}};
 const int kPools[] = {4, 9, 18, 27};
 
 // Holder that gives the convs their torchvision names, "features.<index>".
@@ -29,10 +28,10 @@ struct Features : Module {
 }  // namespace
 
 int Vgg19::relu_index(const std::string& name) {
-  static const std::map<std::string, int> index = {
-      {"relu1_1", 1},  {"relu1_2", 3},  {"relu2_1", 6},  {"relu2_2", 8},  {"relu3_1", 11},
-      {"relu3_2", 13}, {"relu3_3", 15}, {"relu3_4", 17}, {"relu4_1", 20}, {"relu4_2", 22},
-      {"relu4_3", 24}, {"relu4_4", 26}, {"relu5_1", 29}};
+  static const std::map<std::string, int> index = {{"relu1_1", 1},  {"relu1_2", 3},  {"relu2_1", 6},  {"relu2_2", 8},
+                                                   {"relu3_1", 11}, {"relu3_2", 13}, {"relu3_3", 15}, {"relu3_4", 17},
+                                                   {"relu4_1", 20}, {"relu4_2", 22}, {"relu4_3", 24}, {"relu4_4", 26},
+                                                   {"relu5_1", 29}};
   auto it = index.find(name);
   ANIMA_CHECK(it != index.end(), "Vgg19: unknown layer '", name, "' (relu1_1 ... relu5_1)");
   return it->second;
@@ -115,10 +114,9 @@ std::vector<Tensor> Vgg19::forward(const Tensor& x, const std::vector<std::strin
   return out;
 }
 
-PerceptualLoss::PerceptualLoss(std::shared_ptr<Vgg19> vgg, PerceptualLossConfig config)
-    : config_(std::move(config)) {
-  ANIMA_CHECK(config_.layers.size() == config_.weights.size(), "PerceptualLoss: ",
-              config_.layers.size(), " layers but ", config_.weights.size(), " weights");
+PerceptualLoss::PerceptualLoss(std::shared_ptr<Vgg19> vgg, PerceptualLossConfig config) : config_(std::move(config)) {
+  ANIMA_CHECK(config_.layers.size() == config_.weights.size(), "PerceptualLoss: ", config_.layers.size(),
+              " layers but ", config_.weights.size(), " weights");
   if (!vgg->pretrained())
     std::fprintf(stderr,
                  "WARNING: the perceptual loss uses a VGG-19 with RANDOM (seeded) weights: no weights file "

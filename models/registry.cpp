@@ -9,7 +9,7 @@ namespace anima {
 
 const std::vector<ModelEntry>& model_registry() {
   static const std::vector<ModelEntry> table = {
-      prioritycut::fomm_entry(),    // first: a config without `model:` is a FOMM one
+      prioritycut::fomm_entry(),  // first: a config without `model:` is a FOMM one
       refined_mask::model_entry(),
   };
   return table;

@@ -80,9 +80,9 @@ void* cuda_allocate(State& st, size_t nbytes) {
       cudaGetLastError();
       size_t free_b = 0, total_b = 0;
       cudaMemGetInfo(&free_b, &total_b);
-      ANIMA_FAIL("allocate: CUDA out of memory allocating ", nbytes, " bytes (", n,
-                 " rounded); device free ", free_b >> 20, " MiB of ", total_b >> 20,
-                 " MiB; anima holds ", st.cuda.stats.current >> 20, " MiB in tensors");
+      ANIMA_FAIL("allocate: CUDA out of memory allocating ", nbytes, " bytes (", n, " rounded); device free ",
+                 free_b >> 20, " MiB of ", total_b >> 20, " MiB; anima holds ", st.cuda.stats.current >> 20,
+                 " MiB in tensors");
     }
     st.cuda.stats.reserved += n;
     st.cuda.stats.driver_allocations++;

@@ -30,8 +30,8 @@ template <class... Parts>
 
 }  // namespace anima
 
-#define ANIMA_CHECK(cond, ...)                                   \
-  do {                                                           \
+#define ANIMA_CHECK(cond, ...)                                           \
+  do {                                                                   \
     if (!(cond)) ::anima::detail::fail(__FILE__, __LINE__, __VA_ARGS__); \
   } while (0)
 

@@ -25,8 +25,8 @@ ANIMA_HD inline uint32_t philox_mulhilo(uint32_t a, uint32_t b, uint32_t* lo) {
 }
 
 // The raw block function: 10 rounds on counter `c` with key `k`.
-ANIMA_HD inline PhiloxWords philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
-                                          uint32_t k0, uint32_t k1) {
+ANIMA_HD inline PhiloxWords philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
+                                          uint32_t k1) {
   constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;  // round multipliers
   constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;  // key schedule (Weyl) increments
   for (int round = 0; round < 10; ++round) {
@@ -48,8 +48,8 @@ ANIMA_HD inline PhiloxWords philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2,
 
 // The four words for elements 4g .. 4g+3 of the random sequence (seed, stream).
 ANIMA_HD inline PhiloxWords philox_group(uint64_t seed, uint64_t stream, uint64_t group) {
-  return philox4x32_10(uint32_t(group), uint32_t(group >> 32), uint32_t(stream),
-                       uint32_t(stream >> 32), uint32_t(seed), uint32_t(seed >> 32));
+  return philox4x32_10(uint32_t(group), uint32_t(group >> 32), uint32_t(stream), uint32_t(stream >> 32), uint32_t(seed),
+                       uint32_t(seed >> 32));
 }
 
 // ---- exactly rounded helpers (no contraction into FMA on the device); also used by kernels whose
@@ -87,9 +87,7 @@ ANIMA_HD inline double add_rn(double a, double b) {
 // Uniform in [0, 1): the top 24 bits of the word, scaled exactly.
 ANIMA_HD inline float philox_uniform01(uint32_t w) { return float(w >> 8) * (1.0f / 16777216.0f); }
 // Uniform in (0, 1]: used where a logarithm follows.
-ANIMA_HD inline float philox_uniform01_open0(uint32_t w) {
-  return float((w >> 8) + 1u) * (1.0f / 16777216.0f);
-}
+ANIMA_HD inline float philox_uniform01_open0(uint32_t w) { return float((w >> 8) + 1u) * (1.0f / 16777216.0f); }
 
 // Natural log of x > 0 (finite, normal), |error| about 1 ulp. x = m * 2^e with m in
 // [sqrt(1/2), sqrt(2)); log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its odd series.
@@ -143,10 +141,22 @@ ANIMA_HD inline void philox_sincos_2pi(float u, float* s_out, float* c_out) {
   cp = add_rn(mul_rn(cp, x2), -0.5f);
   float cs = add_rn(1.0f, mul_rn(cp, x2));
   switch (q & 3) {
-    case 0: *s_out = sn; *c_out = cs; break;
-    case 1: *s_out = cs; *c_out = -sn; break;
-    case 2: *s_out = -sn; *c_out = -cs; break;
-    default: *s_out = -cs; *c_out = sn; break;
+    case 0:
+      *s_out = sn;
+      *c_out = cs;
+      break;
+    case 1:
+      *s_out = cs;
+      *c_out = -sn;
+      break;
+    case 2:
+      *s_out = -sn;
+      *c_out = -cs;
+      break;
+    default:
+      *s_out = -cs;
+      *c_out = sn;
+      break;
   }
 }
 
@@ -168,8 +178,7 @@ ANIMA_HD inline void philox_normal4(const PhiloxWords& b, float out[4]) {
 // (saved in checkpoints so a resumed run continues the same sequence).
 class Generator {
  public:
-  explicit Generator(uint64_t seed = 0, uint64_t next_stream = 0)
-      : seed_(seed), next_stream_(next_stream) {}
+  explicit Generator(uint64_t seed = 0, uint64_t next_stream = 0) : seed_(seed), next_stream_(next_stream) {}
   uint64_t seed() const { return seed_; }
   uint64_t peek_stream() const { return next_stream_; }
   uint64_t take_stream() { return next_stream_++; }

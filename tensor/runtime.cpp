@@ -36,8 +36,8 @@ const CudaProbe& probe() {
       cudaDeviceProp prop{};
       if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
         std::ostringstream os;
-        os << prop.name << " (sm_" << prop.major << prop.minor << ", " << prop.multiProcessorCount
-           << " SMs, " << (prop.totalGlobalMem >> 20) << " MiB)";
+        os << prop.name << " (sm_" << prop.major << prop.minor << ", " << prop.multiProcessorCount << " SMs, "
+           << (prop.totalGlobalMem >> 20) << " MiB)";
         p.status = os.str();
         p.available = true;
       } else {

@@ -10,8 +10,8 @@ namespace anima {
 Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::vector<int64_t>(dims)) {}
 
 Shape::Shape(const std::vector<int64_t>& dims) {
-  ANIMA_CHECK(dims.size() <= size_t(kMaxDims), "Shape: ", dims.size(), " dimensions given, at most ",
-              kMaxDims, " supported");
+  ANIMA_CHECK(dims.size() <= size_t(kMaxDims), "Shape: ", dims.size(), " dimensions given, at most ", kMaxDims,
+              " supported");
   ndim = int(dims.size());
   for (int i = 0; i < ndim; ++i) {
     ANIMA_CHECK(dims[i] >= 0, "Shape: negative extent ", dims[i], " at dimension ", i);

@@ -71,9 +71,7 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   return full(shape, 0.0, dtype, device);
 }
 
-Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) {
-  return full(shape, 1.0, dtype, device);
-}
+Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
   // Filled on the host and copied (a synchronous copy for CUDA tensors): for hot paths use
@@ -101,8 +99,8 @@ Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape, Dev
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  ANIMA_CHECK(dtype() == dtype_of<T>::value, "Tensor::to_vector: tensor is ", dtype_name(dtype()),
-              ", read as ", dtype_name(dtype_of<T>::value));
+  ANIMA_CHECK(dtype() == dtype_of<T>::value, "Tensor::to_vector: tensor is ", dtype_name(dtype()), ", read as ",
+              dtype_name(dtype_of<T>::value));
   std::vector<T> out(static_cast<size_t>(numel()));
   if (out.empty()) return out;
 #if ANIMA_CUDA
@@ -115,8 +113,8 @@ std::vector<T> Tensor::to_vector() const {
   return out;
 }
 
-#define ANIMA_INSTANTIATE(T)                                                                \
-  template Tensor Tensor::from_vector<T>(const std::vector<T>&, const Shape&, Device);     \
+#define ANIMA_INSTANTIATE(T)                                                           \
+  template Tensor Tensor::from_vector<T>(const std::vector<T>&, const Shape&, Device); \
   template std::vector<T> Tensor::to_vector<T>() const;
 ANIMA_INSTANTIATE(float)
 ANIMA_INSTANTIATE(uint8_t)
@@ -125,8 +123,7 @@ ANIMA_INSTANTIATE(int64_t)
 #undef ANIMA_INSTANTIATE
 
 float Tensor::item() const {
-  ANIMA_CHECK(numel() == 1, "Tensor::item: tensor of shape ", shape().str(), " has ", numel(),
-              " elements, expected 1");
+  ANIMA_CHECK(numel() == 1, "Tensor::item: tensor of shape ", shape().str(), " has ", numel(), " elements, expected 1");
   return to_vector<float>()[0];
 }
 
@@ -143,8 +140,7 @@ Tensor Tensor::detach() const {
 std::string Tensor::str(int max_elements) const {
   if (!defined()) return "Tensor(undefined)";
   std::ostringstream os;
-  os << "Tensor(shape=" << shape().str() << ", dtype=" << dtype_name(dtype())
-     << ", device=" << device().str();
+  os << "Tensor(shape=" << shape().str() << ", dtype=" << dtype_name(dtype()) << ", device=" << device().str();
   if (requires_grad()) os << ", requires_grad";
   os << ", values=[";
   Tensor host = is_cuda() ? raw::to_device(*this, Device::cpu()) : *this;
@@ -170,8 +166,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.str
 namespace raw {
 
 Tensor view(const Tensor& t, const Shape& shape) {
-  ANIMA_CHECK(shape.numel() == t.numel(), "view: cannot view a tensor of shape ", t.shape().str(),
-              " (", t.numel(), " elements) as ", shape.str(), " (", shape.numel(), " elements)");
+  ANIMA_CHECK(shape.numel() == t.numel(), "view: cannot view a tensor of shape ", t.shape().str(), " (", t.numel(),
+              " elements) as ", shape.str(), " (", shape.numel(), " elements)");
   Tensor v = t.detach();
   v.impl()->shape = shape;
   return v;
@@ -196,24 +192,22 @@ Shape infer_shape(const std::vector<int64_t>& dims, int64_t numel, const char* o
     out[infer] = numel / known;
   }
   Shape s(out);
-  ANIMA_CHECK(s.numel() == numel, op, ": requested shape ", s.str(), " has ", s.numel(),
-              " elements, the tensor has ", numel);
+  ANIMA_CHECK(s.numel() == numel, op, ": requested shape ", s.str(), " has ", s.numel(), " elements, the tensor has ",
+              numel);
   return s;
 }
 
 void copy_into(const Tensor& dst, const Tensor& src) {
-  ANIMA_CHECK(dst.dtype() == src.dtype() && dst.numel() == src.numel(), "copy_into: destination ",
-              dst.shape().str(), " ", dtype_name(dst.dtype()), " does not match source ",
-              src.shape().str(), " ", dtype_name(src.dtype()));
+  ANIMA_CHECK(dst.dtype() == src.dtype() && dst.numel() == src.numel(), "copy_into: destination ", dst.shape().str(),
+              " ", dtype_name(dst.dtype()), " does not match source ", src.shape().str(), " ", dtype_name(src.dtype()));
   if (src.nbytes() == 0) return;
   if (dst.device().is_cpu() && src.device().is_cpu()) {
     std::memcpy(dst.data_ptr(), src.data_ptr(), src.nbytes());
     return;
   }
 #if ANIMA_CUDA
-  cudaMemcpyKind kind = src.is_cuda() ? (dst.is_cuda() ? cudaMemcpyDeviceToDevice
-                                                       : cudaMemcpyDeviceToHost)
-                                      : cudaMemcpyHostToDevice;
+  cudaMemcpyKind kind =
+      src.is_cuda() ? (dst.is_cuda() ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost) : cudaMemcpyHostToDevice;
   if (kind == cudaMemcpyHostToDevice && src.is_pinned()) {
     // Queued on the default stream: later kernels see the data, the host does not wait.
     ANIMA_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), src.nbytes(), kind, 0));
@@ -241,15 +235,14 @@ void check_same_device(const char* op, std::initializer_list<const Tensor*> tens
       first = t;
       continue;
     }
-    ANIMA_CHECK(t->device() == first->device(), op, ": inputs are on different devices (",
-                first->device().str(), " with shape ", first->shape().str(), ", ",
-                t->device().str(), " with shape ", t->shape().str(), ")");
+    ANIMA_CHECK(t->device() == first->device(), op, ": inputs are on different devices (", first->device().str(),
+                " with shape ", first->shape().str(), ", ", t->device().str(), " with shape ", t->shape().str(), ")");
   }
 }
 
 void check_dtype(const char* op, const Tensor& t, DType expected) {
-  ANIMA_CHECK(t.dtype() == expected, op, ": expected a ", dtype_name(expected),
-              " tensor, got ", dtype_name(t.dtype()), " with shape ", t.shape().str());
+  ANIMA_CHECK(t.dtype() == expected, op, ": expected a ", dtype_name(expected), " tensor, got ", dtype_name(t.dtype()),
+              " with shape ", t.shape().str());
 }
 
 }  // namespace anima

@@ -57,16 +57,14 @@ class Tensor {
   static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
   static Tensor ones(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
-  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
-                     Device device = Device::cpu());
+  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32, Device device = Device::cpu());
   static Tensor scalar(float value, Device device = Device::cpu());
   // A CPU tensor in page-locked memory when a GPU is usable (plain memory otherwise): copies from
   // it to the GPU are asynchronous. Keep it alive until the work that reads the copy is queued.
   static Tensor empty_pinned(const Shape& shape, DType dtype = DType::F32);
   // Copies host data in; values.size() must equal shape.numel().
   template <class T>
-  static Tensor from_vector(const std::vector<T>& values, const Shape& shape,
-                            Device device = Device::cpu());
+  static Tensor from_vector(const std::vector<T>& values, const Shape& shape, Device device = Device::cpu());
 
   // ---- properties ----
   bool defined() const { return impl_ != nullptr; }
@@ -87,8 +85,8 @@ class Tensor {
   void* data_ptr() const;
   template <class T>
   T* data() const {
-    ANIMA_CHECK(dtype() == dtype_of<T>::value, "Tensor::data: tensor is ", dtype_name(dtype()),
-                ", accessed as ", dtype_name(dtype_of<T>::value));
+    ANIMA_CHECK(dtype() == dtype_of<T>::value, "Tensor::data: tensor is ", dtype_name(dtype()), ", accessed as ",
+                dtype_name(dtype_of<T>::value));
     return static_cast<T*>(data_ptr());
   }
 

@@ -40,11 +40,11 @@ struct StrictFp32 {
 
 #define ANIMA_PARITY_CAT2(a, b) a##b
 #define ANIMA_PARITY_CAT(a, b) ANIMA_PARITY_CAT2(a, b)
-#define PARITY(NAME, ATOL, RTOL, INPUTS, FN)                                                     \
-  static const bool ANIMA_PARITY_CAT(parity_registered_, __LINE__) = ::anima::test::register_parity_case( \
-      {NAME, ATOL, RTOL, [] { return std::vector<Tensor> INPUTS; },                              \
-       [](const std::vector<Tensor>& x) -> Tensor { return FN; }});                             \
-  TEST_CASE("CUDA-vs-CPU parity: " NAME " [cuda]") {                                             \
-    REQUIRE_CUDA_OR_SKIP();                                                                      \
-    ::anima::test::check_parity(::anima::test::find_parity_case(NAME), Device::cuda());          \
+#define PARITY(NAME, ATOL, RTOL, INPUTS, FN)                                                            \
+  static const bool ANIMA_PARITY_CAT(parity_registered_, __LINE__) =                                    \
+      ::anima::test::register_parity_case({NAME, ATOL, RTOL, [] { return std::vector<Tensor> INPUTS; }, \
+                                           [](const std::vector<Tensor>& x) -> Tensor { return FN; }}); \
+  TEST_CASE("CUDA-vs-CPU parity: " NAME " [cuda]") {                                                    \
+    REQUIRE_CUDA_OR_SKIP();                                                                             \
+    ::anima::test::check_parity(::anima::test::find_parity_case(NAME), Device::cuda());                 \
   }

@@ -8,18 +8,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
 #include <map>
+#include <sstream>
 
+#include "data/image_io.h"
+#include "data/synthetic.h"
+#include "data/video_io.h"
 #include "kernels/cpu_blas.h"
 #include "kernels/cpu_report.h"
 #include "kernels/random.h"
+#include "kernels/shape_ops.h"
 #include "tensor/runtime.h"
 #include "tests/test_util.h"
-#include "kernels/shape_ops.h"
-#include "data/synthetic.h"
-#include "data/image_io.h"
-#include "data/video_io.h"
 
 namespace anima::test {
 namespace {
@@ -56,8 +56,7 @@ bool video_or_skip() {
   return false;
 }
 
-bool allclose(const Tensor& actual, const Tensor& expected, double atol, double rtol,
-              std::string* report) {
+bool allclose(const Tensor& actual, const Tensor& expected, double atol, double rtol, std::string* report) {
   std::ostringstream os;
   if (actual.shape() != expected.shape()) {
     os << "shape " << actual.shape().str() << " != expected " << expected.shape().str();
@@ -78,13 +77,11 @@ bool allclose(const Tensor& actual, const Tensor& expected, double atol, double 
       worst = int64_t(i);
     }
     if (excess > 0 && bad++ < 5)
-      os << "  [" << i << "] got " << a[i] << ", expected " << e[i] << " (|diff| " << diff
-         << " > tol " << tol << ")\n";
+      os << "  [" << i << "] got " << a[i] << ", expected " << e[i] << " (|diff| " << diff << " > tol " << tol << ")\n";
   }
   if (bad > 0) {
     os << bad << " of " << a.size() << " elements outside atol " << atol << " + rtol " << rtol
-       << "*|expected|; worst at [" << worst << "]: got " << a[worst] << ", expected "
-       << e[worst];
+       << "*|expected|; worst at [" << worst << "]: got " << a[worst] << ", expected " << e[worst];
   }
   if (report) *report = os.str();
   return bad == 0;
@@ -202,8 +199,7 @@ int main(int argc, char** argv) {
   int rc = context.run();
   if (context.shouldExit()) return rc;
   const auto& c = anima::test::counts();
-  for (const auto& [reason, n] : c.skip_reasons)
-    std::printf("skipped %d test case(s): %s\n", n, reason.c_str());
+  for (const auto& [reason, n] : c.skip_reasons) std::printf("skipped %d test case(s): %s\n", n, reason.c_str());
   std::printf("%d passed, %d failed, %d skipped\n", c.passed, c.failed, c.skipped);
   std::fflush(stdout);
   return rc;

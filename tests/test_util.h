@@ -28,16 +28,14 @@ bool video_or_skip();
 
 // |actual - expected| <= atol + rtol * |expected| for every element (same shape required).
 // On failure, reports the first few mismatches and the worst one.
-bool allclose(const Tensor& actual, const Tensor& expected, double atol, double rtol,
-              std::string* report = nullptr);
+bool allclose(const Tensor& actual, const Tensor& expected, double atol, double rtol, std::string* report = nullptr);
 
 // Bitwise equality of two float32 tensors (shape too).
 bool bit_equal(const Tensor& a, const Tensor& b);
 
 Tensor tensor(const std::vector<float>& values, const Shape& shape, Device device = Device::cpu());
 // Deterministic test data: uniform in [lo, hi) from a Philox stream.
-Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, float hi = 1.f,
-                     Device device = Device::cpu());
+Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.f, float hi = 1.f, Device device = Device::cpu());
 
 // Gradcheck of f at `inputs` (each made to require grad): checks that something was compared
 // and that it matched, printing gradcheck's report on a mismatch.
@@ -64,12 +62,11 @@ void check_against_golden(const SafetensorsFile& g, const std::string& prefix, c
 }  // namespace anima::test
 
 // Checks allclose and prints its report on failure.
-#define CHECK_CLOSE(actual, expected, atol, rtol)                                  \
-  do {                                                                             \
-    std::string anima_report_;                                                     \
-    bool anima_ok_ = ::anima::test::allclose((actual), (expected), (atol), (rtol), \
-                                             &anima_report_);                      \
-    CHECK_MESSAGE(anima_ok_, anima_report_);                                       \
+#define CHECK_CLOSE(actual, expected, atol, rtol)                                                   \
+  do {                                                                                              \
+    std::string anima_report_;                                                                      \
+    bool anima_ok_ = ::anima::test::allclose((actual), (expected), (atol), (rtol), &anima_report_); \
+    CHECK_MESSAGE(anima_ok_, anima_report_);                                                        \
   } while (0)
 
 #define REQUIRE_CUDA_OR_SKIP() \

@@ -3,17 +3,17 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "data/video_io.h"
 #include "kernels/conv.h"
 #include "kernels/cpu_blas.h"
 #include "kernels/cpu_report.h"
 #include "kernels/cuda_libraries.h"
 #include "kernels/math_mode.h"
-#include "data/video_io.h"
+#include "models/registry.h"
 #include "tensor/error.h"
 #include "tensor/runtime.h"
-#include "tools/bench.h"
-#include "models/registry.h"
 #include "tools/animate.h"
+#include "tools/bench.h"
 #include "tools/data_commands.h"
 #include "tools/evaluate.h"
 #include "tools/inspect.h"
@@ -22,8 +22,9 @@
 
 int main(int argc, char** argv) {
   anima::kernels::cpu_blas_select_kernels(argv);
-  CLI::App app{"anima: image animation (refined masking, First Order Motion Model + PriorityCut) "
-               "on a from-scratch C++/CUDA deep-learning framework"};
+  CLI::App app{
+      "anima: image animation (refined masking, First Order Motion Model + PriorityCut) "
+      "on a from-scratch C++/CUDA deep-learning framework"};
   app.require_subcommand(1);
 
   auto* info = app.add_subcommand("info", "print the build and the available devices");
@@ -31,8 +32,10 @@ int main(int argc, char** argv) {
   auto* bench = app.add_subcommand("bench", "time ops on the CPU and the GPU");
   bench->require_subcommand(1);
   anima::tools::BenchOptions bench_opt;
-  auto* bench_ops = bench->add_subcommand("ops", "elementwise, reductions, softmax, matmul, layout, conv, norms, resampling, Adam");
-  auto* bench_kernels = bench->add_subcommand("kernels", "image-animation kernels at 256x256: grid_sample, keypoints, pyramid, perceptual loss, augmentations");
+  auto* bench_ops =
+      bench->add_subcommand("ops", "elementwise, reductions, softmax, matmul, layout, conv, norms, resampling, Adam");
+  auto* bench_kernels = bench->add_subcommand(
+      "kernels", "image-animation kernels at 256x256: grid_sample, keypoints, pyramid, perceptual loss, augmentations");
   for (CLI::App* sub : {bench_ops, bench_kernels}) {
     sub->add_option("--device", bench_opt.device, "cpu, cuda or all")->check(CLI::IsMember({"cpu", "cuda", "all"}));
     sub->add_option("--batch", bench_opt.batch, "batch size (default 16 on the GPU, 2 on the CPU)")
@@ -42,7 +45,8 @@ int main(int argc, char** argv) {
     sub->add_option("--csv", bench_opt.csv, "append one row per op to this CSV file");
   }
 
-  auto* bench_model = bench->add_subcommand("model", "training-step time, peak memory and animation frames/s of a model");
+  auto* bench_model =
+      bench->add_subcommand("model", "training-step time, peak memory and animation frames/s of a model");
   anima::tools::BenchModelOptions model_opt;
   std::string model_name;
   std::vector<std::string> model_names;
@@ -53,12 +57,18 @@ int main(int argc, char** argv) {
           if (c == '-') c = '_';
         return n;
       }));
-  auto* bench_model_config = bench_model->add_option("--config", model_opt.config, "model config (any model)")->check(CLI::ExistingFile);
+  auto* bench_model_config =
+      bench_model->add_option("--config", model_opt.config, "model config (any model)")->check(CLI::ExistingFile);
   bench_model->add_option("--device", model_opt.device, "auto, cpu or cuda");
-  bench_model->add_option("--batch", model_opt.batch, "batch size (default: the config's)")->check(CLI::NonNegativeNumber);
-  bench_model->add_option("--steps", model_opt.steps, "timed steps (and timed animation batches)")->check(CLI::PositiveNumber);
-  bench_model->add_option("--anim-batch", model_opt.anim_batches, "animation batch sizes, e.g. 1,32 (default: the training batch)")
-      ->delimiter(',')->check(CLI::PositiveNumber);
+  bench_model->add_option("--batch", model_opt.batch, "batch size (default: the config's)")
+      ->check(CLI::NonNegativeNumber);
+  bench_model->add_option("--steps", model_opt.steps, "timed steps (and timed animation batches)")
+      ->check(CLI::PositiveNumber);
+  bench_model
+      ->add_option("--anim-batch", model_opt.anim_batches,
+                   "animation batch sizes, e.g. 1,32 (default: the training batch)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
   // Which CPU convolution algorithm the benchmarks run (kernels/conv.h), to compare them.
   std::string cpu_conv = "auto";
   for (CLI::App* sub : {bench_ops, bench_kernels, bench_model})
@@ -80,22 +90,30 @@ int main(int argc, char** argv) {
   make_ds->add_option("--frames", syn.frames, "frames per video")->check(CLI::Range(2, 100000));
   make_ds->add_option("--size", syn.size, "frame size in pixels")->check(CLI::Range(16, 4096));
   make_ds->add_option("--seed", syn.seed, "random seed");
-  make_ds->add_option("--clips-per-identity", syn.clips_per_identity, "videos per identity")->check(CLI::PositiveNumber);
+  make_ds->add_option("--clips-per-identity", syn.clips_per_identity, "videos per identity")
+      ->check(CLI::PositiveNumber);
   make_ds->add_option("--puppet-scale", syn.style.scale, "puppet size (1 = about 40% of the frame height)")
       ->check(CLI::Range(0.25, 2.5));
-  make_ds->add_option("--drift", syn.style.drift, "multiplies the puppet's horizontal travel (1 = up to 15% of the width)")
+  make_ds
+      ->add_option("--drift", syn.style.drift, "multiplies the puppet's horizontal travel (1 = up to 15% of the width)")
       ->check(CLI::Range(0.0, 5.0));
   make_ds->add_flag("--plain-background", syn.style.plain_background, "one colour per video as background");
   make_ds->add_option("--layout", syn.layout, "png (strips), frames (folders) or mp4")
       ->check(CLI::IsMember({"png", "frames", "mp4"}));
 
-  auto* train = app.add_subcommand("train", "train a model from a config (FOMM with its or PriorityCut's discriminator, refined-mask)");
+  auto* train = app.add_subcommand(
+      "train", "train a model from a config (FOMM with its or PriorityCut's discriminator, refined-mask)");
   anima::tools::TrainOptions train_opt;
-  train->add_option("--config", train_opt.config, "YAML config in the FOMM layout; its `model:` key names the model (absent: fomm)")->required()->check(CLI::ExistingFile);
+  train
+      ->add_option("--config", train_opt.config,
+                   "YAML config in the FOMM layout; its `model:` key names the model (absent: fomm)")
+      ->required()
+      ->check(CLI::ExistingFile);
   train->add_option("--out", train_opt.out, "run folder")->required();
   train->add_option("--data", train_opt.data, "dataset root (default: dataset_params.root_dir)");
   train->add_option("--checkpoint", train_opt.checkpoint, "resume from this checkpoint")->check(CLI::ExistingFile);
-  train->add_option("--vgg", train_opt.vgg, "VGG-19 weights (safetensors) for the perceptual loss")->check(CLI::ExistingFile);
+  train->add_option("--vgg", train_opt.vgg, "VGG-19 weights (safetensors) for the perceptual loss")
+      ->check(CLI::ExistingFile);
   train->add_option("--device", train_opt.device, "auto, cpu or cuda");
   train->add_option("--seed", train_opt.seed, "random seed");
   train->add_option("--workers", train_opt.workers, "loader threads")->check(CLI::PositiveNumber);
@@ -106,23 +124,30 @@ int main(int argc, char** argv) {
 
   auto* animate = app.add_subcommand("animate", "animate a source image with a driving video (either model)");
   anima::tools::AnimateOptions an;
-  animate->add_option("--checkpoint", an.checkpoint, "checkpoint (ours or a converted official one)")->required()->check(CLI::ExistingFile);
-  animate->add_option("--config", an.config, "config (default: the one stored in the checkpoint)")->check(CLI::ExistingFile);
+  animate->add_option("--checkpoint", an.checkpoint, "checkpoint (ours or a converted official one)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  animate->add_option("--config", an.config, "config (default: the one stored in the checkpoint)")
+      ->check(CLI::ExistingFile);
   animate->add_option("--source", an.source, "source image (or a video: see --source-frame)")->check(CLI::ExistingPath);
-  animate->add_option("--source-frame", an.source_frame, "when --source is a video: which frame")->check(CLI::NonNegativeNumber);
+  animate->add_option("--source-frame", an.source_frame, "when --source is a video: which frame")
+      ->check(CLI::NonNegativeNumber);
   animate->add_option("--driving", an.driving, "driving video: a video file, a PNG strip or a folder of frames")
       ->check(CLI::ExistingPath);
-  auto* pairs = animate->add_option("--pairs", an.pairs,
-                                    "pairs mode: a csv (columns source, driving) of test videos to animate; without a "
-                                    "value, dataset_params.pairs_list or random pairs")
-                    ->expected(0, 1)->default_str("");
+  auto* pairs = animate
+                    ->add_option("--pairs", an.pairs,
+                                 "pairs mode: a csv (columns source, driving) of test videos to animate; without a "
+                                 "value, dataset_params.pairs_list or random pairs")
+                    ->expected(0, 1)
+                    ->default_str("");
   animate->add_option("--data", an.data, "pairs mode: the dataset root (default: dataset_params.root_dir)");
   animate->add_option("--num-pairs", an.num_pairs, "pairs mode: at most this many (default: animate_params.num_pairs)")
       ->check(CLI::NonNegativeNumber);
   animate->add_option("--out", an.out, "result: .mp4, .gif or a folder of PNG frames")->required();
   animate->add_option("--best-frame", an.best_frame, "driving frame used as the reference pose");
   animate->add_option("--batch", an.batch, "frames per forward pass")->check(CLI::PositiveNumber);
-  animate->add_option("--save-intermediates", an.save_intermediates, "folder for per-frame keypoints, masks, occlusion, deformed source");
+  animate->add_option("--save-intermediates", an.save_intermediates,
+                      "folder for per-frame keypoints, masks, occlusion, deformed source");
   animate->add_option("--device", an.device, "auto, cpu or cuda");
   animate->add_flag("--side-by-side", an.side_by_side, "write source | driving | result");
   animate->add_flag("--figure-row", an.figure_row,
@@ -132,7 +157,8 @@ int main(int argc, char** argv) {
   animate->add_flag("--adapt-scale", an.adapt_scale, "adapt the movement scale by keypoint hull areas");
   animate->add_flag("--absolute", an.no_relative, "use absolute keypoints instead of relative motion");
   const auto ablations = CLI::IsMember({"full", "no_pert", "no_ref", "no_id"});
-  animate->add_option("--ablation", an.ablation, "refined-mask: full, no_pert (no P_test), no_ref (no r), no_id (neither)")
+  animate
+      ->add_option("--ablation", an.ablation, "refined-mask: full, no_pert (no P_test), no_ref (no r), no_id (neither)")
       ->check(ablations);
 
   auto* recon = app.add_subcommand("reconstruct", "reconstruct every test video from its first frame (either model)");
@@ -141,39 +167,51 @@ int main(int argc, char** argv) {
   recon->add_option("--config", rc.config, "config (default: stored in the checkpoint)")->check(CLI::ExistingFile);
   recon->add_option("--data", rc.data, "dataset root (default: dataset_params.root_dir)");
   recon->add_option("--out", rc.out, "output folder")->required();
-  recon->add_option("--max-videos", rc.max_videos, "at most this many test videos (default: reconstruction_params.num_videos)");
+  recon->add_option("--max-videos", rc.max_videos,
+                    "at most this many test videos (default: reconstruction_params.num_videos)");
   recon->add_option("--device", rc.device, "auto, cpu or cuda");
   recon->add_option("--ablation", rc.ablation, "refined-mask: full, no_pert, no_ref or no_id")->check(ablations);
-  recon->add_option("--first-driving", rc.first_driving,
-                    "first driving frame (default: the model's convention, FOMM 0, refined-mask 1)")
+  recon
+      ->add_option("--first-driving", rc.first_driving,
+                   "first driving frame (default: the model's convention, FOMM 0, refined-mask 1)")
       ->check(CLI::NonNegativeNumber);
   recon->add_option("--baseline", rc.baseline, "copy-source: no model, every frame is the video's first frame")
       ->check(CLI::IsMember({"copy-source"}));
   recon->add_option("--size", rc.size, "frame size of --baseline")->check(CLI::Range(16, 4096));
 
-  auto* evaluate = app.add_subcommand("evaluate", "the papers' metrics (L1, PSNR, SSIM, masked, AKD, MKR, AED, IoU) of generated videos");
+  auto* evaluate = app.add_subcommand(
+      "evaluate", "the papers' metrics (L1, PSNR, SSIM, masked, AKD, MKR, AED, IoU) of generated videos");
   anima::tools::EvaluateOptions ev;
-  evaluate->add_option("--generated", ev.generated, "generated video, frame folder or folder of videos (repeat: one per method)");
+  evaluate->add_option("--generated", ev.generated,
+                       "generated video, frame folder or folder of videos (repeat: one per method)");
   evaluate->add_option("--ground-truth", ev.ground_truth, "ground-truth video(s), matched by name");
   evaluate->add_option("--name", ev.names, "method name per --generated (default: the path's stem)");
-  evaluate->add_option("--masks", ev.masks, "salient masks (video(s) matched to the ground truth) for the masked metrics");
-  evaluate->add_option("--keypoints-generated", ev.keypoints_generated, "keypoints csv file or folder (one per method)");
+  evaluate->add_option("--masks", ev.masks,
+                       "salient masks (video(s) matched to the ground truth) for the masked metrics");
+  evaluate->add_option("--keypoints-generated", ev.keypoints_generated,
+                       "keypoints csv file or folder (one per method)");
   evaluate->add_option("--keypoints-gt", ev.keypoints_gt, "ground-truth keypoints csv file or folder");
-  evaluate->add_option("--embeddings-generated", ev.embeddings_generated, "embeddings csv file or folder (one per method)");
+  evaluate->add_option("--embeddings-generated", ev.embeddings_generated,
+                       "embeddings csv file or folder (one per method)");
   evaluate->add_option("--embeddings-gt", ev.embeddings_gt, "ground-truth embeddings csv file or folder");
-  evaluate->add_option("--synthetic-gt", ev.synthetic_gt, "gt/<split> folder of the synthetic dataset (foreground IoU)");
-  evaluate->add_option("--fg-threshold", ev.fg_threshold, "colour distance that makes a pixel foreground (IoU)")->check(CLI::Range(0.0, 2.0));
+  evaluate->add_option("--synthetic-gt", ev.synthetic_gt,
+                       "gt/<split> folder of the synthetic dataset (foreground IoU)");
+  evaluate->add_option("--fg-threshold", ev.fg_threshold, "colour distance that makes a pixel foreground (IoU)")
+      ->check(CLI::Range(0.0, 2.0));
   evaluate->add_option("--out", ev.out, "write PREFIX.csv and PREFIX.md");
   evaluate->add_option("--device", ev.device, "auto, cpu or cuda");
   evaluate->add_option("--batch", ev.batch, "frames per metric call")->check(CLI::PositiveNumber);
-  evaluate->add_option("--skip-gt-frames", ev.skip_gt_frames,
-                       "drop the first N ground-truth frames (refined-mask reconstructions start at frame 1)")
+  evaluate
+      ->add_option("--skip-gt-frames", ev.skip_gt_frames,
+                   "drop the first N ground-truth frames (refined-mask reconstructions start at frame 1)")
       ->check(CLI::NonNegativeNumber);
 
   auto* inspect = app.add_subcommand("inspect", "list a checkpoint's tensors and metadata, or a config's networks");
   std::string inspect_path;
   bool inspect_all = false;
-  inspect->add_option("path", inspect_path, "a .safetensors checkpoint or a .yaml config")->required()->check(CLI::ExistingFile);
+  inspect->add_option("path", inspect_path, "a .safetensors checkpoint or a .yaml config")
+      ->required()
+      ->check(CLI::ExistingFile);
   inspect->add_flag("--all", inspect_all, "for a config: every tensor's name and shape");
 
   auto* plot = app.add_subcommand("plot", "draw a run's training curves (log.txt) as a PNG");
@@ -222,7 +260,8 @@ int main(int argc, char** argv) {
     anima::kernels::set_cpu_conv_algo(anima::kernels::parse_cpu_conv_algo(cpu_conv));
     if (bench_model->parsed()) {
       if (!bench_model_config->count() && !model_name.empty())
-        model_opt.config = anima::tools::find_config(anima::find_model(model_name, "bench model --model").example_config);
+        model_opt.config =
+            anima::tools::find_config(anima::find_model(model_name, "bench model --model").example_config);
       return anima::tools::bench_model(model_opt);
     }
     if (bench_ops->parsed() || bench_kernels->parsed()) {

@@ -62,7 +62,8 @@ AnimatorOptions animator_options(const AnimateOptions& o) {
 // to `grid_rows`, the intermediates to o.save_intermediates.
 template <class Frame>
 void animate_frames(const AnimateOptions& o, Animator& animator, const Tensor& source, int64_t count, Frame&& frame,
-                    std::vector<Tensor>& out_frames, const std::vector<int64_t>& grid_at, std::vector<Tensor>& grid_rows) {
+                    std::vector<Tensor>& out_frames, const std::vector<int64_t>& grid_at,
+                    std::vector<Tensor>& grid_rows) {
   for (int64_t start = 0; start < count; start += o.batch) {
     int64_t b = std::min<int64_t>(o.batch, count - start);
     std::vector<Tensor> batch;
@@ -89,8 +90,9 @@ void animate_frames(const AnimateOptions& o, Animator& animator, const Tensor& s
 }
 
 int animate_pairs(const AnimateOptions& o) {
-  ANIMA_CHECK(o.source.empty() && o.driving.empty() && o.grid.empty() && o.save_intermediates.empty(),
-              "animate --pairs: give no --source, --driving, --grid or --save-intermediates (the pairs name the videos)");
+  ANIMA_CHECK(
+      o.source.empty() && o.driving.empty() && o.grid.empty() && o.save_intermediates.empty(),
+      "animate --pairs: give no --source, --driving, --grid or --save-intermediates (the pairs name the videos)");
   NoGradGuard no_grad;
   Loaded m = load(o.checkpoint, o.config, o.device, animator_options(o), "animate");
   const RunConfig& run = m.config->run();
@@ -113,8 +115,9 @@ int animate_pairs(const AnimateOptions& o) {
     Tensor driving = raw::to_device(test.load_video(t), m.device);
     m.animator->set_source(source, kernels::slice(driving, 0, 0, 1));
     std::vector<Tensor> frames, none;
-    animate_frames(o, *m.animator, source, driving.size(0), [&](int64_t i) { return kernels::slice(driving, 0, i, i + 1); },
-                   frames, {}, none);
+    animate_frames(
+        o, *m.animator, source, driving.size(0), [&](int64_t i) { return kernels::slice(driving, 0, i, i + 1); },
+        frames, {}, none);
     std::string out = src_name + "-" + drv_name + ext;
     write_frames(o.out + "/" + out, frames, 25.0);
     list << src_name << "," << drv_name << "," << out << "\n";
@@ -149,9 +152,10 @@ int animate(const AnimateOptions& o) {
   if (!o.save_intermediates.empty()) make_directories(o.save_intermediates);
   std::vector<Tensor> out_frames, grid_rows;
   int64_t n = int64_t(driving.frames.size());
-  animate_frames(o, *m.animator, source, n,
-                 [&](int64_t i) { return prepare_frame(driving.frames[size_t(i)], m.h, m.w, m.device); }, out_frames,
-                 o.grid.empty() ? std::vector<int64_t>{} : evenly_spaced(n, 6), grid_rows);
+  animate_frames(
+      o, *m.animator, source, n,
+      [&](int64_t i) { return prepare_frame(driving.frames[size_t(i)], m.h, m.w, m.device); }, out_frames,
+      o.grid.empty() ? std::vector<int64_t>{} : evenly_spaced(n, 6), grid_rows);
   write_frames(o.out, out_frames, driving.fps);
   if (!o.grid.empty()) write_image(o.grid, kernels::concat(grid_rows, 0));
   std::printf("animate (%s): %zu frames at %.2f fps -> %s\n", m.animator->label().c_str(), out_frames.size(),
@@ -212,13 +216,14 @@ int reconstruct_copy_source(const ReconstructOptions& o) {
   ANIMA_CHECK(o.checkpoint.empty() && o.config.empty(), "reconstruct: --baseline needs no --checkpoint or --config");
   ANIMA_CHECK(!o.data.empty() && o.size > 0, "reconstruct --baseline copy-source: give --data and --size");
   // Default first driving frame 1: frame 0 would be reconstructed exactly.
-  return reconstruct_test_videos(o, o.data, o.size, o.size, resolve_device(o.device, "reconstruct"), "copy-source", 1,
-                                 [](const Tensor& source, const Tensor& drv, bool, std::vector<Tensor>& visual) {
-                                   for (int64_t k = 0; k < drv.size(0); ++k)
-                                     visual.push_back(kernels::concat({frame_to_image(kernels::slice(drv, 0, k, k + 1)),
-                                                                       frame_to_image(source)}, 1));
-                                   return kernels::expand(source, drv.shape());
-                                 });
+  return reconstruct_test_videos(
+      o, o.data, o.size, o.size, resolve_device(o.device, "reconstruct"), "copy-source", 1,
+      [](const Tensor& source, const Tensor& drv, bool, std::vector<Tensor>& visual) {
+        for (int64_t k = 0; k < drv.size(0); ++k)
+          visual.push_back(
+              kernels::concat({frame_to_image(kernels::slice(drv, 0, k, k + 1)), frame_to_image(source)}, 1));
+        return kernels::expand(source, drv.shape());
+      });
 }
 
 int reconstruct(const ReconstructOptions& o) {
@@ -229,7 +234,8 @@ int reconstruct(const ReconstructOptions& o) {
   options.ablation = o.ablation;
   Loaded m = load(o.checkpoint, o.config, o.device, options, "reconstruct");
   ReconstructOptions opt = o;
-  if (opt.max_videos < 0) opt.max_videos = m.config->run().reconstruction_num_videos;  // reconstruction_params.num_videos
+  if (opt.max_videos < 0)
+    opt.max_videos = m.config->run().reconstruction_num_videos;  // reconstruction_params.num_videos
   Animator& animator = *m.animator;
   return reconstruct_test_videos(
       opt, m.config->run().dataset.root_dir, m.h, m.w, m.device, animator.label(), animator.first_reconstructed_frame(),

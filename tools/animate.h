@@ -22,14 +22,14 @@ struct AnimateOptions {
   bool pairs_mode = false;
   std::string pairs, data;
   int num_pairs = -1;  // -1: animate_params.num_pairs
-  int best_frame = 0;   // the driving frame used as the reference of the relative motion
-  int batch = 8;        // frames per forward pass
+  int best_frame = 0;  // the driving frame used as the reference of the relative motion
+  int batch = 8;       // frames per forward pass
   bool side_by_side = false;
   bool adapt_scale = false, no_relative = false;  // override the config's normalization_params
-  std::string ablation = "full";  // refined-mask: full, no_pert, no_ref, no_id
-  int source_frame = 0;           // when --source is a video: the frame used as the source image
-  bool figure_row = false;        // write the model's figure per frame (FOMM: keypoints; refined-mask: figure 3's row)
-  std::string grid;               // a PNG grid of up to 6 evenly spaced frames (masks/keypoints drawn)
+  std::string ablation = "full";                  // refined-mask: full, no_pert, no_ref, no_id
+  int source_frame = 0;                           // when --source is a video: the frame used as the source image
+  bool figure_row = false;  // write the model's figure per frame (FOMM: keypoints; refined-mask: figure 3's row)
+  std::string grid;         // a PNG grid of up to 6 evenly spaced frames (masks/keypoints drawn)
 };
 int animate(const AnimateOptions& options);
 
@@ -56,9 +56,9 @@ std::vector<int64_t> evenly_spaced(int64_t count, int64_t n);
 
 // The reconstruction loop over the test split (at most o.max_videos): the driving
 // frames are first_driving.. (the official FOMM script drives with every frame, 0; the
-// refined-mask paper with every frame but the first, 1); per batch of o.batch driving frames, per_batch(first frame [1, 3, h, w], driving [B, 3, h, w], first batch of
-// a new video, visualisation frames to append to) returns the generated frames [B, 3, h, w].
-// Writes <out>/<video>.mp4 (the visualisation), <out>/frames/<video>/NNNNN.png (the generated
+// refined-mask paper with every frame but the first, 1); per batch of o.batch driving frames, per_batch(first frame [1,
+// 3, h, w], driving [B, 3, h, w], first batch of a new video, visualisation frames to append to) returns the generated
+// frames [B, 3, h, w]. Writes <out>/<video>.mp4 (the visualisation), <out>/frames/<video>/NNNNN.png (the generated
 // frames, lossless, for `anima evaluate`) and <out>/reconstruction.csv (per-video mean L1).
 using ReconstructBatch =
     std::function<Tensor(const Tensor& source, const Tensor& driving, bool new_video, std::vector<Tensor>& visual)>;

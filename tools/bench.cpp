@@ -2,33 +2,33 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <memory>
-#include <cstdio>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "autograd/functions.h"
-#include "models/fomm/geometry.h"
 #include "autograd/nn_functions.h"
 #include "kernels/augment.h"
 #include "kernels/color.h"
-#include "kernels/metrics.h"
-#include "kernels/select.h"
-#include "layers/vgg.h"
-#include "models/registry.h"
-#include "tensor/file_util.h"
-#include "layers/optim.h"
 #include "kernels/cpu_blas.h"
 #include "kernels/cpu_report.h"
 #include "kernels/elementwise.h"
 #include "kernels/math_mode.h"
 #include "kernels/matmul.h"
+#include "kernels/metrics.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
+#include "kernels/select.h"
 #include "kernels/shape_ops.h"
+#include "layers/optim.h"
+#include "layers/vgg.h"
+#include "models/fomm/geometry.h"
+#include "models/registry.h"
 #include "tensor/allocator.h"
+#include "tensor/file_util.h"
 #include "tensor/runtime.h"
 
 namespace anima::tools {
@@ -92,7 +92,8 @@ Ceilings measure_ceilings(Device dev, int repeats) {
   r.gemm_gflops = 2.0 * double(n) * double(n) * double(n) / (g.median * 1e-3) / 1e9;
   r.copy_gbs = 2.0 * double(m) * 4 / (c.median * 1e-3) / 1e9;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "ceilings measured now: FP32 GEMM %.0f GFLOP/s (%lld^3), copy %.0f GB/s (%s, read + write)",
+  std::snprintf(buf, sizeof buf,
+                "ceilings measured now: FP32 GEMM %.0f GFLOP/s (%lld^3), copy %.0f GB/s (%s, read + write)",
                 r.gemm_gflops, (long long)n, r.copy_gbs, dev.is_cuda() ? "1 GiB device to device" : "128 MiB memcpy");
   r.text = buf;
   return r;
@@ -181,11 +182,11 @@ std::vector<Entry> op_entries(Device dev, int64_t n) {
   Shape img{n, 3, 256, 256};
   Tensor x_img = input(img, true), w7 = input(Shape{64, 3, 7, 7}, true);
   double c7_flops = 2.0 * double(n) * 64 * 256 * 256 * 3 * 49;
-  e.push_back({"conv2d 7x7 3->64 fwd+bwd", img.str(), double(img.numel() + n * 64 * 256 * 256) * f4 * 3,
-               3 * c7_flops, [=] {
-                 Tensor y = conv2d(x_img, w7, Tensor(), Conv2dParams{1, 1, 3, 3, 1, 1, 1});
-                 y.backward(y.detach());
-               }});
+  e.push_back(
+      {"conv2d 7x7 3->64 fwd+bwd", img.str(), double(img.numel() + n * 64 * 256 * 256) * f4 * 3, 3 * c7_flops, [=] {
+         Tensor y = conv2d(x_img, w7, Tensor(), Conv2dParams{1, 1, 3, 3, 1, 1, 1});
+         y.backward(y.detach());
+       }});
   // A generator's output layer: 7x7 from 64 channels to the 3 of an image.
   Tensor w7o = input(Shape{3, 64, 7, 7}, true), b7o = input(Shape{3}, true);
   e.push_back({"conv2d 7x7 64->3 fwd+bwd", act_str, (act_bytes + act_bytes * 3 / 64) * 3,
@@ -211,8 +212,8 @@ std::vector<Entry> op_entries(Device dev, int64_t n) {
   Tensor params = input(Shape{14215368}, true);
   params.backward(kernels::uniform(params.shape(), -1.f, 1.f, gen, dev));
   auto adam = std::make_shared<Adam>(NamedTensors{{"p", params}}, AdamOptions{2e-4, 0.5, 0.999});
-  e.push_back({"adam step (14.2M params)", Shape{14215368}.str(), double(params.numel()) * f4 * 7, 0,
-               [=] { adam->step(); }});
+  e.push_back(
+      {"adam step (14.2M params)", Shape{14215368}.str(), double(params.numel()) * f4 * 7, 0, [=] { adam->step(); }});
   return e;
 }
 
@@ -245,10 +246,11 @@ std::vector<Entry> kernel_entries(Device dev, int64_t n) {
                  y.backward(y.detach());
                }});
   Tensor kp = input(Shape{n, 10, 2}, -1, 1, true);
-  e.push_back({"kp2gaussian 10 kp @64x64 fwd+bwd", Shape{n, 10, 64, 64}.str(), double(n * 10 * 64 * 64) * f4 * 4, 0, [=] {
-                 Tensor h = fomm::kp2gaussian(kp, 64, 64, 0.01f);
-                 h.backward(h.detach());
-               }});
+  e.push_back(
+      {"kp2gaussian 10 kp @64x64 fwd+bwd", Shape{n, 10, 64, 64}.str(), double(n * 10 * 64 * 64) * f4 * 4, 0, [=] {
+         Tensor h = fomm::kp2gaussian(kp, 64, 64, 0.01f);
+         h.backward(h.detach());
+       }});
   Tensor pred = input(Shape{n, 10, 58, 58}, -1, 1, true);
   e.push_back({"heatmap->keypoints fwd+bwd", pred.shape().str(), double(pred.numel()) * f4 * 6, 0, [=] {
                  Tensor v = fomm::heatmap_to_keypoints(pred, 0.1f).value;
@@ -278,8 +280,9 @@ std::vector<Entry> kernel_entries(Device dev, int64_t n) {
   Tensor m = input(masks, 0, 1, false);
   e.push_back({"poisson lambda=20", masks.str(), double(masks.numel()) * f4, 0,
                [=] { kernels::poisson(masks, 20.0, 1, 2, dev); }});
-  e.push_back({"per-sample median", masks.str(), double(masks.numel()) * f4, 0,
-               [=] { kernels::row_median(raw::view(m, Shape{n, 64 * 64})); }});
+  e.push_back({"per-sample median", masks.str(), double(masks.numel()) * f4, 0, [=] {
+                 kernels::row_median(raw::view(m, Shape{n, 64 * 64}));
+               }});
   auto pgen = std::make_shared<Generator>(4);
   e.push_back({"P_train", masks.str(), double(masks.numel()) * f4 * 12, 0, [=] {
                  kernels::perturb_train(m, kernels::row_median(raw::view(m, Shape{n, 64 * 64})), 20.0, *pgen);
@@ -288,26 +291,22 @@ std::vector<Entry> kernel_entries(Device dev, int64_t n) {
                  kernels::perturb_test(m, kernels::row_median(raw::view(m, Shape{n, 64 * 64})));
                }});
   Tensor occ = input(masks, 0, 1, false);
-  e.push_back({"PriorityCut mask (64->256)", masks.str(), double(masks.numel()) * f4 * 6, 0, [=] {
-                 kernels::prioritycut_mask(m, occ, 0.5, 0.1, 0.5, 256, 256, *pgen);
-               }});
+  e.push_back({"PriorityCut mask (64->256)", masks.str(), double(masks.numel()) * f4 * 6, 0,
+               [=] { kernels::prioritycut_mask(m, occ, 0.5, 0.1, 0.5, 256, 256, *pgen); }});
   e.push_back({"CutMix box mask", Shape{n, 1, 256, 256}.str(), double(n * 256 * 256) * f4, 0,
                [=] { kernels::cutmix_box_mask(n, 256, 256, *pgen, dev); }});
-  e.push_back({"colour jitter", img.str(), img_b * 10, 0, [=] {
-                 kernels::color_jitter(real, kernels::draw_color_jitter(n, 0.1f, 0.1f, 0.1f, 0.1f, *pgen));
-               }});
+  e.push_back({"colour jitter", img.str(), img_b * 10, 0,
+               [=] { kernels::color_jitter(real, kernels::draw_color_jitter(n, 0.1f, 0.1f, 0.1f, 0.1f, *pgen)); }});
   // Evaluation metrics (anima evaluate): SSIM reads both images and writes/reads 5 moment planes.
   Tensor gen_img = input(img, 0, 1, false), sal = input(Shape{n, 1, 256, 256}, 0, 1, false);
   e.push_back({"metrics: L1 + MSE per image", img.str(), img_b * 8, 0, [=] {
                  kernels::l1_per_image(gen_img, real);
                  kernels::mse_per_image(gen_img, real);
                }});
-  e.push_back({"metrics: SSIM per image", img.str(), img_b * 14, double(img.numel()) * 2 * 11 * 10, [=] {
-                 kernels::ssim_per_image(gen_img, real);
-               }});
-  e.push_back({"metrics: SSIM salient (masked)", img.str(), img_b * 14 + double(n * 256 * 256) * f4, 0, [=] {
-                 kernels::ssim_per_image(gen_img, real, sal, kernels::MetricRegion::Salient);
-               }});
+  e.push_back({"metrics: SSIM per image", img.str(), img_b * 14, double(img.numel()) * 2 * 11 * 10,
+               [=] { kernels::ssim_per_image(gen_img, real); }});
+  e.push_back({"metrics: SSIM salient (masked)", img.str(), img_b * 14 + double(n * 256 * 256) * f4, 0,
+               [=] { kernels::ssim_per_image(gen_img, real, sal, kernels::MetricRegion::Salient); }});
   Shape vf{n, 64, 256, 256};
   Tensor mp = input(vf, -1, 1, true);
   e.push_back({"max_pool2d 2x2 fwd+bwd", vf.str(), double(vf.numel()) * f4 * 2.5, 0, [=] {
@@ -319,12 +318,11 @@ std::vector<Entry> kernel_entries(Device dev, int64_t n) {
 
 void run_device(Device dev, const BenchOptions& opt) {
   int64_t n = opt.batch > 0 ? opt.batch : (dev.is_cuda() ? 16 : 2);
-  std::printf("\n== %s, batch %lld ==\n", dev.is_cuda() ? ("GPU: " + cuda_status()).c_str() : "CPU",
-              (long long)n);
+  std::printf("\n== %s, batch %lld ==\n", dev.is_cuda() ? ("GPU: " + cuda_status()).c_str() : "CPU", (long long)n);
   Ceilings ceil = measure_ceilings(dev, opt.repeats);
   std::printf("%s\n", ceil.text.c_str());
-  std::printf("%-30s %-26s %10s %8s %9s %6s %10s %6s\n", "op", "shape", "ms", "spread", "GB/s", "%copy",
-              "GFLOP/s", "%gemm");
+  std::printf("%-30s %-26s %10s %8s %9s %6s %10s %6s\n", "op", "shape", "ms", "spread", "GB/s", "%copy", "GFLOP/s",
+              "%gemm");
   reset_peak_memory(dev);
   for (const Entry& e : opt.suite == "kernels" ? kernel_entries(dev, n) : op_entries(dev, n)) {
     if (!opt.filter.empty() && e.name.find(opt.filter) == std::string::npos) continue;
@@ -341,8 +339,8 @@ void run_device(Device dev, const BenchOptions& opt) {
       std::printf(" %10s %6s\n", "-", "-");
     char row[512];
     std::snprintf(row, sizeof row, "%s,%s,%lld,\"%s\",\"%s\",%.6g,%.6g,%.6g,%.6g,%.6g", opt.suite.c_str(),
-                  dev.is_cuda() ? "cuda" : "cpu", (long long)n, e.name.c_str(), e.shape.c_str(), t.median, t.min,
-                  t.max, gbs, gflops);
+                  dev.is_cuda() ? "cuda" : "cpu", (long long)n, e.name.c_str(), e.shape.c_str(), t.median, t.min, t.max,
+                  gbs, gflops);
     append_csv(opt.csv, row);
   }
   std::printf("peak memory: %.1f MiB\n", double(memory_stats(dev).peak) / (1 << 20));
@@ -352,9 +350,8 @@ void run_device(Device dev, const BenchOptions& opt) {
 
 int run_bench(const BenchOptions& opt) {
   ANIMA_CHECK(opt.suite == "ops" || opt.suite == "kernels", "bench: unknown suite '", opt.suite, "'");
-  std::printf("anima bench %s; %s; %s; %s; median of %d runs after one warm-up (GPU: CUDA events)\n",
-              opt.suite.c_str(), device_report().c_str(), kernels::cpu_report().c_str(), math_mode_report().c_str(),
-              opt.repeats);
+  std::printf("anima bench %s; %s; %s; %s; median of %d runs after one warm-up (GPU: CUDA events)\n", opt.suite.c_str(),
+              device_report().c_str(), kernels::cpu_report().c_str(), math_mode_report().c_str(), opt.repeats);
   bool want_cpu = opt.device == "cpu" || opt.device == "all";
   bool want_gpu = opt.device == "cuda" || opt.device == "all";
   if (want_cpu) run_device(Device::cpu(), opt);
@@ -392,8 +389,9 @@ void time_model(const char* model, const BenchModelOptions& o, int64_t b, int64_
   std::printf("%s\n", measure_ceilings(dev, 5).text.c_str());
   reset_peak_memory(dev);
   Timing step = time_runs(train_step, o.steps, dev);
-  std::printf("training step: %.1f ms (median of %d after a warm-up; fastest %.1f, slowest %.1f), peak memory %.1f MiB\n",
-              step.median, o.steps, step.min, step.max, double(memory_stats(dev).peak) / (1 << 20));
+  std::printf(
+      "training step: %.1f ms (median of %d after a warm-up; fastest %.1f, slowest %.1f), peak memory %.1f MiB\n",
+      step.median, o.steps, step.min, step.max, double(memory_stats(dev).peak) / (1 << 20));
   NoGradGuard no_grad;
   to_inference();
   std::vector<int> batches = o.anim_batches;
@@ -402,10 +400,10 @@ void time_model(const char* model, const BenchModelOptions& o, int64_t b, int64_
     ANIMA_CHECK(ab > 0, "bench model: --anim-batch must be positive, got ", ab);
     reset_peak_memory(dev);
     Timing t = time_runs(animation(ab), o.steps, dev);
-    std::printf("animation: %.1f frames/s (batch %d, %.2f ms per batch, fastest %.2f, slowest %.2f; the model's "
-                "reconstruction pipeline per frame), peak memory %.1f MiB\n",
-                double(ab) / (t.median * 1e-3), ab, t.median, t.min, t.max,
-                double(memory_stats(dev).peak) / (1 << 20));
+    std::printf(
+        "animation: %.1f frames/s (batch %d, %.2f ms per batch, fastest %.2f, slowest %.2f; the model's "
+        "reconstruction pipeline per frame), peak memory %.1f MiB\n",
+        double(ab) / (t.median * 1e-3), ab, t.median, t.min, t.max, double(memory_stats(dev).peak) / (1 << 20));
   }
 }
 
@@ -421,8 +419,8 @@ std::string find_config(const std::string& relative) {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   fs::path beside = ec ? fs::path() : exe.parent_path().parent_path() / relative;
-  ANIMA_CHECK(!beside.empty() && fs::exists(beside), relative, ": not in the working directory nor beside the executable (",
-              beside.string(), "); pass --config");
+  ANIMA_CHECK(!beside.empty() && fs::exists(beside), relative,
+              ": not in the working directory nor beside the executable (", beside.string(), "); pass --config");
   return beside.string();
 }
 
@@ -436,13 +434,14 @@ int bench_model(const BenchModelOptions& o) {
   trainer->set_epoch(trainer->all_terms_epoch());  // every loss term, as after any warm-up
   Tensor src = random_frames(b, h, w, gen, dev), drv = random_frames(b, h, w, gen, dev);
   std::unique_ptr<Animator> animator;
-  time_model(model->kind(), o, b, h, w, dev, [&] { trainer->step(src, drv); }, [&] { animator = trainer->animator(); },
-             [&](int64_t ab) -> std::function<void()> {
-               // what a video needs once (the source's keypoints or mask) is prepared outside the timing
-               Tensor s = random_frames(ab, h, w, gen, dev), d = random_frames(ab, h, w, gen, dev);
-               animator->set_source(s);
-               return [&animator, d] { animator->reconstruct(d); };
-             });
+  time_model(
+      model->kind(), o, b, h, w, dev, [&] { trainer->step(src, drv); }, [&] { animator = trainer->animator(); },
+      [&](int64_t ab) -> std::function<void()> {
+        // what a video needs once (the source's keypoints or mask) is prepared outside the timing
+        Tensor s = random_frames(ab, h, w, gen, dev), d = random_frames(ab, h, w, gen, dev);
+        animator->set_source(s);
+        return [&animator, d] { animator->reconstruct(d); };
+      });
   return 0;
 }
 

@@ -15,8 +15,8 @@ struct BenchOptions {
   std::string device = "all";  // cpu, cuda or all
   int batch = 0;               // 0: 16 on the GPU, 2 on the CPU
   int repeats = 10;
-  std::string filter;          // only ops whose name contains this
-  std::string csv;             // append one row per op to this CSV file (empty: none)
+  std::string filter;  // only ops whose name contains this
+  std::string csv;     // append one row per op to this CSV file (empty: none)
 };
 
 int run_bench(const BenchOptions& options);
@@ -28,8 +28,8 @@ namespace anima::tools {
 struct BenchModelOptions {
   std::string config = "configs/fomm-shapes-64.yaml";
   std::string device = "auto";
-  int batch = 0;     // 0: the config's batch size
-  int steps = 3;     // timed training steps and animation batches (after one warm-up each)
+  int batch = 0;                  // 0: the config's batch size
+  int steps = 3;                  // timed training steps and animation batches (after one warm-up each)
   std::vector<int> anim_batches;  // animation batch sizes to time (empty: the training batch)
 };
 // `anima bench model --model fomm|refined-mask`: training-step time and peak memory, and animation

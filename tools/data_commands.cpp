@@ -26,10 +26,11 @@ int bench_data(const BenchDataOptions& o) {
   int64_t frames = 0;
   for (int64_t i = 0; i < ds.size(); ++i) frames += ds.load_video(i).size(0);
   double read_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("bench data: %s/train: %lld videos read, %lld skipped, %lld frames decoded in %.2f s (%.0f frames/s, "
-              "resized to %lldx%lld)\n",
-              o.data.c_str(), (long long)ds.size(), (long long)ds.skipped(), (long long)frames, read_s,
-              double(frames) / read_s, (long long)o.size, (long long)o.size);
+  std::printf(
+      "bench data: %s/train: %lld videos read, %lld skipped, %lld frames decoded in %.2f s (%.0f frames/s, "
+      "resized to %lldx%lld)\n",
+      o.data.c_str(), (long long)ds.size(), (long long)ds.skipped(), (long long)frames, read_s, double(frames) / read_s,
+      (long long)o.size, (long long)o.size);
   d.num_repeats = std::max<int64_t>(1, (o.batch * o.batches + ds.size() - 1) / ds.size());
   VideoDataset repeated(o.data, "train", d);
   TrainLoader loader(repeated, o.batch, o.workers, 2 * o.workers);

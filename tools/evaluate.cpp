@@ -98,7 +98,7 @@ std::string frames_str(const Tensor& t) {
 // Pairs (generated index, ground-truth index) by name; one single item on each side pairs anyway.
 template <class Item>
 std::vector<std::pair<size_t, size_t>> match_by_name(const std::vector<Item>& gen, const std::vector<Item>& gt,
-                                                      const std::string& gen_root, const std::string& gt_root) {
+                                                     const std::string& gen_root, const std::string& gt_root) {
   if (gen.size() == 1 && gt.size() == 1) return {{0, 0}};
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < gen.size(); ++i) index[gen[i].name] = i;
@@ -147,8 +147,7 @@ struct Collected {
 // [T, 1, H, W] masks from [T, 3, H, W] frames (grey stored as RGB: the channel mean).
 Tensor to_masks(const Tensor& frames) { return kernels::mean(frames, {1}, true); }
 
-void image_metrics(const Tensor& gen, const Tensor& gt, const Tensor& masks, Device dev, int64_t batch,
-                   Collected& c) {
+void image_metrics(const Tensor& gen, const Tensor& gt, const Tensor& masks, Device dev, int64_t batch, Collected& c) {
   using kernels::MetricRegion;
   struct Region {
     const char* suffix;
@@ -206,7 +205,6 @@ void table_metrics(const std::string& gen_path, const std::string& gt_path, cons
     }
   }
 }
-
 
 bool lower_is_better(const std::string& metric) {
   for (const char* m : {"L1", "AKD", "MKR", "AED"})
@@ -271,7 +269,8 @@ MetricSummary summarize(const std::string& metric, const std::vector<double>& va
 
 std::vector<MethodResult> evaluate_methods(const EvaluateOptions& o) {
   size_t methods = std::max({o.generated.size(), o.keypoints_generated.size(), o.embeddings_generated.size()});
-  ANIMA_CHECK(methods > 0, "evaluate: nothing to evaluate (give --generated, --keypoints-generated or "
+  ANIMA_CHECK(methods > 0,
+              "evaluate: nothing to evaluate (give --generated, --keypoints-generated or "
               "--embeddings-generated)");
   auto check_count = [&](const std::vector<std::string>& list, const char* flag) {
     ANIMA_CHECK(list.empty() || list.size() == methods, "evaluate: ", list.size(), " ", flag, " for ", methods,
@@ -316,14 +315,14 @@ std::vector<MethodResult> evaluate_methods(const EvaluateOptions& o) {
       for (size_t p = 0; p < pairs.size(); ++p) {
         const VideoRef& g = gen[pairs[p].first];
         if (progress)
-          std::fprintf(stderr, "\revaluate: %s: video %zu/%zu %-40.40s", method_name(o, k).c_str(), p + 1,
-                       pairs.size(), g.name.c_str());
+          std::fprintf(stderr, "\revaluate: %s: video %zu/%zu %-40.40s", method_name(o, k).c_str(), p + 1, pairs.size(),
+                       g.name.c_str());
         Tensor a = load_frames(g);
         if (pairs[p].second != SIZE_MAX) {
           const VideoRef& t = gt[pairs[p].second];
           Tensor b = drop_first(load_frames(t), o.skip_gt_frames, t.path);
-          ANIMA_CHECK(a.shape() == b.shape(), "generated video ", g.path, " has ", frames_str(a), " but the ground truth ",
-                      t.path, " has ", frames_str(b));
+          ANIMA_CHECK(a.shape() == b.shape(), "generated video ", g.path, " has ", frames_str(a),
+                      " but the ground truth ", t.path, " has ", frames_str(b));
           Tensor m;
           for (auto [mi, gi] : mask_of)
             if (gi == pairs[p].second) {
@@ -334,7 +333,8 @@ std::vector<MethodResult> evaluate_methods(const EvaluateOptions& o) {
             }
           image_metrics(a, b, m, dev, o.batch, c);
         }
-        if (!o.synthetic_gt.empty()) foreground_iou(g, a, o.synthetic_gt, o.fg_threshold, dev, o.batch, o.skip_gt_frames, c);
+        if (!o.synthetic_gt.empty())
+          foreground_iou(g, a, o.synthetic_gt, o.fg_threshold, dev, o.batch, o.skip_gt_frames, c);
       }
       if (progress) std::fprintf(stderr, "\n");
     }

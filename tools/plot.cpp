@@ -14,7 +14,7 @@ namespace {
 
 constexpr Rgb kWhite{255, 255, 255}, kAxis{90, 90, 90}, kGrid{225, 225, 225}, kText{30, 30, 30};
 // Matplotlib's ten "tab" colours: distinct on white.
-constexpr Rgb kPalette[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},   {148, 103, 189},
+constexpr Rgb kPalette[] = {{31, 119, 180}, {255, 127, 14},  {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
                             {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
 
 bool parse_number(const std::string& s, double& out) {
@@ -28,7 +28,8 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
   double raw = (hi - lo) / count, mag = std::pow(10.0, std::floor(std::log10(raw))), r = raw / mag;
   double step = mag * (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10);
   std::vector<double> ticks;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push_back(std::fabs(t) < step * 1e-9 ? 0 : t);
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    ticks.push_back(std::fabs(t) < step * 1e-9 ? 0 : t);
   return ticks;
 }
 
@@ -68,8 +69,8 @@ void widen(double& lo, double& hi) {
   hi += pad;
 }
 
-void draw_panel(Canvas& c, const PanelRect& r, const std::string& name, const std::vector<std::pair<double, double>>& pts,
-                Rgb colour, bool log_y_wanted) {
+void draw_panel(Canvas& c, const PanelRect& r, const std::string& name,
+                const std::vector<std::pair<double, double>>& pts, Rgb colour, bool log_y_wanted) {
   bool log_y = log_y_wanted && std::all_of(pts.begin(), pts.end(), [](auto& p) { return p.second > 0; });
   auto ymap = [&](double v) { return log_y ? std::log10(v) : v; };
   double xlo = pts.front().first, xhi = pts.back().first, ylo = INFINITY, yhi = -INFINITY;
@@ -85,8 +86,8 @@ void draw_panel(Canvas& c, const PanelRect& r, const std::string& name, const st
   for (double t : yticks) label_w = std::max(label_w, Canvas::text_width(label(t)));
   int px0 = r.x0 + label_w + 8, px1 = r.x1 - 10, py0 = r.y0 + Canvas::text_height() + 8,
       py1 = r.y1 - Canvas::text_height() - 8;
-  ANIMA_CHECK(px1 - px0 >= 20 && py1 - py0 >= 20, "plot: the panels are too small for their axes (",
-              r.x1 - r.x0 + 1, "x", r.y1 - r.y0 + 1, " pixels each); ask for a larger image");
+  ANIMA_CHECK(px1 - px0 >= 20 && py1 - py0 >= 20, "plot: the panels are too small for their axes (", r.x1 - r.x0 + 1,
+              "x", r.y1 - r.y0 + 1, " pixels each); ask for a larger image");
   auto X = [&](double s) { return px0 + (s - xlo) / (xhi - xlo) * (px1 - px0); };
   auto Y = [&](double v) { return py1 - (ymap(v) - ylo) / (yhi - ylo) * (py1 - py0); };
   c.text(r.x0 + 4, r.y0 + 3, name + (log_y ? " (log)" : "") + "  vs step", kText);
@@ -116,8 +117,9 @@ void draw_panel(Canvas& c, const PanelRect& r, const std::string& name, const st
       continue;
     }
     if (prev) c.line(X(prev->first), Y(prev->second), X(p.first), Y(p.second), colour);
-    if (dots) c.fill_rect(int(std::lround(X(p.first))) - 1, int(std::lround(Y(p.second))) - 1,
-                          int(std::lround(X(p.first))) + 1, int(std::lround(Y(p.second))) + 1, colour);
+    if (dots)
+      c.fill_rect(int(std::lround(X(p.first))) - 1, int(std::lround(Y(p.second))) - 1, int(std::lround(X(p.first))) + 1,
+                  int(std::lround(Y(p.second))) + 1, colour);
     prev = &p;
   }
 }
@@ -134,8 +136,8 @@ LossCurves parse_loss_log(const std::string& text, const std::string& what) {
     std::vector<std::string> tok;
     for (std::string t; ls >> t;) tok.push_back(t);
     double epoch = 0, step = 0;
-    if (tok.size() < 6 || tok.size() % 2 != 0 || tok[0] != "epoch" || tok[2] != "step" || !parse_number(tok[1], epoch) ||
-        !parse_number(tok[3], step))
+    if (tok.size() < 6 || tok.size() % 2 != 0 || tok[0] != "epoch" || tok[2] != "step" ||
+        !parse_number(tok[1], epoch) || !parse_number(tok[3], step))
       continue;  // a header, config or resume line
     std::vector<std::pair<std::string, double>> terms;
     for (size_t i = 4; i + 1 < tok.size(); i += 2) {
@@ -151,7 +153,8 @@ LossCurves parse_loss_log(const std::string& text, const std::string& what) {
       by_step[name][step] = v;
     }
   }
-  ANIMA_CHECK(!out.names.empty(), what, ": no loss lines (expected lines 'epoch E step S name value ...', as anima train writes)");
+  ANIMA_CHECK(!out.names.empty(), what,
+              ": no loss lines (expected lines 'epoch E step S name value ...', as anima train writes)");
   for (auto& [name, m] : by_step) out.points[name].assign(m.begin(), m.end());
   return out;
 }
@@ -173,7 +176,8 @@ Tensor plot_loss_curves(const LossCurves& curves, const PlotOptions& o) {
   Canvas c(o.width, o.height, kWhite);
   std::vector<PanelRect> rects = plot_panels(curves.names.size(), o.width, o.height);
   for (size_t i = 0; i < rects.size(); ++i)
-    draw_panel(c, rects[i], curves.names[i], curves.points.at(curves.names[i]), kPalette[i % std::size(kPalette)], o.log_y);
+    draw_panel(c, rects[i], curves.names[i], curves.points.at(curves.names[i]), kPalette[i % std::size(kPalette)],
+               o.log_y);
   return c.image();
 }
 

@@ -12,7 +12,7 @@
 namespace anima::tools {
 
 struct LossCurves {
-  std::vector<std::string> names;                               // in order of first appearance
+  std::vector<std::string> names;                                        // in order of first appearance
   std::map<std::string, std::vector<std::pair<double, double>>> points;  // (step, value) by step
 };
 

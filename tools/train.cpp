@@ -4,12 +4,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 
 #include "data/dataset.h"
+#include "data/image_io.h"
 #include "data/loader.h"
 #include "kernels/cpu_blas.h"
 #include "kernels/cpu_report.h"
@@ -19,7 +20,6 @@
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
 #include "tools/plot.h"
-#include "data/image_io.h"
 
 #ifndef ANIMA_GIT_COMMIT
 #define ANIMA_GIT_COMMIT "unknown"
@@ -72,12 +72,13 @@ int train(const TrainOptions& o) {
     append_line(log, "resumed from " + o.checkpoint + " at epoch " + std::to_string(start_epoch) + ", step " +
                          std::to_string(step));
   } else {
-    std::string header = "anima train; commit " + std::string(ANIMA_GIT_COMMIT) + "; " + device_report() + "; " + kernels::cpu_report() + "; " +
-                         math_mode_report() + "; device " + device.str() +
-                         (device.is_cuda() ? " (" + kernels::cuda_libraries_report() + ")" : std::string()) + "; seed " + std::to_string(o.seed) + "; data " + root + " (" +
-                         std::to_string(dataset.size()) + " videos, " + std::to_string(dataset.skipped()) +
-                         " skipped); VGG-19 " + (vgg->pretrained() ? o.vgg : "RANDOM (no weights file)") +
-                         "\n--- config ---\n" + cfg.text + "--- end config ---";
+    std::string header = "anima train; commit " + std::string(ANIMA_GIT_COMMIT) + "; " + device_report() + "; " +
+                         kernels::cpu_report() + "; " + math_mode_report() + "; device " + device.str() +
+                         (device.is_cuda() ? " (" + kernels::cuda_libraries_report() + ")" : std::string()) +
+                         "; seed " + std::to_string(o.seed) + "; data " + root + " (" + std::to_string(dataset.size()) +
+                         " videos, " + std::to_string(dataset.skipped()) + " skipped); VGG-19 " +
+                         (vgg->pretrained() ? o.vgg : "RANDOM (no weights file)") + "\n--- config ---\n" + cfg.text +
+                         "--- end config ---";
     std::ofstream(log) << header << "\n";
   }
 
@@ -92,8 +93,11 @@ int train(const TrainOptions& o) {
   if (o.max_steps >= 0) total = std::min(total, o.max_steps);
   auto save = [&](int epoch) {
     save_checkpoint(ckpt, job->checkpoint_parts(),
-                    {{"step", std::to_string(step)}, {"epoch", std::to_string(epoch)}, {"config", cfg.text},
-                     {"rng_seed", std::to_string(gen.seed())}, {"rng_stream", std::to_string(gen.peek_stream())},
+                    {{"step", std::to_string(step)},
+                     {"epoch", std::to_string(epoch)},
+                     {"config", cfg.text},
+                     {"rng_seed", std::to_string(gen.seed())},
+                     {"rng_stream", std::to_string(gen.peek_stream())},
                      {"model", model->kind()}});
   };
   std::signal(SIGINT, on_sigint);

@@ -22,8 +22,8 @@ struct TrainOptions {
   int workers = 2;
   int64_t max_steps = -1;  // stop after this many steps in total (for tests and quick runs)
   int log_every = 10;
-  int epochs = -1;         // override train_params.num_epochs
-  bool quiet = false;      // no progress bar
+  int epochs = -1;     // override train_params.num_epochs
+  bool quiet = false;  // no progress bar
   // Numeric modes of the GPU backends for this run (kernels/math_mode.h; --deterministic,
   // --tf32 off), written in the log's header: only deterministic algorithms (a run repeats bit
   // for bit on one GPU), strict FP32 convolutions instead of TF32 (to compare with a CPU run).

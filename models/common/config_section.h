@@ -6,8 +6,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <set>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tensor/error.h"

@@ -11,8 +11,8 @@ void read_train_schedule(ConfigSection& t, TrainSchedule& out) {
 }
 
 void check_run_config(const RunConfig& c, const TrainSchedule& s, const std::string& what) {
-  ANIMA_CHECK(c.dataset.frame_shape.size() == 3 && c.dataset.frame_shape[0] > 0 && c.dataset.frame_shape[1] > 0,
-              what, ": dataset_params.frame_shape must be [H, W, C]");
+  ANIMA_CHECK(c.dataset.frame_shape.size() == 3 && c.dataset.frame_shape[0] > 0 && c.dataset.frame_shape[1] > 0, what,
+              ": dataset_params.frame_shape must be [H, W, C]");
   ANIMA_CHECK(s.batch_size > 0 && s.num_epochs > 0 && s.num_repeats > 0 && s.checkpoint_freq > 0, what,
               ": train_params batch_size, num_epochs, num_repeats and checkpoint_freq must be positive");
 }

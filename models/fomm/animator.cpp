@@ -22,9 +22,10 @@ void FommAnimator::set_source(const Tensor& source, const Tensor& reference) {
 Tensor FommAnimator::generate(const Tensor& driving, const Keypoints& kp_moved) {
   driving_ = driving;
   kp_moved_ = kp_moved;
-  Keypoints ks{kernels::expand(kp_source_.value, kp_moved.value.shape()),
-               kp_source_.jacobian.defined() ? kernels::expand(kp_source_.jacobian, kp_moved.jacobian.shape()) : Tensor(),
-               Tensor()};
+  Keypoints ks{
+      kernels::expand(kp_source_.value, kp_moved.value.shape()),
+      kp_source_.jacobian.defined() ? kernels::expand(kp_source_.jacobian, kp_moved.jacobian.shape()) : Tensor(),
+      Tensor()};
   out_ = generator_->forward(kernels::expand(source_, driving.shape()), kp_moved, ks);
   return out_.prediction;
 }

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 
-#include "models/fomm/geometry.h"
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
 #include "layers/anti_alias.h"
+#include "models/fomm/geometry.h"
 #include "tensor/trace.h"
 
 namespace anima::fomm {
@@ -73,8 +73,8 @@ Discriminator::Discriminator(const DiscriminatorConfig& c, Generator& gen) : cfg
   down_blocks_ = register_module("down_blocks", std::make_shared<ModuleList<DiscriminatorDownBlock>>());
   for (int i = 0; i < c.num_blocks; ++i) {
     int64_t in = i == 0 ? c.num_channels + (c.use_kp ? c.num_kp : 0) : std::min(c.max_features, c.block_expansion << i);
-    down_blocks_->append(std::make_shared<DiscriminatorDownBlock>(in, std::min(c.max_features, c.block_expansion << (i + 1)),
-                                                                  i != 0, i != c.num_blocks - 1, c.sn, gen));
+    down_blocks_->append(std::make_shared<DiscriminatorDownBlock>(
+        in, std::min(c.max_features, c.block_expansion << (i + 1)), i != 0, i != c.num_blocks - 1, c.sn, gen));
   }
   int64_t last = (*down_blocks_)[down_blocks_->size() - 1].out_channels();
   if (c.sn)
@@ -108,8 +108,8 @@ MultiScaleDiscriminator::MultiScaleDiscriminator(const DiscriminatorConfig& c, G
   }
 }
 
-std::map<std::string, Discriminator::Output> MultiScaleDiscriminator::forward(const std::map<std::string, Tensor>& pyramid,
-                                                                              const Tensor& kp) {
+std::map<std::string, Discriminator::Output> MultiScaleDiscriminator::forward(
+    const std::map<std::string, Tensor>& pyramid, const Tensor& kp) {
   ANIMA_TRACE("fomm.multiscale_discriminator");
   std::map<std::string, Discriminator::Output> out;
   for (auto& [s, disc] : discs_) {

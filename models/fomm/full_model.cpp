@@ -8,8 +8,11 @@ namespace anima::fomm {
 
 FommTrainer::FommTrainer(const FommConfig& c, std::shared_ptr<Vgg19> vgg, Generator& gen, Device device,
                          const DiscriminatorFactory& make_discriminator)
-    : cfg_(c), generator_side_(c.train.epoch_milestones, 0.1), discriminator_side_(c.train.epoch_milestones, 0.1),
-      rng_(gen), device_(device) {
+    : cfg_(c),
+      generator_side_(c.train.epoch_milestones, 0.1),
+      discriminator_side_(c.train.epoch_milestones, 0.1),
+      rng_(gen),
+      device_(device) {
   kp_detector = std::make_shared<KPDetector>(c.kp_detector, gen);
   generator = std::make_shared<OcclusionAwareGenerator>(c.generator, gen);
   discriminator_ = make_discriminator_step(c, gen, make_discriminator);
@@ -20,13 +23,13 @@ FommTrainer::FommTrainer(const FommConfig& c, std::shared_ptr<Vgg19> vgg, Genera
   pc.layers.assign({"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"});
   pc.layers.resize(pc.weights.size());
   perceptual_ = std::make_shared<PerceptualLoss>(std::move(vgg), pc);
-  for (Module* m : std::initializer_list<Module*>{kp_detector.get(), generator.get(), perceptual_.get()})
-    m->to(device);
+  for (Module* m : std::initializer_list<Module*>{kp_detector.get(), generator.get(), perceptual_.get()}) m->to(device);
   discriminator_->to(device);
   // Adam with betas (0.5, 0.999), as the official training script.
   generator_side_.add("optimizer_kp_detector", kp_detector->named_parameters(),
                       AdamOptions{c.train.lr_kp_detector, 0.5, 0.999});
-  generator_side_.add("optimizer_generator", generator->named_parameters(), AdamOptions{c.train.lr_generator, 0.5, 0.999});
+  generator_side_.add("optimizer_generator", generator->named_parameters(),
+                      AdamOptions{c.train.lr_generator, 0.5, 0.999});
   discriminator_side_.add("optimizer_discriminator", disc->named_parameters(),
                           AdamOptions{c.train.lr_discriminator, 0.5, 0.999});
 }
@@ -66,7 +69,8 @@ StepOutput FommTrainer::step(const Tensor& source, const Tensor& driving) {
     if (w.equivariance_value != 0)
       o.losses["equivariance_value"] = equivariance_value_loss(o.kp_driving, transformed, t) * w.equivariance_value;
     if (w.equivariance_jacobian != 0 && transformed.jacobian.defined())
-      o.losses["equivariance_jacobian"] = equivariance_jacobian_loss(o.kp_driving, transformed, t) * w.equivariance_jacobian;
+      o.losses["equivariance_jacobian"] =
+          equivariance_jacobian_loss(o.kp_driving, transformed, t) * w.equivariance_jacobian;
     o.transformed_frame = transformed_frame;
     o.transformed_kp = transformed;
   }

@@ -8,12 +8,16 @@
 namespace anima::fomm {
 
 DenseMotionNetwork::DenseMotionNetwork(const DenseMotionConfig& c, Generator& gen) : cfg_(c) {
-  hourglass = register_module("hourglass", std::make_shared<Hourglass>(c.block_expansion, (c.num_kp + 1) * (c.num_channels + 1),
-                                                                       c.num_blocks, c.max_features, gen));
-  mask = register_module("mask", std::make_shared<Conv2d>(hourglass->out_filters(), c.num_kp + 1, 7, Conv2d::Options{1, 3}, gen));
+  hourglass =
+      register_module("hourglass", std::make_shared<Hourglass>(c.block_expansion, (c.num_kp + 1) * (c.num_channels + 1),
+                                                               c.num_blocks, c.max_features, gen));
+  mask = register_module(
+      "mask", std::make_shared<Conv2d>(hourglass->out_filters(), c.num_kp + 1, 7, Conv2d::Options{1, 3}, gen));
   if (c.estimate_occlusion_map)
-    occlusion = register_module("occlusion", std::make_shared<Conv2d>(hourglass->out_filters(), 1, 7, Conv2d::Options{1, 3}, gen));
-  if (c.scale_factor != 1) down = register_module("down", std::make_shared<AntiAliasInterpolation2d>(c.num_channels, c.scale_factor));
+    occlusion = register_module("occlusion",
+                                std::make_shared<Conv2d>(hourglass->out_filters(), 1, 7, Conv2d::Options{1, 3}, gen));
+  if (c.scale_factor != 1)
+    down = register_module("down", std::make_shared<AntiAliasInterpolation2d>(c.num_channels, c.scale_factor));
 }
 
 Tensor DenseMotionNetwork::sparse_motions(int64_t h, int64_t w, const Keypoints& kd, const Keypoints& ks) const {
@@ -42,7 +46,8 @@ DenseMotion DenseMotionNetwork::forward(const Tensor& source_in, const Keypoints
   GridSampleOptions gs;
   gs.align_corners = cfg_.align_corners;
   DenseMotion out;
-  out.sparse_deformed = reshape(grid_sample(repeated, reshape(motions, {n * (k + 1), h, w, 2}), gs), {n, k + 1, c, h, w});
+  out.sparse_deformed =
+      reshape(grid_sample(repeated, reshape(motions, {n * (k + 1), h, w, 2}), gs), {n, k + 1, c, h, w});
   Tensor input = reshape(concat({heat, out.sparse_deformed}, 2), {n, -1, h, w});
   Tensor prediction = hourglass->forward(input);
   out.mask = softmax(mask->forward(prediction), 1);
@@ -63,18 +68,20 @@ OcclusionAwareGenerator::OcclusionAwareGenerator(const GeneratorConfig& c, Gener
   down_blocks = register_module("down_blocks", std::make_shared<ModuleList<DownBlock2d>>());
   for (int i = 0; i < c.num_down_blocks; ++i)
     down_blocks->append(std::make_shared<DownBlock2d>(std::min(c.max_features, c.block_expansion << i),
-                                                      std::min(c.max_features, c.block_expansion << (i + 1)), 3, 1, gen));
+                                                      std::min(c.max_features, c.block_expansion << (i + 1)), 3, 1,
+                                                      gen));
   up_blocks = register_module("up_blocks", std::make_shared<ModuleList<UpBlock2d>>());
   for (int i = 0; i < c.num_down_blocks; ++i)
-    up_blocks->append(std::make_shared<UpBlock2d>(std::min(c.max_features, c.block_expansion << (c.num_down_blocks - i)),
-                                                  std::min(c.max_features, c.block_expansion << (c.num_down_blocks - i - 1)),
-                                                  3, 1, gen));
+    up_blocks->append(std::make_shared<UpBlock2d>(
+        std::min(c.max_features, c.block_expansion << (c.num_down_blocks - i)),
+        std::min(c.max_features, c.block_expansion << (c.num_down_blocks - i - 1)), 3, 1, gen));
   // The bottleneck's children are named r0, r1, ... (a Sequential with add_module('r' + i)).
   bottleneck = register_module("bottleneck", std::make_shared<Sequential>());
   int64_t features = std::min(c.max_features, c.block_expansion << c.num_down_blocks);
   for (int i = 0; i < c.num_bottleneck_blocks; ++i)
     bottleneck->append_named("r" + std::to_string(i), std::make_shared<ResBlock2d>(features, 3, 1, gen));
-  final = register_module("final", std::make_shared<Conv2d>(c.block_expansion, c.num_channels, 7, Conv2d::Options{1, 3}, gen));
+  final = register_module("final",
+                          std::make_shared<Conv2d>(c.block_expansion, c.num_channels, 7, Conv2d::Options{1, 3}, gen));
 }
 
 Tensor OcclusionAwareGenerator::deform(const Tensor& input, const Tensor& deformation) const {

@@ -14,8 +14,7 @@ Tensor make_coordinate_grid(int64_t h, int64_t w, Device device) {
 }
 
 Tensor kp2gaussian(const Tensor& kp, int64_t h, int64_t w, float variance) {
-  ANIMA_CHECK(kp.dim() == 3 && kp.size(2) == 2, "kp2gaussian: keypoints must be [N, K, 2], got ",
-              kp.shape().str());
+  ANIMA_CHECK(kp.dim() == 3 && kp.size(2) == 2, "kp2gaussian: keypoints must be [N, K, 2], got ", kp.shape().str());
   Tensor grid = reshape(make_coordinate_grid(h, w, kp.device()), {1, 1, h, w, 2});
   Tensor mean = reshape(kp, {kp.size(0), kp.size(1), 1, 1, 2});
   Tensor d = grid - mean;
@@ -23,8 +22,7 @@ Tensor kp2gaussian(const Tensor& kp, int64_t h, int64_t w, float variance) {
 }
 
 SpatialKeypoints heatmap_to_keypoints(const Tensor& prediction, float temperature) {
-  ANIMA_CHECK(prediction.dim() == 4, "heatmap_to_keypoints: expected [N, K, H, W], got ",
-              prediction.shape().str());
+  ANIMA_CHECK(prediction.dim() == 4, "heatmap_to_keypoints: expected [N, K, H, W], got ", prediction.shape().str());
   int64_t n = prediction.size(0), k = prediction.size(1), h = prediction.size(2), w = prediction.size(3);
   Tensor flat = reshape(prediction * (1.f / temperature), {n, k, h * w});
   Tensor heat = reshape(softmax(flat, 2), {n, k, h, w});
@@ -38,8 +36,7 @@ Tensor entry(const Tensor& m, int i, int j) {
   return squeeze(slice(squeeze(slice(m, -2, i, i + 1), -2), -1, j, j + 1), -1);
 }
 void check_2x2(const char* op, const Tensor& m) {
-  ANIMA_CHECK(m.dim() >= 2 && m.size(-1) == 2 && m.size(-2) == 2, op, ": expected [..., 2, 2], got ",
-              m.shape().str());
+  ANIMA_CHECK(m.dim() >= 2 && m.size(-1) == 2 && m.size(-2) == 2, op, ": expected [..., 2, 2], got ", m.shape().str());
 }
 Tensor assemble(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& d) {
   Tensor row0 = concat({unsqueeze(a, -1), unsqueeze(b, -1)}, -1);

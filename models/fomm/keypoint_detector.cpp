@@ -1,26 +1,28 @@
 #include "models/fomm/keypoint_detector.h"
 
-#include "models/fomm/geometry.h"
 #include "kernels/elementwise.h"
+#include "models/fomm/geometry.h"
 #include "tensor/trace.h"
 
 namespace anima::fomm {
 
 KPDetector::KPDetector(const KPDetectorConfig& c, Generator& gen) : cfg_(c) {
-  predictor = register_module("predictor", std::make_shared<Hourglass>(c.block_expansion, c.num_channels, c.num_blocks,
-                                                                       c.max_features, gen));
-  kp = register_module("kp", std::make_shared<Conv2d>(predictor->out_filters(), c.num_kp, 7, Conv2d::Options{1, c.pad}, gen));
+  predictor = register_module(
+      "predictor", std::make_shared<Hourglass>(c.block_expansion, c.num_channels, c.num_blocks, c.max_features, gen));
+  kp = register_module("kp",
+                       std::make_shared<Conv2d>(predictor->out_filters(), c.num_kp, 7, Conv2d::Options{1, c.pad}, gen));
   if (c.estimate_jacobian) {
     int64_t maps = c.single_jacobian_map ? 1 : c.num_kp;
-    jacobian = register_module("jacobian", std::make_shared<Conv2d>(predictor->out_filters(), 4 * maps, 7,
-                                                                    Conv2d::Options{1, c.pad}, gen));
+    jacobian = register_module(
+        "jacobian", std::make_shared<Conv2d>(predictor->out_filters(), 4 * maps, 7, Conv2d::Options{1, c.pad}, gen));
     // Identity Jacobians at the start: zero weights, bias (1, 0, 0, 1) per map.
     kernels::fill(jacobian->weight, 0.0);
     std::vector<float> bias;
     for (int64_t m = 0; m < maps; ++m) bias.insert(bias.end(), {1.f, 0.f, 0.f, 1.f});
     raw::copy_into(jacobian->bias, Tensor::from_vector(bias, Shape{4 * maps}));
   }
-  if (c.scale_factor != 1) down = register_module("down", std::make_shared<AntiAliasInterpolation2d>(c.num_channels, c.scale_factor));
+  if (c.scale_factor != 1)
+    down = register_module("down", std::make_shared<AntiAliasInterpolation2d>(c.num_channels, c.scale_factor));
 }
 
 Keypoints KPDetector::forward(const Tensor& image) {

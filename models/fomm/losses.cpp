@@ -1,8 +1,8 @@
 #include "models/fomm/losses.h"
 
 #include "autograd/functions.h"
-#include "models/fomm/geometry.h"
 #include "kernels/elementwise.h"
+#include "models/fomm/geometry.h"
 #include "tensor/trace.h"
 
 namespace anima::fomm {
@@ -28,7 +28,8 @@ Tensor feature_matching_loss(const std::vector<Tensor>& real, const std::vector<
     Tensor term = mean_abs_diff(real[i].detach(), fake[i]) * weights[i];
     total = total.defined() ? total + term : term;
   }
-  return total.defined() ? total : kernels::full(Shape{}, 0.0, DType::F32, real.empty() ? Device::cpu() : real[0].device());
+  return total.defined() ? total
+                         : kernels::full(Shape{}, 0.0, DType::F32, real.empty() ? Device::cpu() : real[0].device());
 }
 
 Tensor equivariance_value_loss(const Keypoints& driving, const Keypoints& transformed, const RandomTransform& t) {

@@ -1,10 +1,10 @@
 #include "models/fomm/transform.h"
 
 #include "autograd/functions.h"
-#include "models/fomm/geometry.h"
 #include "autograd/nn_functions.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
+#include "models/fomm/geometry.h"
 
 namespace anima::fomm {
 
@@ -31,7 +31,7 @@ Tensor RandomTransform::warp_coordinates(const Tensor& c) const {
   if (control_points.defined()) {
     int64_t t = control_points.size(0);
     Tensor d = sum(abs(reshape(c, {n, pts, 1, 2}) - reshape(control_points, {1, 1, t, 2})), {3});  // [N, P, T]
-    Tensor u = d * d * log(d + 1e-6f) * control_params;                                             // [N, P, T]
+    Tensor u = d * d * log(d + 1e-6f) * control_params;                                            // [N, P, T]
     out = out + sum(u, {2}, true);  // the same scalar on both coordinates
   }
   return out;
@@ -48,15 +48,15 @@ Tensor RandomTransform::jacobian(const Tensor& c) const {
     // dU/dd = 2 d log(d + eps) + d^2 / (d + eps); dd/dx = sign(x - cx), dd/dy = sign(y - cy).
     Tensor du = (2.f * d * log(d + 1e-6f) + d * d / (d + 1e-6f)) * control_params;  // [N, P, T]
     Tensor sgn = kernels::sign(diff.detach());                                      // piecewise constant
-    Tensor grad_r = sum(unsqueeze(du, 3) * sgn, {2});                                // [N, P, 2] = (dr/dx, dr/dy)
-    jac = jac + unsqueeze(grad_r, 2);  // both rows get (dr/dx, dr/dy)
+    Tensor grad_r = sum(unsqueeze(du, 3) * sgn, {2});                               // [N, P, 2] = (dr/dx, dr/dy)
+    jac = jac + unsqueeze(grad_r, 2);                                               // both rows get (dr/dx, dr/dy)
   }
   return jac;
 }
 
 Tensor RandomTransform::transform_frame(const Tensor& frame, bool align_corners) const {
-  ANIMA_CHECK(frame.dim() == 4 && frame.size(0) == theta.size(0), "RandomTransform: frame must be [",
-              theta.size(0), ", C, H, W], got ", frame.shape().str());
+  ANIMA_CHECK(frame.dim() == 4 && frame.size(0) == theta.size(0), "RandomTransform: frame must be [", theta.size(0),
+              ", C, H, W], got ", frame.shape().str());
   int64_t n = frame.size(0), h = frame.size(2), w = frame.size(3);
   Tensor grid = expand(reshape(make_coordinate_grid(h, w, frame.device()), {1, h * w, 2}), Shape{n, h * w, 2});
   Tensor warped = reshape(warp_coordinates(grid), {n, h, w, 2});

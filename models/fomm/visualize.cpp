@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "models/common/picture.h"
 #include "kernels/elementwise.h"
 #include "kernels/resample.h"
 #include "kernels/shape_ops.h"
+#include "models/common/picture.h"
 
 namespace anima::fomm {
 namespace {
@@ -31,7 +31,8 @@ Tensor visualize_step(const Tensor& source_in, const Tensor& driving_in, const S
   Tensor source = cpu(source_in), driving = cpu(driving_in), deformed = cpu(o.generated.deformed),
          prediction = cpu(o.generated.prediction), occlusion = cpu(motion.occlusion_map),
          sparse = cpu(motion.sparse_deformed), mask = cpu(motion.mask), transformed = cpu(o.transformed_frame),
-         mix_mask = cpu(mix_mask_in), unet_real = cpu(o.discriminator_pixel_real), unet_fake = cpu(o.discriminator_pixel_fake);
+         mix_mask = cpu(mix_mask_in), unet_real = cpu(o.discriminator_pixel_real),
+         unet_fake = cpu(o.discriminator_pixel_fake);
   int64_t k = o.kp_source.value.size(1);
   std::vector<float> ks = keypoints_on_cpu(o.kp_source), kd = keypoints_on_cpu(o.kp_driving), kt;
   if (transformed.defined()) kt = keypoints_on_cpu(o.transformed_kp);

@@ -38,8 +38,8 @@ void UNetDiscriminatorStep::add_generator_losses(const Tensor& driving, const Te
   if (weights_.generator_gan != 0) losses["gen_gan"] = unet_generator_loss(d_fake) * weights_.generator_gan;
   const std::vector<float>& fm = weights_.feature_matching;
   if (std::any_of(fm.begin(), fm.end(), [](float v) { return v != 0; }))
-    losses["feature_matching"] = fomm::feature_matching_loss(unet->forward(driving, kp_driving).features,
-                                                             d_fake.features, fm);
+    losses["feature_matching"] =
+        fomm::feature_matching_loss(unet->forward(driving, kp_driving).features, d_fake.features, fm);
 }
 
 Tensor UNetDiscriminatorStep::discriminator_loss(const Tensor& driving, fomm::StepOutput& out, int epoch) {
@@ -64,8 +64,8 @@ Tensor UNetDiscriminatorStep::discriminator_loss(const Tensor& driving, fomm::St
     Tensor bg = slice(g.motion.mask, 1, 0, 1).detach();
     ANIMA_CHECK(g.motion.occlusion_map.defined(), "PriorityCut needs the occlusion map ",
                 "(generator_params.estimate_occlusion_map: True)");
-    mask = kernels::prioritycut_mask(bg, g.motion.occlusion_map.detach(), pc.bg_threshold, pc.k_min, pc.k_max, h, w,
-                                     rng_);
+    mask =
+        kernels::prioritycut_mask(bg, g.motion.occlusion_map.detach(), pc.bg_threshold, pc.k_min, pc.k_max, h, w, rng_);
   } else {
     mask = kernels::cutmix_box_mask(n, h, w, rng_, driving.device());
   }

@@ -63,7 +63,7 @@ UNetDiscriminator::Output UNetDiscriminator::forward(const Tensor& image, const 
     skips.push_back(out);
   }
   o.global = mean(global_head_->forward(out), {2, 3});  // [N, 1]
-  skips.pop_back();  // the bottleneck itself
+  skips.pop_back();                                     // the bottleneck itself
   for (size_t i = 0; i < up_conv_.size(); ++i) {
     out = leaky_relu(up_norm_[i]->forward(up_conv_[i]->forward(upsample_nearest(out, 2))), 0.2f);
     out = concat({out, skips.back()}, 1);

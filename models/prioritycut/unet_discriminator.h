@@ -32,8 +32,8 @@ class UNetDiscriminator : public Module {
  public:
   UNetDiscriminator(const UNetDiscriminatorConfig& config, Generator& gen = default_generator());
   struct Output {
-    Tensor global;   // [N, 1]
-    Tensor pixel;    // [N, 1, H, W]
+    Tensor global;                 // [N, 1]
+    Tensor pixel;                  // [N, 1, H, W]
     std::vector<Tensor> features;  // encoder feature maps (for feature matching)
   };
   // H and W must be divisible by 2^num_blocks.

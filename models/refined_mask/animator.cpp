@@ -24,9 +24,12 @@ Tensor RefinedMaskAnimator::figure(int64_t k) { return figure_row(source_, drivi
 
 NamedTensors RefinedMaskAnimator::intermediates(int64_t k) {
   auto pick = [&](const Tensor& t) { return kernels::slice(t, 0, k, k + 1); };
-  return {{"source_mask", pick(last_.source_mask)}, {"driving_mask_raw", pick(last_.driving_mask_raw)},
-          {"perturbed_mask", pick(last_.perturbed_mask)}, {"driving_mask", pick(last_.driving_mask)},
-          {"coarse", pick(last_.coarse)}, {"prediction", pick(last_.prediction)}};
+  return {{"source_mask", pick(last_.source_mask)},
+          {"driving_mask_raw", pick(last_.driving_mask_raw)},
+          {"perturbed_mask", pick(last_.perturbed_mask)},
+          {"driving_mask", pick(last_.driving_mask)},
+          {"coarse", pick(last_.coarse)},
+          {"prediction", pick(last_.prediction)}};
 }
 
 std::map<std::string, std::string> RefinedMaskAnimator::intermediates_metadata() const {

@@ -14,13 +14,12 @@ void read_hourglass(ConfigSection& s, HourglassParams& p) {
   s.get("num_blocks", p.num_blocks);
 }
 
-void check_hourglass(const std::string& what, const std::string& name, const HourglassParams& p, int64_t h,
-                     int64_t w) {
+void check_hourglass(const std::string& what, const std::string& name, const HourglassParams& p, int64_t h, int64_t w) {
   ANIMA_CHECK(p.block_expansion > 0 && p.max_features > 0 && p.num_blocks > 0 && p.num_blocks <= 12, what,
               ": model_params.", name, ": block_expansion and max_features must be positive, num_blocks in 1..12");
   int64_t f = int64_t(1) << p.num_blocks;
-  ANIMA_CHECK(h % f == 0 && w % f == 0 && h >= f && w >= f, what, ": model_params.", name, ".num_blocks ",
-              p.num_blocks, " needs an input divisible by ", f, ", but it runs at ", h, "x", w);
+  ANIMA_CHECK(h % f == 0 && w % f == 0 && h >= f && w >= f, what, ": model_params.", name, ".num_blocks ", p.num_blocks,
+              " needs an input divisible by ", f, ", but it runs at ", h, "x", w);
 }
 
 }  // namespace
@@ -116,11 +115,9 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
                   m.low_res.block_expansion > 0 && m.low_res.max_features > 0,
               what, ": low_res_params: num_up_blocks in 0..12, num_bottleneck_blocks >= 0, positive widths");
   int64_t up = int64_t(1) << m.low_res.num_up_blocks;
-  ANIMA_CHECK(mh * up == c.frame_h() &&
-                  mw * up == c.frame_w(),
-              what, ": low_res_params.num_up_blocks ", m.low_res.num_up_blocks, " takes ", mh, "x", mw,
-              " masks to ", mh * up, "x", mw * up, ", but frames are ", c.frame_h(), "x", c.frame_w(),
-              " (mask_scale must be 2^-num_up_blocks)");
+  ANIMA_CHECK(mh * up == c.frame_h() && mw * up == c.frame_w(), what, ": low_res_params.num_up_blocks ",
+              m.low_res.num_up_blocks, " takes ", mh, "x", mw, " masks to ", mh * up, "x", mw * up, ", but frames are ",
+              c.frame_h(), "x", c.frame_w(), " (mask_scale must be 2^-num_up_blocks)");
   ANIMA_CHECK(mh >= 12 && mw >= 12, what, ": masks of ", mh, "x", mw, " are too small for P_train (at least 12x12)");
   if (threshold_text != "median") {
     double v = 0;
@@ -129,8 +126,8 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
       v = std::stod(threshold_text, &used);
       ANIMA_CHECK(used == threshold_text.size(), "trailing characters");
     } catch (const std::exception&) {
-      ANIMA_FAIL(what, ": perturbation_params.threshold must be median or a number in [0, 1], got '",
-                 threshold_text, "'");
+      ANIMA_FAIL(what, ": perturbation_params.threshold must be median or a number in [0, 1], got '", threshold_text,
+                 "'");
     }
     ANIMA_CHECK(v >= 0 && v <= 1, what, ": perturbation_params.threshold ", v, " outside [0, 1]");
     c.perturbation.threshold = {false, v};

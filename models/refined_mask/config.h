@@ -29,8 +29,8 @@ struct MaskNetParams : HourglassParams {
 };
 
 enum class EncoderBlock { Paper, Code };
-inline constexpr std::pair<EncoderBlock, const char*> kEncoderBlockNames[] = {
-    {EncoderBlock::Paper, "paper"}, {EncoderBlock::Code, "code"}};
+inline constexpr std::pair<EncoderBlock, const char*> kEncoderBlockNames[] = {{EncoderBlock::Paper, "paper"},
+                                                                              {EncoderBlock::Code, "code"}};
 
 struct ModelParams {
   int64_t num_channels = 3;
@@ -67,8 +67,8 @@ struct PerturbationParams {
 };
 
 struct LossParams {
-  float mask = 100;            // lambda1
-  float reconstruction = 10;   // lambda2
+  float mask = 100;           // lambda1
+  float reconstruction = 10;  // lambda2
   // "the first, the third and the fifth ReLU layers": read as the 1st, 3rd and 5th of the five
   // layers of the pix2pixHD VGG loss the paper builds on (relu1_1..relu5_1). Counting every ReLU
   // of VGG-19 instead gives relu1_1, relu2_1, relu3_1 (also the code's faces setting); code: all
@@ -80,9 +80,9 @@ struct LossParams {
 struct TrainParams : TrainSchedule {
   TrainParams() { checkpoint_freq = 10; }
   double lr = 2e-4;
-  std::vector<double> betas{0.5, 0.9};  // code: (0.5, 0.999)
+  std::vector<double> betas{0.5, 0.9};       // code: (0.5, 0.999)
   std::vector<double> scales{1, 0.5, 0.25};  // reconstruction pyramid (256, 128, 64)
-  int refinement_start_epoch = 1;             // r trains from the second epoch on
+  int refinement_start_epoch = 1;            // r trains from the second epoch on
   // Augmentation A of the driving frame: brightness, contrast, saturation factors in
   // [1 - x, 1 + x], hue shift in [-hue, hue].
   float brightness = 0.1f, contrast = 0.1f, saturation = 0.1f, hue = 0.1f;
@@ -99,6 +99,5 @@ struct RefinedMaskConfig : RunConfig {
 
 RefinedMaskConfig load_refined_mask_config(const std::string& path);
 RefinedMaskConfig parse_refined_mask_config(const std::string& yaml_text, const std::string& what);
-
 
 }  // namespace anima::refined_mask

@@ -34,8 +34,8 @@ class RefinedMaskTrainerFace : public Trainer {
   std::unique_ptr<Animator> animator() override {
     trainer_.model.train(false);
     // shares the trainer's model, which outlives the animator (a non-owning pointer)
-    return std::make_unique<RefinedMaskAnimator>(std::shared_ptr<RefinedMaskModel>(std::shared_ptr<void>(), &trainer_.model),
-                                                 Ablation::Full);
+    return std::make_unique<RefinedMaskAnimator>(
+        std::shared_ptr<RefinedMaskModel>(std::shared_ptr<void>(), &trainer_.model), Ablation::Full);
   }
 
  private:

@@ -20,10 +20,14 @@ Ablation parse_ablation(const std::string& name) {
 
 const char* ablation_name(Ablation a) {
   switch (a) {
-    case Ablation::Full: return "full";
-    case Ablation::NoPert: return "no_pert";
-    case Ablation::NoRef: return "no_ref";
-    case Ablation::NoId: return "no_id";
+    case Ablation::Full:
+      return "full";
+    case Ablation::NoPert:
+      return "no_pert";
+    case Ablation::NoRef:
+      return "no_ref";
+    case Ablation::NoId:
+      return "no_id";
   }
   return "?";
 }
@@ -68,7 +72,8 @@ Animation RefinedMaskModel::animate(const Tensor& source, const Tensor& driving,
   return animate(source, mask_generator->forward(source), driving, a);
 }
 
-Animation RefinedMaskModel::animate(const Tensor& source, const Tensor& source_mask, const Tensor& driving, Ablation a) {
+Animation RefinedMaskModel::animate(const Tensor& source, const Tensor& source_mask, const Tensor& driving,
+                                    Ablation a) {
   ANIMA_TRACE("refined_mask.animate");
   ANIMA_CHECK(source.dim() == 4 && source.shape() == driving.shape() && source.size(2) == cfg_.frame_h() &&
                   source.size(3) == cfg_.frame_w(),
@@ -82,7 +87,7 @@ Animation RefinedMaskModel::animate(const Tensor& source, const Tensor& source_m
   bool perturb = a == Ablation::Full || a == Ablation::NoRef;
   bool refine = a == Ablation::Full || a == Ablation::NoPert;
   o.perturbed_mask = perturb ? kernels::perturb_test(o.driving_mask_raw.detach(), threshold(o.driving_mask_raw),
-                                                    cfg_.perturbation.test_scale)
+                                                     cfg_.perturbation.test_scale)
                              : o.driving_mask_raw;
   Tensor small = downscale(source);
   o.driving_mask = refine ? generator->refine(small, o.source_mask, o.perturbed_mask) : o.perturbed_mask;
@@ -145,7 +150,7 @@ TrainStep RefinedMaskTrainer::step(const Tensor& source, const Tensor& driving) 
   if (epoch_ >= t.refinement_start_epoch && t.loss_weights.mask != 0 && active("mask")) {
     Tensor target = o.driving_mask.detach();
     o.perturbed_mask = kernels::perturb_train(target, model.threshold(target), cfg_.perturbation.poisson_lambda, rng_,
-                                               cfg_.perturbation.scale_jitter);
+                                              cfg_.perturbation.scale_jitter);
     Tensor refined = model.generator->refine(small, source_mask.detach(), o.perturbed_mask);
     o.losses["mask"] = l1_loss(refined, target) * t.loss_weights.mask;
   }

@@ -62,8 +62,8 @@ class RefinedMaskModel {
 
 struct TrainStep {
   std::map<std::string, Tensor> losses;  // "mask" (from the refinement epoch on), "coarse", "fine"
-  Tensor driving_mask;    // m(A(d))
-  Tensor perturbed_mask;  // P_train(m(A(d))), when the mask term ran
+  Tensor driving_mask;                   // m(A(d))
+  Tensor perturbed_mask;                 // P_train(m(A(d))), when the mask term ran
 };
 
 class RefinedMaskTrainer {

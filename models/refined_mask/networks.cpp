@@ -17,9 +17,9 @@ HourglassOptions hourglass_options(const ModelParams& p, bool skips) {
 }
 
 std::shared_ptr<Hourglass> make_hourglass(const HourglassParams& h, int64_t in, const ModelParams& p, bool skips,
-                                                Generator& gen) {
+                                          Generator& gen) {
   return std::make_shared<Hourglass>(h.block_expansion, in, h.num_blocks, h.max_features, gen,
-                                           hourglass_options(p, skips));
+                                     hourglass_options(p, skips));
 }
 
 std::shared_ptr<Conv2d> conv7(int64_t in, int64_t out, int pad, Generator& gen) {
@@ -30,9 +30,11 @@ std::shared_ptr<Conv2d> conv7(int64_t in, int64_t out, int pad, Generator& gen) 
 
 MaskGenerator::MaskGenerator(const ModelParams& p, Generator& gen)
     : temperature_(p.mask_generator.temperature), pad_(p.mask_pad) {
-  predictor = register_module("predictor", make_hourglass(p.mask_generator, p.num_channels, p, p.mask_generator.skip_connections, gen));
+  predictor = register_module(
+      "predictor", make_hourglass(p.mask_generator, p.num_channels, p, p.mask_generator.skip_connections, gen));
   ref = register_module("ref", conv7(predictor->out_filters(), 1, p.mask_pad, gen));
-  if (p.mask_scale != 1) down = register_module("down", std::make_shared<AntiAliasInterpolation2d>(p.num_channels, p.mask_scale));
+  if (p.mask_scale != 1)
+    down = register_module("down", std::make_shared<AntiAliasInterpolation2d>(p.num_channels, p.mask_scale));
 }
 
 Tensor MaskGenerator::forward(const Tensor& image) {
@@ -52,22 +54,27 @@ RefinedMaskGenerator::RefinedMaskGenerator(const ModelParams& p, Generator& gen)
   first = register_module("first", std::make_shared<SameBlock2d>(c + 2, width(l.num_up_blocks), 7, 3, gen));
   up_blocks = register_module("up_blocks", std::make_shared<ModuleList<UpBlock2d>>());
   for (int i = 0; i < l.num_up_blocks; ++i)
-    up_blocks->append(std::make_shared<UpBlock2d>(width(l.num_up_blocks - i), width(l.num_up_blocks - i - 1), 3, 1, gen));
+    up_blocks->append(
+        std::make_shared<UpBlock2d>(width(l.num_up_blocks - i), width(l.num_up_blocks - i - 1), 3, 1, gen));
   bottleneck = register_module("bottleneck", std::make_shared<Sequential>());
   for (int i = 0; i < l.num_bottleneck_blocks; ++i)
     bottleneck->append_named("r" + std::to_string(i), std::make_shared<ResBlock2d>(width(l.num_up_blocks), 3, 1, gen));
   final = register_module("final", conv7(width(0), c, 3, gen));
   hourglass = register_module("hourglass", make_hourglass(p.high_res, 2 * c + 2, p, true, gen));
-  mask_fix_net = register_module("mask_fix_net", make_hourglass(p.refinement, c + 2, p, p.refinement.skip_connections, gen));
+  mask_fix_net =
+      register_module("mask_fix_net", make_hourglass(p.refinement, c + 2, p, p.refinement.skip_connections, gen));
   ref = register_module("ref", conv7(mask_fix_net->out_filters(), 1, 3, gen));
   final_hourglass = register_module("final_hourglass", conv7(hourglass->out_filters(), c, 3, gen));
 }
 
 std::vector<std::string> RefinedMaskGenerator::prefixes(char network) {
   switch (network) {
-    case 'l': return {"first.", "up_blocks.", "bottleneck.", "final."};
-    case 'r': return {"mask_fix_net.", "ref."};
-    case 'h': return {"hourglass.", "final_hourglass."};
+    case 'l':
+      return {"first.", "up_blocks.", "bottleneck.", "final."};
+    case 'r':
+      return {"mask_fix_net.", "ref."};
+    case 'h':
+      return {"hourglass.", "final_hourglass."};
   }
   ANIMA_FAIL("RefinedMaskGenerator::prefixes: network must be l, r or h, got '", network, "'");
 }
@@ -78,7 +85,8 @@ Tensor RefinedMaskGenerator::refine(const Tensor& source_small, const Tensor& so
   return sigmoid(ref->forward(mask_fix_net->forward(x)) * (1.f / refinement_temperature_));
 }
 
-Tensor RefinedMaskGenerator::low_res(const Tensor& source_small, const Tensor& source_mask, const Tensor& driving_mask) {
+Tensor RefinedMaskGenerator::low_res(const Tensor& source_small, const Tensor& source_mask,
+                                     const Tensor& driving_mask) {
   ANIMA_TRACE("refined_mask.l");
   Tensor x = bottleneck->forward(first->forward(concat({source_small, source_mask, driving_mask}, 1)));
   for (size_t i = 0; i < up_blocks->size(); ++i) x = (*up_blocks)[i].forward(x);

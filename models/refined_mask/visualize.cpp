@@ -21,7 +21,8 @@ Tensor visualize_refined_mask(RefinedMaskModel& model, const Tensor& source, con
   NoGradGuard no_grad;
   int64_t b = source.size(0), n = std::min<int64_t>(b, 4);
   // The driving frame of the next sample: row i animates source i with driving (i + 1) % b.
-  Tensor next = b > 1 ? kernels::concat({kernels::slice(driving, 0, 1, b), kernels::slice(driving, 0, 0, 1)}, 0) : driving;
+  Tensor next =
+      b > 1 ? kernels::concat({kernels::slice(driving, 0, 1, b), kernels::slice(driving, 0, 0, 1)}, 0) : driving;
   Tensor src = kernels::slice(source, 0, 0, n), drv = kernels::slice(next, 0, 0, n);
   // Eval mode for the picture, then the previous mode back, also if animate throws.
   struct ModeGuard {

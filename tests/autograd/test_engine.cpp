@@ -109,11 +109,10 @@ TEST_CASE("error cases: non-scalar backward, no grad, bad requires_grad") {
   x.set_requires_grad(true);
   Tensor y = x * 2.f;
   CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("gradient must be given for a non-scalar"), Error);
-  CHECK_THROWS_WITH_AS(y.backward(tensor({1, 2, 3}, Shape{3})),
-                       doctest::Contains("does not match tensor [2]"), Error);
+  CHECK_THROWS_WITH_AS(y.backward(tensor({1, 2, 3}, Shape{3})), doctest::Contains("does not match tensor [2]"), Error);
   CHECK_THROWS_WITH_AS(tensor({1}, Shape{1}).backward(), doctest::Contains("does not require grad"), Error);
-  CHECK_THROWS_WITH_AS(Tensor::zeros(Shape{2}, DType::I32).set_requires_grad(true),
-                       doctest::Contains("only float32"), Error);
+  CHECK_THROWS_WITH_AS(Tensor::zeros(Shape{2}, DType::I32).set_requires_grad(true), doctest::Contains("only float32"),
+                       Error);
   CHECK_THROWS_WITH_AS(y.set_requires_grad(false), doctest::Contains("only leaf tensors"), Error);
 }
 
@@ -129,11 +128,11 @@ TEST_CASE("long chains do not overflow the stack") {
 TEST_CASE("a rule returning a wrongly shaped gradient is reported by name") {
   Tensor x = tensor({1, 2}, Shape{2});
   x.set_requires_grad(true);
-  Tensor y = record("broken", kernels::mul_scalar(x.detach(), 1.f), {x},
-                    [](const Tensor&, const std::vector<bool>&) {
-                      return std::vector<Tensor>{Tensor::zeros(Shape{3})};
-                    });
-  CHECK_THROWS_WITH_AS(sum(y).backward(), doctest::Contains("backward rule of 'broken' gave a gradient of shape [3]"), Error);
+  Tensor y = record("broken", kernels::mul_scalar(x.detach(), 1.f), {x}, [](const Tensor&, const std::vector<bool>&) {
+    return std::vector<Tensor>{Tensor::zeros(Shape{3})};
+  });
+  CHECK_THROWS_WITH_AS(sum(y).backward(), doctest::Contains("backward rule of 'broken' gave a gradient of shape [3]"),
+                       Error);
 }
 
 }  // TEST_SUITE
@@ -143,9 +142,7 @@ TEST_CASE("the README example runs and its gradient matches a finite difference"
   Device dev = cuda_available() ? Device::cuda() : Device::cpu();
   Tensor w = kernels::randn(Shape{3, 4}, gen, dev).set_requires_grad(true);
   Tensor x = kernels::rand(Shape{8, 4}, gen, dev);
-  auto loss_of = [&](const Tensor& weights) {
-    return mean(pow(relu(matmul(x, weights, false, true)) - 0.5f, 2.f));
-  };
+  auto loss_of = [&](const Tensor& weights) { return mean(pow(relu(matmul(x, weights, false, true)) - 0.5f, 2.f)); };
   Tensor loss = loss_of(w);
   loss.backward();
   REQUIRE(w.grad().defined());

@@ -6,16 +6,14 @@
 #include "tests/test_util.h"
 
 using namespace anima;
-using test::expect_gradients_match;
 using test::away_from_zero;
+using test::expect_gradients_match;
 using test::random_tensor;
 using test::tensor;
 
 namespace {
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
-
-
 
 Tensor positive(const Shape& s, uint64_t seed) { return random_tensor(s, seed, 0.5f, 2.f); }
 
@@ -93,11 +91,9 @@ TEST_CASE("gradcheck: shape ops") {
   expect_gradients_match([](auto& x) { return squeeze(unsqueeze(x[0], 1), 1) * 2.f; }, {a});
   expect_gradients_match([](auto& x) { return permute(x[0], {2, 0, 1}); }, {a});
   expect_gradients_match([](auto& x) { return transpose(x[0], 0, 2); }, {a});
-  expect_gradients_match([](auto& x) { return concat({x[0], x[1], x[0]}, 1); },
-                         {a, random_tensor(Shape{2, 2, 4}, 51)});
+  expect_gradients_match([](auto& x) { return concat({x[0], x[1], x[0]}, 1); }, {a, random_tensor(Shape{2, 2, 4}, 51)});
   expect_gradients_match([](auto& x) { return slice(x[0], 2, 1, 4, 2); }, {a});
-  expect_gradients_match([](auto& x) { return expand(x[0], Shape{2, 3, 4}); },
-                         {random_tensor(Shape{3, 1}, 52)});
+  expect_gradients_match([](auto& x) { return expand(x[0], Shape{2, 3, 4}); }, {random_tensor(Shape{3, 1}, 52)});
   expect_gradients_match([](auto& x) { return clone(x[0]) * x[0]; }, {a});
   expect_gradients_match([](auto& x) { return to(x[0], Device::cpu()) * 3.f; }, {a});
 }

@@ -14,8 +14,8 @@
 #include "kernels/shape_ops.h"
 #include "tensor/file_util.h"
 
-#include <algorithm>
 #include <unistd.h>
+#include <algorithm>
 #include "tests/test_util.h"
 
 using namespace anima;
@@ -123,7 +123,8 @@ TEST_CASE("video: mp4 round trip above 30 dB, GIF, frame rate, corrupt and trunc
   std::ofstream(d + "/junk.mp4") << "garbage";
   CHECK_THROWS_WITH_AS(read_video(d + "/junk.mp4"), doctest::Contains("junk.mp4"), Error);
   CHECK_THROWS_WITH_AS(write_video(d + "/x.avi", images, 25), doctest::Contains("unsupported extension"), Error);
-  CHECK_THROWS_WITH_AS(write_video(d + "/x.mp4", {images[0], odd[0]}, 25), doctest::Contains("frames must all be"), Error);
+  CHECK_THROWS_WITH_AS(write_video(d + "/x.mp4", {images[0], odd[0]}, 25), doctest::Contains("frames must all be"),
+                       Error);
 }
 
 TEST_CASE("synthetic dataset: layout, disjoint identities, ground truth, determinism") {
@@ -186,7 +187,8 @@ TEST_CASE("synthetic puppets: the style scales the figure and its travel; scale 
   render_puppet_video(4, 2, 0, 1, 32, &plain_bg, PuppetStyle{1.0, 1.0, true});
   CHECK(distinct_colours(plain_bg) == 1);
   CHECK(distinct_colours(textured) > 50);
-  CHECK_THROWS_WITH_AS(render_puppet_video(4, 2, 0, 2, 32, nullptr, PuppetStyle{3.0, 1.0}), doctest::Contains("scale"), Error);
+  CHECK_THROWS_WITH_AS(render_puppet_video(4, 2, 0, 2, 32, nullptr, PuppetStyle{3.0, 1.0}), doctest::Contains("scale"),
+                       Error);
 }
 
 TEST_CASE("dataset: strip, frame-folder and mp4 layouts, resizing, id sampling, corrupt entries") {
@@ -380,7 +382,8 @@ TEST_CASE("animation pairs from a csv and from a seed") {
   REQUIRE(pairs.size() == 1);
   CHECK(pairs[0] == std::pair<int64_t, int64_t>{0, 1});
   std::ofstream(d + "/bad.csv") << "source,driving\nnope,id0004#clip00\n";
-  CHECK_THROWS_WITH_AS(animation_pairs_from_csv(test_set, d + "/bad.csv"), doctest::Contains("no video named 'nope'"), Error);
+  CHECK_THROWS_WITH_AS(animation_pairs_from_csv(test_set, d + "/bad.csv"), doctest::Contains("no video named 'nope'"),
+                       Error);
   VideoDataset train(small_dataset(), "train", o);
   auto random = random_animation_pairs(train, 20, 5);
   CHECK(random.size() == 20);

@@ -67,7 +67,8 @@ TEST_CASE("metrics io: bad files are errors naming file, line and column") {
   CHECK_THROWS_WITH_AS(parse_kp("frame,x0,y0\n0,1,2,3\n"), doctest::Contains("kp.csv:2: 4 columns, the header has 3"),
                        Error);
   CHECK_THROWS_WITH_AS(parse_kp("frame,x0,y0\n0,1,\n"),
-                       doctest::Contains("kp.csv:2: column 2 (x0) and column 3 (y0): a keypoint must have both"), Error);
+                       doctest::Contains("kp.csv:2: column 2 (x0) and column 3 (y0): a keypoint must have both"),
+                       Error);
   CHECK_THROWS_WITH_AS(parse_kp("frame,x0,y0\n0,1,2\n\n0,1,2\n"),
                        doctest::Contains("kp.csv:4: frame '0' already appeared on line 2"), Error);
   CHECK_THROWS_WITH_AS(parse_kp("frame,x0,y0\n"), doctest::Contains("no frame rows"), Error);
@@ -78,7 +79,8 @@ TEST_CASE("metrics io: bad files are errors naming file, line and column") {
   FrameTable b = parse_frame_table("frame,x0,y0\n0,1,2\n2,1,2\n", "other.csv", "keypoints");
   CHECK_THROWS_WITH_AS(compare_keypoints(a, b), doctest::Contains("frame '2' of other.csv is not in kp.csv"), Error);
   FrameTable c = parse_frame_table("frame,x0,y0,x1,y1\n0,1,2,3,4\n1,1,2,3,4\n", "wide.csv", "keypoints");
-  CHECK_THROWS_WITH_AS(compare_keypoints(a, c), doctest::Contains("kp.csv has 2 value columns but wide.csv has 4"), Error);
+  CHECK_THROWS_WITH_AS(compare_keypoints(a, c), doctest::Contains("kp.csv has 2 value columns but wide.csv has 4"),
+                       Error);
 }
 
 }  // TEST_SUITE

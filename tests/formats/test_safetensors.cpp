@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "formats/json.h"
-#include "layers/module.h"
 #include "formats/safetensors.h"
+#include "layers/module.h"
 #include "tensor/file_util.h"
 #include "tests/test_util.h"
 
@@ -108,7 +108,7 @@ TEST_CASE("half and bfloat16 conversions") {
   CHECK(float_to_half(1.f) == 0x3C00);
   CHECK(float_to_half(-2.f) == 0xC000);
   CHECK(float_to_half(65504.f) == 0x7BFF);
-  CHECK(float_to_half(1e6f) == 0x7C00);         // overflow to infinity
+  CHECK(float_to_half(1e6f) == 0x7C00);                   // overflow to infinity
   CHECK(float_to_half(5.960464477539063e-8f) == 0x0001);  // smallest subnormal
   CHECK(float_to_half(1e-9f) == 0x0000);
   CHECK(half_to_float(0x3555) == doctest::Approx(0.33325195f));
@@ -174,10 +174,12 @@ TEST_CASE("safetensors: malformed headers name the problem") {
   fails_with(with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", std::string(8, 'x')),
              "overlap or hole");
   fails_with(with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", std::string(4, 'x')),
+                         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                         std::string(4, 'x')),
              "overlap or hole");
   fails_with(with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                         "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", std::string(8, 'x')),
+                         "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                         std::string(8, 'x')),
              "appears twice");
   fails_with(with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", ""), "needs dtype");
   fails_with(with_header("{\"__metadata__\":{\"k\":1}}", ""), "metadata value of 'k' is not a string");
@@ -198,7 +200,8 @@ TEST_CASE("atomic writes: a failed save leaves the previous file intact") {
 }
 
 TEST_CASE("JSON reader: strings with escapes and unicode, numbers") {
-  json::Value v = json::parse("{\"s\":\"a\\n\\\"b\\u00e9\\ud83d\\ude00\",\"n\":-12,\"f\":1.5e2,\"t\":true,\"z\":null}", "t");
+  json::Value v =
+      json::parse("{\"s\":\"a\\n\\\"b\\u00e9\\ud83d\\ude00\",\"n\":-12,\"f\":1.5e2,\"t\":true,\"z\":null}", "t");
   CHECK(v.find("s")->string == "a\n\"b\xc3\xa9\xf0\x9f\x98\x80");
   CHECK(v.find("n")->integer == -12);
   CHECK(v.find("f")->number == 150.0);

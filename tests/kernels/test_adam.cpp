@@ -1,4 +1,5 @@
-// The Adam kernel (kernels/adam.h): GPU against CPU over several steps (values and the update rule are tested in tests/layers/test_optim.cpp).
+// The Adam kernel (kernels/adam.h): GPU against CPU over several steps (values and the update rule are tested in
+// tests/layers/test_optim.cpp).
 
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"

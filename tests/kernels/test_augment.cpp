@@ -5,8 +5,8 @@
 #include "kernels/augment.h"
 #include "kernels/elementwise.h"
 #include "kernels/select.h"
-#include "tests/test_util.h"
 #include "tests/parity.h"
+#include "tests/test_util.h"
 
 using namespace anima;
 namespace K = anima::kernels;
@@ -99,7 +99,8 @@ TEST_CASE("mask noise, thresholding and scaling") {
   Tensor pt = K::perturb_test(m, K::full(Shape{2}, 0.5));
   CHECK(pt.shape() == m.shape());
   CHECK(sum(pt).item() < sum(K::threshold_masks(m, K::full(Shape{2}, 0.5))).item());
-  CHECK_THROWS_WITH_AS(K::threshold_masks(m, K::full(Shape{3}, 0.5)), doctest::Contains("does not match 2 masks"), Error);
+  CHECK_THROWS_WITH_AS(K::threshold_masks(m, K::full(Shape{3}, 0.5)), doctest::Contains("does not match 2 masks"),
+                       Error);
 }
 
 TEST_CASE("P_train: bounded, reproducible per seed, different per sample, changes the mask") {
@@ -115,7 +116,8 @@ TEST_CASE("P_train: bounded, reproducible per seed, different per sample, change
   CHECK(mean_abs_diff(s0, s1).item() > 0.01f);  // same input mask, different perturbation
   CHECK(mean_abs_diff(a, m).item() > 0.01f);
   Generator g3(1);
-  CHECK_THROWS_WITH_AS(K::perturb_train(blob_masks(1, 8, 8), K::full(Shape{1}, 0.1), 20.0, g3), doctest::Contains("too small"), Error);
+  CHECK_THROWS_WITH_AS(K::perturb_train(blob_masks(1, 8, 8), K::full(Shape{1}, 0.1), 20.0, g3),
+                       doctest::Contains("too small"), Error);
 }
 
 TEST_CASE("P_train's scale jitter and P_test's scale") {
@@ -166,7 +168,8 @@ TEST_CASE("CutMix: box masks and the differentiable mix") {
   Tensor a = random_tensor(Shape{2, 3, 4, 4}, 5), b = random_tensor(Shape{2, 3, 4, 4}, 6);
   Tensor mask = K::cutmix_box_mask(2, 4, 4, gen);
   Tensor mixed = cutmix(a, b, mask);
-  auto mv = mask.to_vector<float>(), av = a.to_vector<float>(), bv = b.to_vector<float>(), xv = mixed.to_vector<float>();
+  auto mv = mask.to_vector<float>(), av = a.to_vector<float>(), bv = b.to_vector<float>(),
+       xv = mixed.to_vector<float>();
   for (size_t i = 0; i < xv.size(); ++i) {
     size_t s = i / 48, p = i % 16;
     CHECK(xv[i] == (mv[s * 16 + p] == 1.f ? av[i] : bv[i]));
@@ -204,14 +207,16 @@ TEST_CASE("PriorityCut mask: the k% most occluded foreground pixels, never confi
     CHECK(picked >= std::floor(0.1 * f));
     CHECK(picked <= std::floor(0.5 * f) + 1);
   }
-  CHECK_THROWS_WITH_AS(K::prioritycut_mask(bg, occ, 0.5, 0.6, 0.5, 2, 4, gen), doctest::Contains("k_min <= k_max"), Error);
+  CHECK_THROWS_WITH_AS(K::prioritycut_mask(bg, occ, 0.5, 0.6, 0.5, 2, 4, gen), doctest::Contains("k_min <= k_max"),
+                       Error);
 }
 
 // Random augmentations: bit-identical draws, so results agree to the tolerance of the float
 // arithmetic after them (Poisson counts and CutMix boxes exactly).
 PARITY("poisson", 0, 0, ({Tensor::zeros(Shape{1})}), kernels::poisson(Shape{100000}, 20.0, 7, 3, x[0].device()))
 
-PARITY("poisson_large_lambda", 0, 0, ({Tensor::zeros(Shape{1})}), kernels::poisson(Shape{1000}, 150.0, 7, 4, x[0].device()))
+PARITY("poisson_large_lambda", 0, 0, ({Tensor::zeros(Shape{1})}),
+       kernels::poisson(Shape{1000}, 150.0, 7, 4, x[0].device()))
 
 PARITY("cutmix_box_mask", 0, 0, ({Tensor::zeros(Shape{1})}), [&] {
   Generator gen(12);
@@ -230,9 +235,10 @@ PARITY("perturb_train", 1e-5, 1e-4, ({random_tensor(Shape{4, 1, 64, 64}, 109, 0,
   return kernels::perturb_train(m, kernels::row_median(reshape(m, {4, -1})), 20.0, gen);
 }())
 
-PARITY("prioritycut_mask", 0, 0, ({random_tensor(Shape{4, 1, 64, 64}, 110, 0, 1), random_tensor(Shape{4, 1, 64, 64}, 111, 0, 1)}), [&] {
-  Generator gen(15);
-  return kernels::prioritycut_mask(x[0].detach(), x[1].detach(), 0.6, 0.1, 0.5, 256, 256, gen);
-}())
+PARITY("prioritycut_mask", 0, 0,
+       ({random_tensor(Shape{4, 1, 64, 64}, 110, 0, 1), random_tensor(Shape{4, 1, 64, 64}, 111, 0, 1)}), [&] {
+         Generator gen(15);
+         return kernels::prioritycut_mask(x[0].detach(), x[1].detach(), 0.6, 0.1, 0.5, 256, 256, gen);
+       }())
 
 }  // TEST_SUITE

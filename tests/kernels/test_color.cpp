@@ -1,7 +1,7 @@
 
 #include "kernels/color.h"
-#include "tests/test_util.h"
 #include "tests/parity.h"
+#include "tests/test_util.h"
 
 using namespace anima;
 using test::random_tensor;
@@ -40,7 +40,8 @@ TEST_CASE("colour jitter draws: ranges, permutations, reproducibility") {
     CHECK(a.factor[s][3] <= 0.05f);
     auto o = a.order[s];
     std::sort(o.begin(), o.end());
-    CHECK(o == std::array<K::ColorOp, 4>{K::ColorOp::Brightness, K::ColorOp::Contrast, K::ColorOp::Saturation, K::ColorOp::Hue});
+    CHECK(o == std::array<K::ColorOp, 4>{K::ColorOp::Brightness, K::ColorOp::Contrast, K::ColorOp::Saturation,
+                                         K::ColorOp::Hue});
     first_hue += a.order[s][0] == K::ColorOp::Hue;
   }
   CHECK(first_hue > 25);  // each op leads about a quarter of the time
@@ -51,7 +52,8 @@ TEST_CASE("colour jitter draws: ranges, permutations, reproducibility") {
   CHECK(*std::min_element(ov.begin(), ov.end()) >= 0.f);
   CHECK(*std::max_element(ov.begin(), ov.end()) <= 1.f);
   CHECK_THROWS_WITH_AS(K::draw_color_jitter(1, 0, 0, 0, 0.7f, g1), doctest::Contains("hue <= 0.5"), Error);
-  CHECK_THROWS_WITH_AS(K::color_jitter(Tensor::zeros(Shape{1, 1, 2, 2}), a), doctest::Contains("expected RGB images"), Error);
+  CHECK_THROWS_WITH_AS(K::color_jitter(Tensor::zeros(Shape{1, 1, 2, 2}), a), doctest::Contains("expected RGB images"),
+                       Error);
 }
 
 PARITY("color_jitter", 1e-5, 1e-5, ({random_tensor(Shape{6, 3, 32, 32}, 112, 0, 1)}), [&] {

@@ -1,4 +1,5 @@
-// conv2d (kernels/conv.h): values against PyTorch goldens and the reference loop, every CPU algorithm, gradchecks, errors, TF32 and the cuDNN algorithm cache, CUDA-vs-CPU parity.
+// conv2d (kernels/conv.h): values against PyTorch goldens and the reference loop, every CPU algorithm, gradchecks,
+// errors, TF32 and the cuDNN algorithm cache, CUDA-vs-CPU parity.
 
 #include "autograd/nn_functions.h"
 #include "kernels/cpu_report.h"
@@ -27,9 +28,9 @@ TEST_CASE("conv2d matches PyTorch: stride, padding, dilation, groups, depthwise,
                         {"k7_nopad", {1, 1, 0, 0, 1, 1, 1}}};
   for (const Case& c : cases) {
     Conv2dParams p = c.p;
-    test::check_against_golden(g, c.name, {"x", "w", "b"},
-                         [p](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], t[2], p); },
-                         1e-5, 1e-4);
+    test::check_against_golden(
+        g, c.name, {"x", "w", "b"}, [p](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], t[2], p); }, 1e-5,
+        1e-4);
   }
 }
 
@@ -62,9 +63,9 @@ TEST_CASE("conv2d: backward input and weight are the adjoints of the reference l
 
 TEST_CASE("conv2d: gradcheck of input, weight and bias") {
   Conv2dParams p{2, 2, 1, 1, 1, 1, 2};
-  expect_gradients_match([p](auto& t) { return conv2d(t[0], t[1], t[2], p); },
-                         {random_tensor(Shape{2, 4, 5, 5}, 4), random_tensor(Shape{4, 2, 3, 3}, 5),
-                          random_tensor(Shape{4}, 6)});
+  expect_gradients_match(
+      [p](auto& t) { return conv2d(t[0], t[1], t[2], p); },
+      {random_tensor(Shape{2, 4, 5, 5}, 4), random_tensor(Shape{4, 2, 3, 3}, 5), random_tensor(Shape{4}, 6)});
 }
 
 namespace {
@@ -185,12 +186,16 @@ TEST_CASE("conv2d: gradcheck through the direct rows and the tiled kernels") {
   for (kernels::CpuConvAlgo algo : {kernels::CpuConvAlgo::DirectRows, kernels::CpuConvAlgo::DirectTiled}) {
     ConvAlgoScope scope(algo);
     INFO("algorithm " << int(algo));
-    expect_gradients_match([](auto& t) { return conv2d(t[0], t[1], t[2], Conv2dParams{1, 1, 2, 1, 1, 2, 1}); },
-                           {random_tensor(Shape{2, 3, 5, 18}, 11), random_tensor(Shape{3, 3, 3, 3}, 12),
-                            random_tensor(Shape{3}, 13)});
-    expect_gradients_match([](auto& t) { return conv2d(t[0], t[1], t[2], Conv2dParams{2, 1, 1, 1, 1, 1, 2}); },
-                           {random_tensor(Shape{2, 4, 6, 7}, 14), random_tensor(Shape{2, 2, 3, 3}, 15),
-                            random_tensor(Shape{2}, 16)});
+    expect_gradients_match(
+        [](auto& t) {
+          return conv2d(t[0], t[1], t[2], Conv2dParams{1, 1, 2, 1, 1, 2, 1});
+        },
+        {random_tensor(Shape{2, 3, 5, 18}, 11), random_tensor(Shape{3, 3, 3, 3}, 12), random_tensor(Shape{3}, 13)});
+    expect_gradients_match(
+        [](auto& t) {
+          return conv2d(t[0], t[1], t[2], Conv2dParams{2, 1, 1, 1, 1, 1, 2});
+        },
+        {random_tensor(Shape{2, 4, 6, 7}, 14), random_tensor(Shape{2, 2, 3, 3}, 15), random_tensor(Shape{2}, 16)});
   }
 }
 
@@ -215,10 +220,12 @@ TEST_CASE("conv2d with TF32 stays within the TF32 error bound [cuda]") {
   bool previous = allow_tf32();
   set_allow_tf32(true);
   Tensor x = random_tensor(Shape{2, 64, 32, 32}, 83), w = random_tensor(Shape{64, 64, 3, 3}, 84);
-  Tensor gpu = kernels::conv2d(raw::to_device(x, Device::cuda()), raw::to_device(w, Device::cuda()), Tensor(), Conv2dParams{1, 1, 1, 1, 1, 1, 1});
+  Tensor gpu = kernels::conv2d(raw::to_device(x, Device::cuda()), raw::to_device(w, Device::cuda()), Tensor(),
+                               Conv2dParams{1, 1, 1, 1, 1, 1, 1});
   set_allow_tf32(previous);
   // 576 products of |x|,|w| <= 1, each rounded to a 10-bit mantissa: error well below 576 * 2^-10.
-  CHECK_CLOSE(raw::to_device(gpu, Device::cpu()), kernels::conv2d(x, w, Tensor(), Conv2dParams{1, 1, 1, 1, 1, 1, 1}), 0.1, 0.01);
+  CHECK_CLOSE(raw::to_device(gpu, Device::cpu()), kernels::conv2d(x, w, Tensor(), Conv2dParams{1, 1, 1, 1, 1, 1, 1}),
+              0.1, 0.01);
 }
 
 TEST_CASE("cuDNN algorithm choices are cached per shape and math mode [cuda]") {
@@ -241,24 +248,31 @@ TEST_CASE("cuDNN algorithm choices are cached per shape and math mode [cuda]") {
 }
 
 // Layers (issue 3): cuDNN against im2col + OpenBLAS, cuDNN batch norm against the CPU loops.
-PARITY("conv2d_3x3", 1e-4, 1e-4, ({random_tensor(Shape{2, 8, 17, 19}, 60), random_tensor(Shape{16, 8, 3, 3}, 61), random_tensor(Shape{16}, 62)}),
+PARITY("conv2d_3x3", 1e-4, 1e-4,
+       ({random_tensor(Shape{2, 8, 17, 19}, 60), random_tensor(Shape{16, 8, 3, 3}, 61), random_tensor(Shape{16}, 62)}),
        conv2d(x[0], x[1], x[2], Conv2dParams{1, 1, 1, 1, 1, 1, 1}))
 
-PARITY("conv2d_stride2_dilated_grouped", 1e-4, 1e-4, ({random_tensor(Shape{2, 8, 16, 16}, 63), random_tensor(Shape{12, 4, 3, 3}, 64), random_tensor(Shape{12}, 65)}),
+PARITY("conv2d_stride2_dilated_grouped", 1e-4, 1e-4,
+       ({random_tensor(Shape{2, 8, 16, 16}, 63), random_tensor(Shape{12, 4, 3, 3}, 64), random_tensor(Shape{12}, 65)}),
        conv2d(x[0], x[1], x[2], Conv2dParams{2, 2, 2, 2, 2, 2, 2}))
 
-PARITY("conv2d_depthwise_blur", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 32, 32}, 66), random_tensor(Shape{3, 1, 13, 13}, 67)}),
+PARITY("conv2d_depthwise_blur", 1e-5, 1e-4,
+       ({random_tensor(Shape{2, 3, 32, 32}, 66), random_tensor(Shape{3, 1, 13, 13}, 67)}),
        conv2d(x[0], x[1], Tensor(), Conv2dParams{1, 1, 0, 0, 1, 1, 3}))
 
 // The CPU's tiled direct kernels (7x7 to 3 channels, rows of 37: a partial tile) and direct rows
 // (stride 2, 2 output channels) against cuDNN.
-PARITY("conv2d_7x7_to_3_tiled", 1e-4, 1e-4, ({random_tensor(Shape{2, 16, 11, 37}, 71), random_tensor(Shape{3, 16, 7, 7}, 72), random_tensor(Shape{3}, 73)}),
+PARITY("conv2d_7x7_to_3_tiled", 1e-4, 1e-4,
+       ({random_tensor(Shape{2, 16, 11, 37}, 71), random_tensor(Shape{3, 16, 7, 7}, 72), random_tensor(Shape{3}, 73)}),
        conv2d(x[0], x[1], x[2], Conv2dParams{1, 1, 3, 3, 1, 1, 1}))
 
-PARITY("conv2d_stride2_direct_rows", 1e-4, 1e-4, ({random_tensor(Shape{2, 5, 13, 17}, 74), random_tensor(Shape{2, 5, 5, 5}, 75), random_tensor(Shape{2}, 76)}),
+PARITY("conv2d_stride2_direct_rows", 1e-4, 1e-4,
+       ({random_tensor(Shape{2, 5, 13, 17}, 74), random_tensor(Shape{2, 5, 5, 5}, 75), random_tensor(Shape{2}, 76)}),
        conv2d(x[0], x[1], x[2], Conv2dParams{2, 2, 2, 2, 1, 1, 1}))
 
-PARITY("conv2d_7x7_pointwise", 1e-4, 1e-4, ({random_tensor(Shape{2, 6, 20, 20}, 68), random_tensor(Shape{5, 6, 7, 7}, 69), random_tensor(Shape{4, 5, 1, 1}, 70)}),
+PARITY("conv2d_7x7_pointwise", 1e-4, 1e-4,
+       ({random_tensor(Shape{2, 6, 20, 20}, 68), random_tensor(Shape{5, 6, 7, 7}, 69),
+         random_tensor(Shape{4, 5, 1, 1}, 70)}),
        conv2d(conv2d(x[0], x[1], Tensor(), Conv2dParams{1, 1, 3, 3, 1, 1, 1}), x[2], Tensor(), Conv2dParams{}))
 
 }  // TEST_SUITE

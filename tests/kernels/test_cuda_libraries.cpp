@@ -26,8 +26,7 @@ void check_library(const char* name, const kernels::CudaLibraryInfo& info) {
   CHECK_FALSE(info.path.empty());
   CHECK_FALSE(info.version.empty());
   // The same major version as the headers (the library's soname carries it).
-  CHECK(info.version.substr(0, info.version.find('.')) ==
-        info.built_against.substr(0, info.built_against.find('.')));
+  CHECK(info.version.substr(0, info.version.find('.')) == info.built_against.substr(0, info.built_against.find('.')));
 }
 
 }  // namespace

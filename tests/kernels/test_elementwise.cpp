@@ -1,13 +1,13 @@
 #include <cmath>
 
-#include "kernels/elementwise.h"
-#include "tests/test_util.h"
 #include "autograd/functions.h"
+#include "kernels/elementwise.h"
 #include "tests/parity.h"
+#include "tests/test_util.h"
 
 using namespace anima;
-using test::random_tensor;
 using test::away_from_zero;
+using test::random_tensor;
 namespace K = anima::kernels;
 using test::tensor;
 
@@ -31,13 +31,11 @@ TEST_CASE("unary ops: values") {
   CHECK(K::abs(x).to_vector<float>() == std::vector<float>{2, 0.5f, 0, 0.5f, 3});
   CHECK(K::sign(x).to_vector<float>() == std::vector<float>{-1, -1, 0, 1, 1});
   CHECK(K::relu(x).to_vector<float>() == std::vector<float>{0, 0, 0, 0.5f, 3});
-  CHECK(K::leaky_relu(x, 0.2f).to_vector<float>() ==
-        std::vector<float>{-0.4f, -0.1f, 0, 0.5f, 3});
+  CHECK(K::leaky_relu(x, 0.2f).to_vector<float>() == std::vector<float>{-0.4f, -0.1f, 0, 0.5f, 3});
   CHECK(K::clamp(x, -1.f, 1.f).to_vector<float>() == std::vector<float>{-1, -0.5f, 0, 0.5f, 1});
   CHECK_CLOSE(K::exp(x), tensor(map_ref([](float v) { return std::exp(v); }), Shape{5}), 0, 1e-6);
   CHECK_CLOSE(K::tanh(x), tensor(map_ref([](float v) { return std::tanh(v); }), Shape{5}), 1e-7, 1e-6);
-  CHECK_CLOSE(K::sigmoid(x),
-              tensor(map_ref([](float v) { return 1.f / (1.f + std::exp(-v)); }), Shape{5}), 1e-7, 1e-6);
+  CHECK_CLOSE(K::sigmoid(x), tensor(map_ref([](float v) { return 1.f / (1.f + std::exp(-v)); }), Shape{5}), 1e-7, 1e-6);
   Tensor pos = tensor({0.25f, 1.f, 4.f}, Shape{3});
   CHECK(K::sqrt(pos).to_vector<float>() == std::vector<float>{0.5f, 1.f, 2.f});
   CHECK_CLOSE(K::log(pos), tensor({std::log(0.25f), 0.f, std::log(4.f)}, Shape{3}), 1e-7, 1e-6);
@@ -69,15 +67,13 @@ TEST_CASE("binary ops with broadcasting: values") {
   Tensor outer = K::mul(col, row);  // [2,1] x [3] -> [2,3]
   CHECK(outer.shape() == Shape{2, 3});
   CHECK(outer.to_vector<float>() == std::vector<float>{1000, 2000, 3000, 2000, 4000, 6000});
-  CHECK(K::pow(tensor({2, 3}, Shape{2}), tensor({3, 2}, Shape{2})).to_vector<float>() ==
-        std::vector<float>{8, 9});
+  CHECK(K::pow(tensor({2, 3}, Shape{2}), tensor({3, 2}, Shape{2})).to_vector<float>() == std::vector<float>{8, 9});
   CHECK(K::maximum(a, Tensor::scalar(3.5f)).to_vector<float>() == std::vector<float>{3.5f, 3.5f, 3.5f, 4, 5, 6});
   CHECK(K::minimum(a, row).to_vector<float>() == std::vector<float>{1, 2, 3, 4, 5, 6});
   // 3-d broadcast in the middle dimension.
   Tensor b3 = tensor({1, 2, 3, 4}, Shape{2, 1, 2});
   Tensor c3 = tensor({10, 20, 30}, Shape{1, 3, 1});
-  CHECK(K::add(b3, c3).to_vector<float>() ==
-        std::vector<float>{11, 12, 21, 22, 31, 32, 13, 14, 23, 24, 33, 34});
+  CHECK(K::add(b3, c3).to_vector<float>() == std::vector<float>{11, 12, 21, 22, 31, 32, 13, 14, 23, 24, 33, 34});
 }
 
 TEST_CASE("binary ops with broadcasting: large tensors against a direct loop") {
@@ -94,7 +90,8 @@ TEST_CASE("binary ops with broadcasting: large tensors against a direct loop") {
     Tensor less = K::lt(a, b);
     Shape out = sum.shape();
     REQUIRE(out.numel() >= (1 << 15));
-    auto va = a.to_vector<float>(), vb = b.to_vector<float>(), vs = sum.to_vector<float>(), vd = diff.to_vector<float>();
+    auto va = a.to_vector<float>(), vb = b.to_vector<float>(), vs = sum.to_vector<float>(),
+         vd = diff.to_vector<float>();
     auto vl = less.to_vector<uint8_t>();
     // Offset of output index i in an input of shape s (aligned to the output's trailing dims).
     auto offset = [&](int64_t i, const Shape& s) {
@@ -120,9 +117,9 @@ TEST_CASE("binary ops with broadcasting: large tensors against a direct loop") {
 
 TEST_CASE("binary ops with broadcasting: empty outputs") {
   // An empty innermost dimension once made the CPU's row path divide by zero.
-  for (auto [sa, sb, expected] : {std::tuple{Shape{2, 0}, Shape{2, 1}, Shape{2, 0}},
-                                  std::tuple{Shape{0, 3}, Shape{1, 3}, Shape{0, 3}},
-                                  std::tuple{Shape{4, 1, 0}, Shape{3, 1}, Shape{4, 3, 0}}}) {
+  for (auto [sa, sb, expected] :
+       {std::tuple{Shape{2, 0}, Shape{2, 1}, Shape{2, 0}}, std::tuple{Shape{0, 3}, Shape{1, 3}, Shape{0, 3}},
+        std::tuple{Shape{4, 1, 0}, Shape{3, 1}, Shape{4, 3, 0}}}) {
     INFO(sa.str() << " with " << sb.str());
     Tensor sum = K::add(K::full(sa, 1.0), K::full(sb, 2.0));
     CHECK(sum.shape() == expected);
@@ -152,8 +149,7 @@ TEST_CASE("comparisons, where and cast") {
   // Defined where C++ leaves it undefined: NaN -> 0, saturation at the integer limits.
   Tensor odd = tensor({NAN, -1.f, 300.f, 3e9f, -3e9f}, Shape{5});
   CHECK(K::cast(odd, DType::U8).to_vector<uint8_t>() == std::vector<uint8_t>{0, 0, 255, 255, 0});
-  CHECK(K::cast(odd, DType::I32).to_vector<int32_t>() ==
-        std::vector<int32_t>{0, -1, 300, 2147483647, -2147483647 - 1});
+  CHECK(K::cast(odd, DType::I32).to_vector<int32_t>() == std::vector<int32_t>{0, -1, 300, 2147483647, -2147483647 - 1});
   Tensor u = Tensor::from_vector<uint8_t>({0, 128, 255}, Shape{3});
   CHECK(K::cast(u, DType::F32).to_vector<float>() == std::vector<float>{0, 128, 255});
 }
@@ -224,14 +220,12 @@ PARITY("clamp", 0, 0, ({random_tensor(Shape{1000}, 10, -2, 2)}), clamp(x[0], -0.
 
 PARITY("pow_scalar", 1e-6, 1e-5, ({random_tensor(Shape{1000}, 11, 0.1f, 3)}), pow(x[0], 1.7f))
 
-PARITY("scalar_arith", 1e-6, 1e-6, ({random_tensor(Shape{1000}, 12)}),
-       rsub((x[0] + 1.5f) * 3.f / 7.f, 2.f))
+PARITY("scalar_arith", 1e-6, 1e-6, ({random_tensor(Shape{1000}, 12)}), rsub((x[0] + 1.5f) * 3.f / 7.f, 2.f))
 
 PARITY("add_broadcast", 1e-6, 1e-6, ({random_tensor(Shape{4, 5, 6}, 13), random_tensor(Shape{5, 1}, 14)}),
        add(x[0], x[1]))
 
-PARITY("sub_broadcast", 1e-6, 1e-6, ({random_tensor(Shape{4, 5, 6}, 15), random_tensor(Shape{6}, 16)}),
-       sub(x[0], x[1]))
+PARITY("sub_broadcast", 1e-6, 1e-6, ({random_tensor(Shape{4, 5, 6}, 15), random_tensor(Shape{6}, 16)}), sub(x[0], x[1]))
 
 PARITY("mul_broadcast", 1e-6, 1e-6, ({random_tensor(Shape{4, 1, 6}, 17), random_tensor(Shape{5, 6}, 18)}),
        mul(x[0], x[1]))
@@ -247,10 +241,13 @@ PARITY("maximum_minimum", 1e-6, 1e-6, ({random_tensor(Shape{100}, 23), random_te
 
 PARITY("compare", 0, 0, ({random_tensor(Shape{200}, 25), random_tensor(Shape{200}, 26)}),
        cast(concat({cast(lt(x[0], x[1]), DType::F32), cast(ge(x[0], x[1]), DType::F32),
-                    cast(eq(x[0], x[0]), DType::F32), cast(ne(x[0], x[1]), DType::F32)}, 0).detach(),
+                    cast(eq(x[0], x[0]), DType::F32), cast(ne(x[0], x[1]), DType::F32)},
+                   0)
+                .detach(),
             DType::U8))
 
-PARITY("where", 1e-7, 0, ({random_tensor(Shape{3, 40}, 27), random_tensor(Shape{40}, 28), random_tensor(Shape{3, 1}, 29)}),
+PARITY("where", 1e-7, 0,
+       ({random_tensor(Shape{3, 40}, 27), random_tensor(Shape{40}, 28), random_tensor(Shape{3, 1}, 29)}),
        where(gt(x[0], Tensor::scalar(0.f, x[0].device())), x[1], x[2]))
 
 PARITY("cast_roundtrip", 0, 0, ({random_tensor(Shape{100}, 30, -50, 50)}),
@@ -260,7 +257,8 @@ PARITY("expand", 1e-6, 1e-6, ({random_tensor(Shape{3, 1, 4}, 31)}), expand(x[0],
 
 PARITY("linspace_arange_eye", 0, 0, ({Tensor::zeros(Shape{1})}),
        concat({reshape(kernels::eye(5, 7, x[0].device()), {-1}), kernels::linspace(-1.f, 1.f, 64, x[0].device()),
-               kernels::arange(0, 10, 0.5, DType::F32, x[0].device())}, 0))
+               kernels::arange(0, 10, 0.5, DType::F32, x[0].device())},
+              0))
 
 PARITY("fill_add_inplace", 0, 0, ({random_tensor(Shape{300}, 48)}), [&] {
   Tensor t = Tensor::empty(Shape{300}, DType::F32, x[0].device());

@@ -14,7 +14,9 @@ TEST_CASE("grid_sample matches PyTorch: both modes, three paddings, both align_c
     for (GridPadding pad : {GridPadding::Zeros, GridPadding::Border, GridPadding::Reflection})
       for (bool ac : {false, true}) {
         std::string name = std::string(mode == GridMode::Bilinear ? "bilinear" : "nearest") + "_" +
-                           (pad == GridPadding::Zeros ? "zeros" : pad == GridPadding::Border ? "border" : "reflection") +
+                           (pad == GridPadding::Zeros    ? "zeros"
+                            : pad == GridPadding::Border ? "border"
+                                                         : "reflection") +
                            "_ac" + (ac ? "1" : "0");
         INFO("case " << name);
         Tensor x = raw::to_device(g.at(name + ".x"), Device::cpu());
@@ -38,19 +40,25 @@ TEST_CASE("grid_sample: identity grid reproduces the input; gradcheck in input a
       grid.push_back(-1.f + 2.f * j / 3.f);
       grid.push_back(-1.f + 2.f * i / 2.f);
     }
-  CHECK_CLOSE(grid_sample(x, tensor(grid, Shape{1, 3, 4, 2}), GridSampleOptions{GridMode::Bilinear, GridPadding::Zeros, true}),
-              x, 1e-6, 1e-6);
+  CHECK_CLOSE(
+      grid_sample(x, tensor(grid, Shape{1, 3, 4, 2}), GridSampleOptions{GridMode::Bilinear, GridPadding::Zeros, true}),
+      x, 1e-6, 1e-6);
   for (GridPadding pad : {GridPadding::Zeros, GridPadding::Border, GridPadding::Reflection}) {
     std::vector<Tensor> in{random_tensor(Shape{2, 2, 4, 5}, 2), random_tensor(Shape{2, 3, 3, 2}, 3, -1.1f, 1.1f)};
     for (Tensor& t : in) t.set_requires_grad(true);
     GradcheckOptions opt;
     opt.step = 1e-3f;
-    GradcheckResult r = gradcheck([pad](auto& t) { return grid_sample(t[0], t[1], GridSampleOptions{GridMode::Bilinear, pad, false}); },
-                                  in, opt);
+    GradcheckResult r = gradcheck(
+        [pad](auto& t) {
+          return grid_sample(t[0], t[1], GridSampleOptions{GridMode::Bilinear, pad, false});
+        },
+        in, opt);
     CHECK_MESSAGE(r.ok, r.report);
   }
-  CHECK_THROWS_WITH_AS(grid_sample(x, Tensor::zeros(Shape{1, 3, 4, 3})), doctest::Contains("grid [N, Ho, Wo, 2]"), Error);
-  CHECK_THROWS_WITH_AS(grid_sample(x, Tensor::zeros(Shape{2, 3, 4, 2})), doctest::Contains("grid_sample: expected input"), Error);
+  CHECK_THROWS_WITH_AS(grid_sample(x, Tensor::zeros(Shape{1, 3, 4, 3})), doctest::Contains("grid [N, Ho, Wo, 2]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(grid_sample(x, Tensor::zeros(Shape{2, 3, 4, 2})),
+                       doctest::Contains("grid_sample: expected input"), Error);
 }
 
 TEST_CASE("grid_sample backward on the GPU: deterministic mode is bit-reproducible [cuda]") {
@@ -73,13 +81,16 @@ TEST_CASE("grid_sample backward on the GPU: deterministic mode is bit-reproducib
 }
 
 // Image-animation kernels (issue 4).
-PARITY("grid_sample_bilinear_zeros", 1e-5, 1e-4, ({random_tensor(Shape{2, 4, 16, 12}, 90), random_tensor(Shape{2, 10, 9, 2}, 91, -1.2f, 1.2f)}),
+PARITY("grid_sample_bilinear_zeros", 1e-5, 1e-4,
+       ({random_tensor(Shape{2, 4, 16, 12}, 90), random_tensor(Shape{2, 10, 9, 2}, 91, -1.2f, 1.2f)}),
        grid_sample(x[0], x[1], GridSampleOptions{GridMode::Bilinear, GridPadding::Zeros, false}))
 
-PARITY("grid_sample_bilinear_reflection_ac", 1e-5, 1e-4, ({random_tensor(Shape{2, 3, 8, 8}, 92), random_tensor(Shape{2, 8, 8, 2}, 93, -1.5f, 1.5f)}),
+PARITY("grid_sample_bilinear_reflection_ac", 1e-5, 1e-4,
+       ({random_tensor(Shape{2, 3, 8, 8}, 92), random_tensor(Shape{2, 8, 8, 2}, 93, -1.5f, 1.5f)}),
        grid_sample(x[0], x[1], GridSampleOptions{GridMode::Bilinear, GridPadding::Reflection, true}))
 
-PARITY("grid_sample_nearest_border", 1e-6, 1e-5, ({random_tensor(Shape{1, 3, 9, 7}, 94), random_tensor(Shape{1, 5, 6, 2}, 95, -1.2f, 1.2f)}),
+PARITY("grid_sample_nearest_border", 1e-6, 1e-5,
+       ({random_tensor(Shape{1, 3, 9, 7}, 94), random_tensor(Shape{1, 5, 6, 2}, 95, -1.2f, 1.2f)}),
        grid_sample(x[0], x[1], GridSampleOptions{GridMode::Nearest, GridPadding::Border, false}))
 
 }  // TEST_SUITE

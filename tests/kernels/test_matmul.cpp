@@ -37,7 +37,7 @@ TEST_CASE("matmul: BLAS path equals the reference loop for every transpose and b
 PARITY("matmul", 1e-4, 1e-4, ({random_tensor(Shape{3, 64, 48}, 42), random_tensor(Shape{3, 48, 80}, 43)}),
        matmul(x[0], x[1]))
 
-PARITY("matmul_transposed_shared", 1e-4, 1e-4, ({random_tensor(Shape{2, 48, 64}, 44), random_tensor(Shape{80, 48}, 45)}),
-       matmul(x[0], x[1], true, true))
+PARITY("matmul_transposed_shared", 1e-4, 1e-4,
+       ({random_tensor(Shape{2, 48, 64}, 44), random_tensor(Shape{80, 48}, 45)}), matmul(x[0], x[1], true, true))
 
 }  // TEST_SUITE

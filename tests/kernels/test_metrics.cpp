@@ -2,8 +2,8 @@
 // masked variants, identical images, errors, and CUDA-vs-CPU parity.
 #include <cmath>
 
-#include "kernels/metrics.h"
 #include "formats/safetensors.h"
+#include "kernels/metrics.h"
 #include "tests/test_util.h"
 
 using namespace anima;

@@ -1,13 +1,13 @@
 
+#include "autograd/functions.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
-#include "tests/test_util.h"
-#include "autograd/functions.h"
 #include "tests/parity.h"
+#include "tests/test_util.h"
 
 using namespace anima;
-using test::random_tensor;
 using test::expect_gradients_match;
+using test::random_tensor;
 namespace K = anima::kernels;
 using test::tensor;
 
@@ -56,8 +56,8 @@ TEST_CASE("NaN propagates through max and min; empty sums are zero") {
   CHECK(std::isnan(K::amax(x).item()));
   CHECK(std::isnan(K::amin(x).item()));
   CHECK(K::sum(Tensor::zeros(Shape{0})).item() == 0.f);
-  CHECK_THROWS_WITH_AS(K::amax(Tensor::zeros(Shape{2, 0}), {1}),
-                       doctest::Contains("amax: cannot reduce zero elements"), Error);
+  CHECK_THROWS_WITH_AS(K::amax(Tensor::zeros(Shape{2, 0}), {1}), doctest::Contains("amax: cannot reduce zero elements"),
+                       Error);
 }
 
 TEST_CASE("sum_to folds broadcast dimensions") {
@@ -73,7 +73,8 @@ TEST_CASE("reduction errors") {
   Tensor x = Tensor::zeros(Shape{2, 2});
   CHECK_THROWS_WITH_AS(K::sum(x, {2}), doctest::Contains("sum: dimension 2 out of range for shape [2, 2]"), Error);
   CHECK_THROWS_WITH_AS(K::sum(x, {0, -2}), doctest::Contains("listed twice"), Error);
-  CHECK_THROWS_WITH_AS(K::mean(Tensor::zeros(Shape{2}, DType::I64)), doctest::Contains("mean: expected a float32"), Error);
+  CHECK_THROWS_WITH_AS(K::mean(Tensor::zeros(Shape{2}, DType::I64)), doctest::Contains("mean: expected a float32"),
+                       Error);
 }
 
 TEST_CASE("mean_abs_diff: one fused reduction with the sign gradient") {
@@ -83,7 +84,8 @@ TEST_CASE("mean_abs_diff: one fused reduction with the sign gradient") {
   CHECK(mean_abs_diff(big_a, big_b).item() == doctest::Approx(mean(abs(big_a - big_b)).item()).epsilon(1e-5));
   expect_gradients_match([](auto& t) { return mean_abs_diff(t[0], t[1]); },
                          {random_tensor(Shape{2, 3}, 6), random_tensor(Shape{2, 3}, 7) + 3.f});
-  CHECK_THROWS_WITH_AS(mean_abs_diff(a, tensor({1}, Shape{1})), doctest::Contains("mean_abs_diff: shapes [2, 2] and [1] differ"), Error);
+  CHECK_THROWS_WITH_AS(mean_abs_diff(a, tensor({1}, Shape{1})),
+                       doctest::Contains("mean_abs_diff: shapes [2, 2] and [1] differ"), Error);
 }
 
 PARITY("sum_dims", 1e-5, 1e-5, ({random_tensor(Shape{8, 16, 32}, 32)}), sum(x[0], {0, 2}))
@@ -98,7 +100,8 @@ PARITY("mean", 1e-6, 1e-5, ({random_tensor(Shape{6, 1000}, 36)}), mean(x[0], {1}
 
 PARITY("amax_amin", 0, 0, ({random_tensor(Shape{16, 3000}, 37)}), amax(x[0], {1}) + amin(x[0], {1}))
 
-PARITY("mean_abs_diff", 1e-6, 1e-5, ({random_tensor(Shape{4, 64, 33, 33}, 101), random_tensor(Shape{4, 64, 33, 33}, 102)}),
+PARITY("mean_abs_diff", 1e-6, 1e-5,
+       ({random_tensor(Shape{4, 64, 33, 33}, 101), random_tensor(Shape{4, 64, 33, 33}, 102)}),
        mean_abs_diff(x[0], x[1]))
 
 }  // TEST_SUITE

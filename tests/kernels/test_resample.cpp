@@ -1,4 +1,5 @@
-// Pooling, interpolation and padding (kernels/resample.h): values against PyTorch and by hand, gradchecks, errors, deterministic GPU backward, CUDA-vs-CPU parity.
+// Pooling, interpolation and padding (kernels/resample.h): values against PyTorch and by hand, gradchecks, errors,
+// deterministic GPU backward, CUDA-vs-CPU parity.
 
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
@@ -15,7 +16,8 @@ TEST_SUITE("kernels") {
 TEST_CASE("avg_pool2d and interpolate match PyTorch") {
   const SafetensorsFile& g = test::golden("resample.safetensors");
   auto one = [&](const char* name, std::function<Tensor(const Tensor&)> f) {
-    test::check_against_golden(g, name, {"x"}, [f](const std::vector<Tensor>& t) { return f(t[0]); }, 1e-6, 1e-5);
+    test::check_against_golden(
+        g, name, {"x"}, [f](const std::vector<Tensor>& t) { return f(t[0]); }, 1e-6, 1e-5);
   };
   one("avg2", [](const Tensor& x) { return avg_pool2d(x, 2); });
   one("avg3s2p1", [](const Tensor& x) { return avg_pool2d(x, 3, 2, 1); });
@@ -40,8 +42,16 @@ TEST_CASE("pooling, resampling, padding and losses: gradcheck") {
   expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 2); }, {x});
   expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 2, 3, 0); }, {x});
   expect_gradients_match([](auto& t) { return avg_pool2d(t[0], 3, 3, 1); }, {x});
-  expect_gradients_match([](auto& t) { return interpolate(t[0], InterpParams{7, 4, InterpMode::Bilinear, false, {}, {}}); }, {x});
-  expect_gradients_match([](auto& t) { return interpolate(t[0], InterpParams{3, 9, InterpMode::Bilinear, true, {}, {}}); }, {x});
+  expect_gradients_match(
+      [](auto& t) {
+        return interpolate(t[0], InterpParams{7, 4, InterpMode::Bilinear, false, {}, {}});
+      },
+      {x});
+  expect_gradients_match(
+      [](auto& t) {
+        return interpolate(t[0], InterpParams{3, 9, InterpMode::Bilinear, true, {}, {}});
+      },
+      {x});
   expect_gradients_match([](auto& t) { return upsample_nearest(t[0], 2); }, {x});
   expect_gradients_match([](auto& t) { return pad2d(t[0], 1, 2, 0, 3, 0.5f); }, {x});
   Tensor target = random_tensor(Shape{1, 2, 5, 6}, 21);
@@ -66,7 +76,8 @@ TEST_CASE("resampling values by hand, and errors") {
   CHECK_THROWS_WITH_AS(avg_pool2d(x, 3), doctest::Contains("larger than the padded input"), Error);
   CHECK_THROWS_WITH_AS(interpolate(x, InterpParams{0, 3, InterpMode::Bilinear, false, {}, {}}),
                        doctest::Contains("output size 0x3 must be positive"), Error);
-  CHECK_THROWS_WITH_AS(l1_loss(x, tensor({1}, Shape{1})), doctest::Contains("l1_loss: prediction [1, 1, 2, 2] and target [1]"), Error);
+  CHECK_THROWS_WITH_AS(l1_loss(x, tensor({1}, Shape{1})),
+                       doctest::Contains("l1_loss: prediction [1, 1, 2, 2] and target [1]"), Error);
   CHECK_THROWS_WITH_AS(pad2d(x, -1, 0, 0, 0), doctest::Contains("negative padding"), Error);
 }
 
@@ -93,7 +104,8 @@ TEST_CASE("max_pool2d backward: gradcheck (overlapping windows, padding)") {
   Shape s{2, 3, 7, 6};
   std::vector<float> v(size_t(s.numel()));
   for (size_t i = 0; i < v.size(); ++i) v[i] = 0.01f * float((i * 37) % v.size()) - 1.f;
-  for (auto [k, st, p] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}, std::tuple{3, 1, 1}, std::tuple{3, 3, 1}, std::tuple{2, 3, 0}}) {
+  for (auto [k, st, p] :
+       {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}, std::tuple{3, 1, 1}, std::tuple{3, 3, 1}, std::tuple{2, 3, 0}}) {
     INFO("kernel " << k << " stride " << st << " padding " << p);
     expect_gradients_match([=](auto& x) { return max_pool2d(x[0], k, st, p); }, {tensor(v, s)});
   }

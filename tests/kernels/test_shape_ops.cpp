@@ -63,7 +63,8 @@ TEST_CASE("concat and slice along any dim") {
   CHECK(c.to_vector<float>() == std::vector<float>{1, 2, 5, 3, 4, 6});
   Tensor d = K::concat({a, tensor({7, 8}, Shape{1, 2})}, 0);
   CHECK(d.to_vector<float>() == std::vector<float>{1, 2, 3, 4, 7, 8});
-  CHECK_THROWS_WITH_AS(K::concat({a, b}, 0), doctest::Contains("concat: tensor 1 has shape [2, 1], incompatible"), Error);
+  CHECK_THROWS_WITH_AS(K::concat({a, b}, 0), doctest::Contains("concat: tensor 1 has shape [2, 1], incompatible"),
+                       Error);
   Tensor r = tensor({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, Shape{2, 5});
   CHECK(K::slice(r, 1, 1, 4).to_vector<float>() == std::vector<float>{1, 2, 3, 6, 7, 8});
   CHECK(K::slice(r, 1, 0, 5, 2).to_vector<float>() == std::vector<float>{0, 2, 4, 5, 7, 9});

@@ -19,9 +19,11 @@ TEST_CASE("softmax and log-softmax: values, stability, rows sum to one") {
   Tensor y = K::softmax(x, 1);
   float e1 = std::exp(1.f), e2 = std::exp(2.f), e3 = std::exp(3.f), z = e1 + e2 + e3;
   CHECK_CLOSE(y, tensor({e1 / z, e2 / z, e3 / z, 1 / 3.f, 1 / 3.f, 1 / 3.f}, Shape{2, 3}), 1e-7, 1e-6);
-  CHECK_CLOSE(K::log_softmax(x, -1),
-              tensor({1 - std::log(z), 2 - std::log(z), 3 - std::log(z), -std::log(3.f),
-                      -std::log(3.f), -std::log(3.f)}, Shape{2, 3}), 1e-6, 1e-6);
+  CHECK_CLOSE(
+      K::log_softmax(x, -1),
+      tensor({1 - std::log(z), 2 - std::log(z), 3 - std::log(z), -std::log(3.f), -std::log(3.f), -std::log(3.f)},
+             Shape{2, 3}),
+      1e-6, 1e-6);
   Generator gen(4);
   Tensor r = K::uniform(Shape{3, 4, 5}, -5, 5, gen);
   CHECK_CLOSE(K::sum(K::softmax(r, 1), {1}), Tensor::ones(Shape{3, 5}), 1e-6, 0);

@@ -117,7 +117,7 @@ TEST_CASE("load_state_dict: strict reports every problem at once; non-strict loa
   CHECK(b.load_state_dict(a.state_dict()).empty());
   CHECK(test::bit_equal(a.encoder->down_blocks->at(1)->conv->weight, b.encoder->down_blocks->at(1)->conv->weight));
   NamedTensors broken = a.state_dict();
-  broken.erase(broken.begin());                                        // missing "scale"
+  broken.erase(broken.begin());                                          // missing "scale"
   broken.emplace_back("encoder.extra.weight", Tensor::zeros(Shape{2}));  // unexpected
   for (auto& [n, t] : broken)
     if (n == "encoder.down_blocks.0.conv.bias") t = Tensor::zeros(Shape{5});  // mis-shaped

@@ -1,8 +1,8 @@
 #include "autograd/functions.h"
+#include "formats/safetensors.h"
 #include "layers/checkpoint.h"
 #include "layers/layers.h"
 #include "layers/optim.h"
-#include "formats/safetensors.h"
 #include "tests/test_util.h"
 
 using namespace anima;
@@ -20,8 +20,8 @@ TEST_CASE("Adam matches torch.optim.Adam over four steps (three settings)") {
   for (const auto& [name, options] : settings) {
     INFO("setting " << name);
     auto h = g.at(std::string(name) + ".hyper").to_vector<float>();
-    CHECK(h == std::vector<float>{float(options.lr), float(options.beta1), float(options.beta2),
-                                  float(options.eps), float(options.weight_decay)});
+    CHECK(h == std::vector<float>{float(options.lr), float(options.beta1), float(options.beta2), float(options.eps),
+                                  float(options.weight_decay)});
     Tensor p = raw::to_device(g.at(std::string(name) + ".p0"), Device::cpu());
     p.set_requires_grad(true);
     Adam opt({{"p", p}}, options);
@@ -47,7 +47,8 @@ TEST_CASE("Adam skips parameters without gradients; bad options are rejected") {
   CHECK(test::bit_equal(b.detach(), b0));
   CHECK(!test::bit_equal(a.detach(), random_tensor(Shape{3}, 1)));
   CHECK_THROWS_WITH_AS(Adam({{"a", a}}, AdamOptions{0.1, 1.5}), doctest::Contains("Adam: invalid options"), Error);
-  CHECK_THROWS_WITH_AS(Adam({{"x", Tensor::zeros(Shape{2})}}, AdamOptions{}), doctest::Contains("'x' is not a leaf parameter"), Error);
+  CHECK_THROWS_WITH_AS(Adam({{"x", Tensor::zeros(Shape{2})}}, AdamOptions{}),
+                       doctest::Contains("'x' is not a leaf parameter"), Error);
 }
 
 TEST_CASE("MultiStepLR decays at the milestones") {
@@ -75,7 +76,8 @@ TEST_CASE("an optimiser group: named Adams stepped in order, one schedule for al
   CHECK(named[0].first == "optimizer_a");
   CHECK(named[1].first == "optimizer_b");
   CHECK(&group["optimizer_b"] == named[1].second);
-  CHECK_THROWS_WITH_AS(group["optimizer_c"], doctest::Contains("no optimiser 'optimizer_c' (it has optimizer_a, optimizer_b)"), Error);
+  CHECK_THROWS_WITH_AS(group["optimizer_c"],
+                       doctest::Contains("no optimiser 'optimizer_c' (it has optimizer_a, optimizer_b)"), Error);
   // The same updates as two Adams stepped by hand.
   Tensor a2 = a.detach().clone(), b2 = b.detach().clone();
   a2.set_requires_grad(true);
@@ -129,8 +131,10 @@ TEST_CASE("checkpoints: modules and optimiser state round-trip bit-exactly, atom
   for (size_t i = 0; i < sa.size(); ++i) {
     INFO(sa[i].first);
     CHECK(sa[i].first == sb[i].first);
-    if (sa[i].second.dtype() == DType::F32) CHECK(test::bit_equal(sa[i].second, sb[i].second));
-    else CHECK(sa[i].second.to_vector<int64_t>() == sb[i].second.to_vector<int64_t>());
+    if (sa[i].second.dtype() == DType::F32)
+      CHECK(test::bit_equal(sa[i].second, sb[i].second));
+    else
+      CHECK(sa[i].second.to_vector<int64_t>() == sb[i].second.to_vector<int64_t>());
   }
   // One more identical step on both gives identical weights: the optimiser state came along.
   opt.zero_grad();
@@ -142,8 +146,8 @@ TEST_CASE("checkpoints: modules and optimiser state round-trip bit-exactly, atom
   CHECK(test::bit_equal(net.named_parameters()[0].second, other.named_parameters()[0].second));
   // A different architecture is one clear error naming the module.
   Sequential wrong({std::make_shared<Conv2d>(2, 5, 3, g2)});
-  CHECK_THROWS_WITH_AS(load_checkpoint(path, {{{"generator", &wrong}}, {}}),
-                       doctest::Contains("module 'generator'"), Error);
+  CHECK_THROWS_WITH_AS(load_checkpoint(path, {{{"generator", &wrong}}, {}}), doctest::Contains("module 'generator'"),
+                       Error);
   std::remove(path.c_str());
 }
 

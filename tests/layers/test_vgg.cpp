@@ -14,9 +14,10 @@ TEST_CASE("VGG-19: torchvision names, feature shapes at relu1_1 .. relu5_1") {
   CHECK(params.size() == 26);
   CHECK(params.front().first == "features.0.weight");
   CHECK(params.back().first == "features.28.bias");
-  CHECK(vgg.parameter_count() == 12944960);  // the 13 VGG-19 convolutions up to conv5_1
+  CHECK(vgg.parameter_count() == 12944960);       // the 13 VGG-19 convolutions up to conv5_1
   CHECK(!params.front().second.requires_grad());  // the extractor is frozen
-  auto f = vgg.forward(random_tensor(Shape{1, 3, 32, 32}, 2, 0, 1), {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"});
+  auto f =
+      vgg.forward(random_tensor(Shape{1, 3, 32, 32}, 2, 0, 1), {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"});
   CHECK(f[0].shape() == Shape{1, 64, 32, 32});
   CHECK(f[1].shape() == Shape{1, 128, 16, 16});
   CHECK(f[2].shape() == Shape{1, 256, 8, 8});

@@ -2,8 +2,8 @@
 // the keypoint-to-motion path's gradients.
 #include <algorithm>
 
-#include "models/fomm/geometry.h"
 #include "autograd/gradcheck.h"
+#include "models/fomm/geometry.h"
 
 #include <cmath>
 #include "models/fomm/discriminator.h"
@@ -56,11 +56,11 @@ TEST_CASE("vox-256: parameter counts and state_dict names equal the official cod
   OcclusionAwareGenerator g(GeneratorConfig{}, gen);
   CHECK(g.parameter_count() == 45575391);
   auto g_state = g.state_dict();
-  for (const char* name : {"dense_motion_network.mask.weight", "dense_motion_network.occlusion.bias",
-                           "dense_motion_network.hourglass.encoder.down_blocks.4.conv.weight",
-                           "dense_motion_network.down.weight", "first.conv.weight", "down_blocks.1.norm.running_var",
-                           "up_blocks.0.conv.weight", "bottleneck.r0.conv1.weight", "bottleneck.r5.norm2.bias",
-                           "final.weight"})
+  for (const char* name :
+       {"dense_motion_network.mask.weight", "dense_motion_network.occlusion.bias",
+        "dense_motion_network.hourglass.encoder.down_blocks.4.conv.weight", "dense_motion_network.down.weight",
+        "first.conv.weight", "down_blocks.1.norm.running_var", "up_blocks.0.conv.weight", "bottleneck.r0.conv1.weight",
+        "bottleneck.r5.norm2.bias", "final.weight"})
     CHECK_MESSAGE(has_name(g_state, name), name);
   DiscriminatorConfig dc;
   dc.block_expansion = 32;

@@ -23,7 +23,8 @@ TEST_CASE("configs: the official vox-256 values load and build the official netw
   CHECK(KPDetector(c.kp_detector, gen).parameter_count() == 14215368);
   CHECK(OcclusionAwareGenerator(c.generator, gen).parameter_count() == 45575391);
   CHECK(MultiScaleDiscriminator(c.discriminator, gen).parameter_count() == 2758849);
-  prioritycut::PriorityCutConfig pcc = prioritycut::load_prioritycut_config(test::source_path("configs/prioritycut-vox-256.yaml"));
+  prioritycut::PriorityCutConfig pcc =
+      prioritycut::load_prioritycut_config(test::source_path("configs/prioritycut-vox-256.yaml"));
   const FommConfig& pc = pcc.fomm;
   CHECK(pc.warnings.empty());
   CHECK(pcc.params.discriminator == prioritycut::DiscriminatorKind::Unet);
@@ -45,10 +46,12 @@ TEST_CASE("configs: the official vox-256 values load and build the official netw
   CHECK(mgif.dataset.crop_size == std::vector<int64_t>{256, 256});
   CHECK(c.dataset.resize_ratio.empty());
   CHECK(c.dataset.crop_size.empty());
-  CHECK(parse_fomm_config("dataset_params: {augmentation_params: {crop_param: {size: 64}}}\n", "sq").dataset.crop_size ==
-        std::vector<int64_t>{64, 64});
-  CHECK_THROWS_WITH_AS(parse_fomm_config("dataset_params: {augmentation_params: {resize_param: {ratio: [1.1, 0.9]}}}\n", "r"),
-                       doctest::Contains("resize_param.ratio"), Error);
+  CHECK(
+      parse_fomm_config("dataset_params: {augmentation_params: {crop_param: {size: 64}}}\n", "sq").dataset.crop_size ==
+      std::vector<int64_t>{64, 64});
+  CHECK_THROWS_WITH_AS(
+      parse_fomm_config("dataset_params: {augmentation_params: {resize_param: {ratio: [1.1, 0.9]}}}\n", "r"),
+      doctest::Contains("resize_param.ratio"), Error);
   CHECK(mgif.kp_detector.single_jacobian_map);
   FommConfig adv = load_fomm_config(test::source_path("configs/taichi-adv-256.yaml"));
   CHECK(adv.discriminator.use_kp);
@@ -69,7 +72,8 @@ TEST_CASE("configs: unknown keys warn, wrong types and bad YAML are errors namin
                        doctest::Contains("train_params.batch_size' has the wrong type"), Error);
   CHECK_THROWS_WITH_AS(parse_fomm_config("a: [1, 2\n", "t.yaml"), doctest::Contains("t.yaml: invalid YAML"), Error);
   CHECK_THROWS_WITH_AS(parse_fomm_config("- 1\n", "t.yaml"), doctest::Contains("must be a YAML mapping"), Error);
-  CHECK_THROWS_WITH_AS(parse_fomm_config("train_params:\n  batch_size: 0\n", "t.yaml"), doctest::Contains("must be positive"), Error);
+  CHECK_THROWS_WITH_AS(parse_fomm_config("train_params:\n  batch_size: 0\n", "t.yaml"),
+                       doctest::Contains("must be positive"), Error);
 }
 
 }  // TEST_SUITE

@@ -1,4 +1,5 @@
-// FOMM's keypoint geometry (models/fomm/geometry.h): coordinate grid, kp2gaussian, heatmap_to_keypoints, batched 2x2 matrices, CUDA-vs-CPU parity.
+// FOMM's keypoint geometry (models/fomm/geometry.h): coordinate grid, kp2gaussian, heatmap_to_keypoints, batched 2x2
+// matrices, CUDA-vs-CPU parity.
 
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
@@ -18,9 +19,9 @@ TEST_CASE("coordinate grid, kp2gaussian and heatmap_to_keypoints") {
   Tensor grid = make_coordinate_grid(3, 5);
   CHECK(grid.shape() == Shape{3, 5, 2});
   auto g = grid.to_vector<float>();
-  CHECK(g[0] == -1.f);   // (x, y) of the top-left pixel
+  CHECK(g[0] == -1.f);  // (x, y) of the top-left pixel
   CHECK(g[1] == -1.f);
-  CHECK(g[2] == -0.5f);  // x of the next pixel along the width
+  CHECK(g[2] == -0.5f);        // x of the next pixel along the width
   CHECK(g[2 * 5 + 1] == 0.f);  // y of the second row
   CHECK(g.back() == 1.f);
   Tensor kp = tensor({0.5f, -0.5f}, Shape{1, 1, 2});  // x = 0.5, y = -0.5
@@ -31,11 +32,12 @@ TEST_CASE("coordinate grid, kp2gaussian and heatmap_to_keypoints") {
   CHECK(h[0] < 1e-5f);
   // A sharp prediction at one pixel gives that pixel's coordinates back.
   std::vector<float> pred(2 * 7 * 9, 0.f);
-  pred[2 * 9 + 6] = 5.f;             // keypoint 0 at row 2, column 6
-  pred[7 * 9 + 5 * 9 + 1] = 5.f;     // keypoint 1 at row 5, column 1
+  pred[2 * 9 + 6] = 5.f;          // keypoint 0 at row 2, column 6
+  pred[7 * 9 + 5 * 9 + 1] = 5.f;  // keypoint 1 at row 5, column 1
   SpatialKeypoints sk = heatmap_to_keypoints(tensor(pred, Shape{1, 2, 7, 9}), 0.01f);
-  CHECK_CLOSE(sk.value, tensor({-1.f + 2.f * 6 / 8, -1.f + 2.f * 2 / 6, -1.f + 2.f * 1 / 8, -1.f + 2.f * 5 / 6},
-                               Shape{1, 2, 2}), 1e-4, 0);
+  CHECK_CLOSE(sk.value,
+              tensor({-1.f + 2.f * 6 / 8, -1.f + 2.f * 2 / 6, -1.f + 2.f * 1 / 8, -1.f + 2.f * 5 / 6}, Shape{1, 2, 2}),
+              1e-4, 0);
   CHECK_CLOSE(sum(sk.heatmap, {2, 3}), Tensor::ones(Shape{1, 2}), 1e-5, 0);
   expect_gradients_match([](auto& t) { return kp2gaussian(t[0], 6, 5, 0.1f); }, {random_tensor(Shape{2, 3, 2}, 1)});
   expect_gradients_match([](auto& t) { return heatmap_to_keypoints(t[0], 0.5f).value; },
@@ -56,10 +58,14 @@ TEST_CASE("batched 2x2 matrices: product, determinant, inverse") {
   CHECK_THROWS_WITH_AS(det2x2(Tensor::zeros(Shape{3, 3})), doctest::Contains("det2x2: expected [..., 2, 2]"), Error);
 }
 
-PARITY("kp2gaussian_heatmap_keypoints", 1e-5, 1e-4, ({random_tensor(Shape{2, 10, 2}, 103), random_tensor(Shape{2, 10, 16, 16}, 104)}),
-       concat({reshape(fomm::kp2gaussian(x[0], 16, 16, 0.01f), {2, -1}), reshape(fomm::heatmap_to_keypoints(x[1], 0.1f).value, {2, -1})}, 1))
+PARITY("kp2gaussian_heatmap_keypoints", 1e-5, 1e-4,
+       ({random_tensor(Shape{2, 10, 2}, 103), random_tensor(Shape{2, 10, 16, 16}, 104)}),
+       concat({reshape(fomm::kp2gaussian(x[0], 16, 16, 0.01f), {2, -1}),
+               reshape(fomm::heatmap_to_keypoints(x[1], 0.1f).value, {2, -1})},
+              1))
 
-PARITY("inverse2x2_matmul2x2", 1e-5, 1e-5, ({random_tensor(Shape{2, 10, 2, 2}, 105, 0.5f, 1.5f), random_tensor(Shape{2, 10, 2, 2}, 106)}),
+PARITY("inverse2x2_matmul2x2", 1e-5, 1e-5,
+       ({random_tensor(Shape{2, 10, 2, 2}, 105, 0.5f, 1.5f), random_tensor(Shape{2, 10, 2, 2}, 106)}),
        fomm::matmul2x2(fomm::inverse2x2(x[0]), x[1]))
 
 }  // TEST_SUITE

@@ -65,11 +65,12 @@ TEST_CASE("GAN, feature matching and equivariance losses") {
   CHECK(lsgan_generator_loss(fake).item() == doctest::Approx(0.125));
   CHECK(lsgan_discriminator_loss(real, fake).item() == doctest::Approx((0 + 1 + 0.25 + 1) / 2.0));
   Tensor f1 = random_tensor(Shape{2, 3}, 6), f2 = random_tensor(Shape{2, 3}, 7);
-  CHECK(feature_matching_loss({f1, f1}, {f2, f1}, {10, 10}).item() == doctest::Approx(10 * mean_abs_diff(f1, f2).item()));
+  CHECK(feature_matching_loss({f1, f1}, {f2, f1}, {10, 10}).item() ==
+        doctest::Approx(10 * mean_abs_diff(f1, f2).item()));
   Generator gen(8);
   RandomTransform identity(2, TransformParams{0.f, 0.f, 0}, gen);
-  Keypoints kp{random_tensor(Shape{2, 3, 2}, 9), kernels::expand(test::tensor({1, 0, 0, 1}, Shape{1, 1, 2, 2}), Shape{2, 3, 2, 2}),
-               Tensor()};
+  Keypoints kp{random_tensor(Shape{2, 3, 2}, 9),
+               kernels::expand(test::tensor({1, 0, 0, 1}, Shape{1, 1, 2, 2}), Shape{2, 3, 2, 2}), Tensor()};
   CHECK(equivariance_value_loss(kp, kp, identity).item() == doctest::Approx(0.0));
   CHECK(equivariance_jacobian_loss(kp, kp, identity).item() == doctest::Approx(0.0));
   RandomTransform t(2, TransformParams{0.1f, 0.f, 0}, gen);

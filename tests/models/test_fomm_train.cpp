@@ -2,11 +2,11 @@
 // logged separately, the reconstruction improves, and the same seed repeats exactly.
 #include <cmath>
 
-#include "data/synthetic.h"
 #include "data/image_io.h"
+#include "data/synthetic.h"
+#include "kernels/shape_ops.h"
 #include "models/fomm/full_model.h"
 #include "models/prioritycut/discriminator_step.h"
-#include "kernels/shape_ops.h"
 #include "tests/test_util.h"
 #include "tests/tiny_fomm_config.h"
 
@@ -42,7 +42,8 @@ TEST_SUITE("models") {
 
 TEST_CASE("FOMM training steps on the CPU: finite terms, falling reconstruction loss, reproducible") {
   auto log = run(12);
-  for (const char* term : {"perceptual", "gen_gan", "feature_matching", "equivariance_value", "equivariance_jacobian", "disc_gan"}) {
+  for (const char* term :
+       {"perceptual", "gen_gan", "feature_matching", "equivariance_value", "equivariance_jacobian", "disc_gan"}) {
     INFO(term);
     REQUIRE(log[0].count(term) == 1);
     for (auto& row : log) CHECK(std::isfinite(row[term]));
@@ -121,12 +122,15 @@ TEST_CASE("PriorityCut training steps: the U-Net discriminator with PriorityCut 
   }
   CHECK_THROWS_WITH_AS(prioritycut::parse_prioritycut_config("prioritycut_params: {mix: prioritycut}\n", "x"),
                        doctest::Contains("needs the unet discriminator"), Error);
-  CHECK_THROWS_WITH_AS(prioritycut::parse_prioritycut_config("prioritycut_params: {discriminator: unet, mix: cutmix}\n", "x"),
-                       doctest::Contains("runs only when train_params.loss_weights.generator_gan is non-zero"), Error);
+  CHECK_THROWS_WITH_AS(
+      prioritycut::parse_prioritycut_config("prioritycut_params: {discriminator: unet, mix: cutmix}\n", "x"),
+      doctest::Contains("runs only when train_params.loss_weights.generator_gan is non-zero"), Error);
   CHECK_THROWS_WITH_AS(prioritycut::parse_prioritycut_config("prioritycut_params: {discriminator: patch}\n", "x"),
-                       doctest::Contains("'prioritycut_params.discriminator' must be one of global, unet; got 'patch'"), Error);
-  CHECK_THROWS_WITH_AS(prioritycut::parse_prioritycut_config("prioritycut_params: {discriminator: unet, mix: mixup}\n", "x"),
-                       doctest::Contains("'prioritycut_params.mix' must be one of none, prioritycut, cutmix; got 'mixup'"), Error);
+                       doctest::Contains("'prioritycut_params.discriminator' must be one of global, unet; got 'patch'"),
+                       Error);
+  CHECK_THROWS_WITH_AS(
+      prioritycut::parse_prioritycut_config("prioritycut_params: {discriminator: unet, mix: mixup}\n", "x"),
+      doctest::Contains("'prioritycut_params.mix' must be one of none, prioritycut, cutmix; got 'mixup'"), Error);
 }
 
 }  // TEST_SUITE

@@ -37,7 +37,8 @@ TEST_CASE("U-Net discriminator: global and per-pixel predictions, names, gradien
   fake.set_requires_grad(true);
   unet_generator_loss(d.forward(fake, kp)).backward();
   CHECK(fake.grad().defined());
-  CHECK_THROWS_WITH_AS(d.forward(random_tensor(Shape{1, 3, 20, 20}, 5), kp), doctest::Contains("divisible by 8"), Error);
+  CHECK_THROWS_WITH_AS(d.forward(random_tensor(Shape{1, 3, 20, 20}, 5), kp), doctest::Contains("divisible by 8"),
+                       Error);
 }
 
 TEST_CASE("consistency regularisation: zero for an all-ones mask, positive for a PriorityCut mask") {

@@ -1,10 +1,10 @@
 // The refined-masking model: configs, the architecture (shapes and parameter counts from the
 // appendix's formulas), the test-time pipeline and its ablations, a few CPU training steps, the
 // gradient routing of equations 8-10, reproducibility and bit-exact checkpoints.
+#include <unistd.h>
 #include <cmath>
 #include <cstdlib>
 #include <tuple>
-#include <unistd.h>
 
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
@@ -13,8 +13,8 @@
 #include "kernels/augment.h"
 #include "kernels/random.h"
 #include "kernels/shape_ops.h"
-#include "models/registry.h"
 #include "models/refined_mask/model.h"
+#include "models/registry.h"
 #include "tests/test_util.h"
 #include "tests/tiny_refined_mask_config.h"
 
@@ -95,7 +95,8 @@ TEST_SUITE("models") {
 TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear errors") {
   for (const char* name : {"vox", "taichi", "bair"}) {
     INFO(name);
-    RefinedMaskConfig c = load_refined_mask_config(test::source_path(std::string("configs/refined-mask-") + name + "-256.yaml"));
+    RefinedMaskConfig c =
+        load_refined_mask_config(test::source_path(std::string("configs/refined-mask-") + name + "-256.yaml"));
     CHECK(c.warnings.empty());
     CHECK(c.mask_h() == 64);
     CHECK(c.train.loss_weights.mask == 100.f);
@@ -142,7 +143,8 @@ TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear erro
   CHECK(fixed.perturbation.threshold.value == 0.392);
   fails_with(with("poisson_lambda: 20}", "poisson_lambda: 20, scale_jitter: 1.0}"), "scale_jitter must be in [0, 1)");
   fails_with(with("poisson_lambda: 20}", "poisson_lambda: 20, test_scale: 0}"), "test_scale must be positive");
-  RefinedMaskConfig weak = parse_refined_mask_config(with("poisson_lambda: 20}", "poisson_lambda: 20, scale_jitter: 0.05, test_scale: 1.0}"), "weak");
+  RefinedMaskConfig weak = parse_refined_mask_config(
+      with("poisson_lambda: 20}", "poisson_lambda: 20, scale_jitter: 0.05, test_scale: 1.0}"), "weak");
   CHECK(weak.warnings.empty());
   CHECK(weak.perturbation.scale_jitter == 0.05);
   CHECK(weak.perturbation.test_scale == 1.0);
@@ -152,8 +154,10 @@ TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear erro
   s = base;
   s.replace(s.find("perceptual: [1, 1]"), 18, "perceptual: [1]");
   fails_with(s, "perceptual_layers");
-  fails_with("model: refined_mask\nmodel_params: {high_res_params: {num_blocks: 5}}\n"
-             "dataset_params: {frame_shape: [48, 48, 3]}\n", "num_blocks 5 needs an input divisible by 32");
+  fails_with(
+      "model: refined_mask\nmodel_params: {high_res_params: {num_blocks: 5}}\n"
+      "dataset_params: {frame_shape: [48, 48, 3]}\n",
+      "num_blocks 5 needs an input divisible by 32");
   fails_with("dataset_params: {}\n", "model: refined_mask");
   RefinedMaskConfig typo = parse_refined_mask_config(base + "train_params_typo: 1\n", "typo");
   REQUIRE(typo.warnings.size() == 1);
@@ -169,9 +173,9 @@ TEST_CASE("refined-mask networks at 256x256: shapes, names and parameter counts 
   CHECK(count(*model.generator, 'r') == expected_r(c.model));
   CHECK(count(*model.generator, 'h') == expected_h(c.model));
   CHECK(model.generator->parameter_count() == expected_l(c.model) + expected_r(c.model) + expected_h(c.model));
-  MESSAGE("refined-mask-vox-256 parameters: m " << model.mask_generator->parameter_count() << ", l "
-          << count(*model.generator, 'l') << ", r " << count(*model.generator, 'r') << ", h "
-          << count(*model.generator, 'h'));
+  MESSAGE("refined-mask-vox-256 parameters: m "
+          << model.mask_generator->parameter_count() << ", l " << count(*model.generator, 'l') << ", r "
+          << count(*model.generator, 'r') << ", h " << count(*model.generator, 'h'));
   // The released code's module names.
   auto names = model.generator->named_parameters();
   auto has = [&](const std::string& n) {
@@ -190,13 +194,15 @@ TEST_CASE("refined-mask networks at 256x256: shapes, names and parameter counts 
   CHECK(model.mask_generator->state_dict().back().first == "down.weight");
   // The taichi and bair models are the same architecture.
   for (const char* other : {"taichi", "bair"}) {
-    RefinedMaskConfig o = load_refined_mask_config(test::source_path(std::string("configs/refined-mask-") + other + "-256.yaml"));
+    RefinedMaskConfig o =
+        load_refined_mask_config(test::source_path(std::string("configs/refined-mask-") + other + "-256.yaml"));
     CHECK(expected_m(o.model) + expected_l(o.model) + expected_r(o.model) + expected_h(o.model) ==
           expected_m(c.model) + expected_l(c.model) + expected_r(c.model) + expected_h(c.model));
   }
   NoGradGuard no_grad;
   model.train(false);
-  Tensor s = kernels::uniform(Shape{1, 3, 256, 256}, 0.f, 1.f, gen), d = kernels::uniform(Shape{1, 3, 256, 256}, 0.f, 1.f, gen);
+  Tensor s = kernels::uniform(Shape{1, 3, 256, 256}, 0.f, 1.f, gen),
+         d = kernels::uniform(Shape{1, 3, 256, 256}, 0.f, 1.f, gen);
   Animation a = model.animate(s, d);
   CHECK(a.source_mask.shape() == Shape{1, 1, 64, 64});
   CHECK(a.driving_mask_raw.shape() == Shape{1, 1, 64, 64});
@@ -240,8 +246,10 @@ TEST_CASE("refined-mask code options: 58x58 masks zero-padded back, temperature,
   for (int64_t y = 0; y < 12; ++y)
     for (int64_t xx = 0; xx < 12; ++xx) {
       bool border = y < 3 || y >= 9 || xx < 3 || xx >= 9;
-      if (border) CHECK(v[size_t(y * 12 + xx)] == 0.f);
-      else CHECK(v[size_t(y * 12 + xx)] > 0.f);
+      if (border)
+        CHECK(v[size_t(y * 12 + xx)] == 0.f);
+      else
+        CHECK(v[size_t(y * 12 + xx)] > 0.f);
     }
 }
 
@@ -266,7 +274,8 @@ TEST_CASE("refined-mask test-time pipeline and the ablations no_pert, no_ref, no
   NoGradGuard no_grad;
   CHECK(test::bit_equal(full.driving_mask_raw, md));
   CHECK(test::bit_equal(full.perturbed_mask, kernels::perturb_test(md, model.threshold(md))));
-  CHECK(test::bit_equal(full.driving_mask, model.generator->refine(model.downscale(s), full.source_mask, full.perturbed_mask)));
+  CHECK(test::bit_equal(full.driving_mask,
+                        model.generator->refine(model.downscale(s), full.source_mask, full.perturbed_mask)));
   Animation no_pert = model.animate(s, d, Ablation::NoPert);
   CHECK(test::bit_equal(no_pert.perturbed_mask, md));
   CHECK(test::bit_equal(no_pert.driving_mask, model.generator->refine(model.downscale(s), full.source_mask, md)));

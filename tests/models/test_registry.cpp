@@ -23,10 +23,10 @@ TEST_CASE("registry: every model's example config parses to its own kind; names,
     CHECK(!c->run().text.empty());
   }
   CHECK(std::string(find_model("refined-mask", "test").name) == "refined_mask");
-  CHECK_THROWS_WITH_AS(find_model("tps", "x.yaml"), doctest::Contains("x.yaml: 'model' must be one of fomm, refined_mask; got 'tps'"),
-                       Error);
-  CHECK_THROWS_WITH_AS(parse_model_config("model: [a, b]\n", "y.yaml"), doctest::Contains("y.yaml: 'model' must be one of"),
-                       Error);
+  CHECK_THROWS_WITH_AS(find_model("tps", "x.yaml"),
+                       doctest::Contains("x.yaml: 'model' must be one of fomm, refined_mask; got 'tps'"), Error);
+  CHECK_THROWS_WITH_AS(parse_model_config("model: [a, b]\n", "y.yaml"),
+                       doctest::Contains("y.yaml: 'model' must be one of"), Error);
   CHECK(std::string(config_model("model:\n", "z").name) == "fomm");
 }
 
@@ -44,7 +44,8 @@ TEST_CASE("model face: each model trains a step, animates and reconstructs throu
     std::unique_ptr<Trainer> trainer = model->make_trainer(std::make_shared<Vgg19>(gen), gen, Device::cpu());
     trainer->set_epoch(trainer->all_terms_epoch());
     int64_t b = 2, s = c.size;
-    Tensor src = kernels::uniform(Shape{b, 3, s, s}, 0.f, 1.f, gen), drv = kernels::uniform(Shape{b, 3, s, s}, 0.f, 1.f, gen);
+    Tensor src = kernels::uniform(Shape{b, 3, s, s}, 0.f, 1.f, gen),
+           drv = kernels::uniform(Shape{b, 3, s, s}, 0.f, 1.f, gen);
     std::map<std::string, Tensor> terms = trainer->step(src, drv);
     REQUIRE(terms.size() >= 3);
     for (auto& [name, v] : terms) {

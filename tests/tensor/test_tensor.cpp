@@ -19,8 +19,7 @@ TEST_CASE("shape basics, strides and broadcasting") {
   CHECK(st[1] == 4);
   CHECK(st[2] == 1);
   CHECK(s.wrap_dim(-1, "t") == 2);
-  CHECK_THROWS_WITH_AS(s.wrap_dim(3, "myop"), doctest::Contains("myop: dimension 3 out of range"),
-                       Error);
+  CHECK_THROWS_WITH_AS(s.wrap_dim(3, "myop"), doctest::Contains("myop: dimension 3 out of range"), Error);
   CHECK(broadcast_shapes(Shape{2, 1, 4}, Shape{3, 1}, "t") == Shape{2, 3, 4});
   CHECK(broadcast_shapes(Shape{}, Shape{5}, "t") == Shape{5});
   CHECK_THROWS_WITH_AS(broadcast_shapes(Shape{2, 3}, Shape{4}, "add"),
@@ -49,8 +48,7 @@ TEST_CASE("construction, dtypes and host read-back") {
   CHECK(Tensor::scalar(3.f).dim() == 0);
   CHECK_THROWS_WITH_AS(Tensor::from_vector<float>({1, 2, 3}, Shape{2, 2}),
                        doctest::Contains("3 values given for shape [2, 2]"), Error);
-  CHECK_THROWS_WITH_AS(f.data<int32_t>(), doctest::Contains("tensor is float32, accessed as int32"),
-                       Error);
+  CHECK_THROWS_WITH_AS(f.data<int32_t>(), doctest::Contains("tensor is float32, accessed as int32"), Error);
   CHECK_THROWS_WITH_AS(f.item(), doctest::Contains("has 4 elements, expected 1"), Error);
   CHECK_THROWS_WITH_AS(Tensor().shape(), doctest::Contains("undefined tensor"), Error);
 }
@@ -67,8 +65,7 @@ TEST_CASE("reshape is a view sharing storage; clone and detach") {
   CHECK(c.to_vector<float>() == a.to_vector<float>());
   Tensor d = a.detach();
   CHECK(d.same_storage(a));
-  CHECK_THROWS_WITH_AS(a.reshape({4, 2}), doctest::Contains("has 8 elements, the tensor has 6"),
-                       Error);
+  CHECK_THROWS_WITH_AS(a.reshape({4, 2}), doctest::Contains("has 8 elements, the tensor has 6"), Error);
   CHECK_THROWS_WITH_AS(a.reshape({-1, -1}), doctest::Contains("more than one -1"), Error);
   CHECK_THROWS_WITH_AS(a.reshape({4, -1}), doctest::Contains("cannot infer -1"), Error);
   Tensor e = test::tensor(std::vector<float>(120, 1.f), Shape{1, 2, 3, 4, 5});

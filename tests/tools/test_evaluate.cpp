@@ -121,7 +121,8 @@ TEST_CASE("evaluate: videos matched by name across strips and frame folders, wit
   CHECK(metric(r[0], "PSNR").mean == doctest::Approx(20 * std::log10(255.0 / kOffset)).epsilon(1e-5));
   CHECK(metric(r[0], "L1 salient").mean == doctest::Approx(d / 2).epsilon(1e-5));
   CHECK(metric(r[0], "L1 non-salient").mean == doctest::Approx(d / 2).epsilon(1e-5));
-  CHECK(metric(r[0], "PSNR salient").mean == doctest::Approx(20 * std::log10(255.0 / kOffset) + 10 * std::log10(2.0)).epsilon(1e-5));
+  CHECK(metric(r[0], "PSNR salient").mean ==
+        doctest::Approx(20 * std::log10(255.0 / kOffset) + 10 * std::log10(2.0)).epsilon(1e-5));
   // SSIM: the mean of the kernel's values on the same frames.
   double ssim = 0;
   for (int v = 0; v < 2; ++v)
@@ -244,18 +245,19 @@ TEST_CASE("evaluate: bad inputs are errors naming the files and shapes") {
   // A frame more in the generated video.
   write_folder(t.path + "/gen/a", video(0, 4, kOffset));
   o.ground_truth = t.path + "/gt";
-  CHECK_THROWS_WITH_AS(tools::evaluate_methods(o),
-                       doctest::Contains(("gen/a has 4 frames of 16x16 but the ground truth " + t.path +
-                                          "/gt/a.png has 3 frames of 16x16").c_str()),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      tools::evaluate_methods(o),
+      doctest::Contains(
+          ("gen/a has 4 frames of 16x16 but the ground truth " + t.path + "/gt/a.png has 3 frames of 16x16").c_str()),
+      Error);
   // A video without a counterpart.
   write_strip(t.path + "/gen/extra.png", video(3, 2, 0));
-  CHECK_THROWS_WITH_AS(tools::evaluate_methods(o), doctest::Contains(("'extra' (" + t.path + "/gen/extra.png) has no counterpart").c_str()),
-                       Error);
+  CHECK_THROWS_WITH_AS(tools::evaluate_methods(o),
+                       doctest::Contains(("'extra' (" + t.path + "/gen/extra.png) has no counterpart").c_str()), Error);
   std::filesystem::remove(t.path + "/gen/extra.png");
   std::filesystem::remove(t.path + "/gt/a.png");
-  CHECK_THROWS_WITH_AS(tools::evaluate_methods(o), doctest::Contains(("'a' (" + t.path + "/gen/a) has no counterpart").c_str()),
-                       Error);
+  CHECK_THROWS_WITH_AS(tools::evaluate_methods(o),
+                       doctest::Contains(("'a' (" + t.path + "/gen/a) has no counterpart").c_str()), Error);
   // Frames and videos in one folder; a mask of another size.
   write_image(t.path + "/gen/stray.png", frame(0, 0, 0));
   CHECK_THROWS_WITH_AS(tools::evaluate_methods(o), doctest::Contains("mixes 1 frame images with 2 videos"), Error);
@@ -269,8 +271,8 @@ TEST_CASE("evaluate: bad inputs are errors naming the files and shapes") {
   CHECK_THROWS_WITH_AS(tools::evaluate_methods(counts), doctest::Contains("--generated needs --ground-truth"), Error);
   counts = o;
   counts.keypoints_gt = "z.csv";
-  CHECK_THROWS_WITH_AS(tools::evaluate_methods(counts), doctest::Contains("both --keypoints-generated and --keypoints-gt"),
-                       Error);
+  CHECK_THROWS_WITH_AS(tools::evaluate_methods(counts),
+                       doctest::Contains("both --keypoints-generated and --keypoints-gt"), Error);
 }
 
 }  // TEST_SUITE

@@ -2,17 +2,20 @@
 // run that ends bit-identical to an uninterrupted one.
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "data/dataset.h"
+#include "data/image_io.h"
 #include "data/synthetic.h"
-#include "kernels/shape_ops.h"
+#include "data/video_io.h"
 #include "formats/safetensors.h"
+#include "kernels/shape_ops.h"
 #include "models/fomm/inference.h"
+#include "models/fomm/visualize.h"
 #include "models/prioritycut/discriminator_step.h"
 #include "tensor/file_util.h"
 #include "tests/test_util.h"
@@ -20,9 +23,6 @@
 #include "tests/tiny_refined_mask_config.h"
 #include "tools/animate.h"
 #include "tools/train.h"
-#include "models/fomm/visualize.h"
-#include "data/image_io.h"
-#include "data/video_io.h"
 
 using namespace anima;
 
@@ -108,7 +108,6 @@ std::map<std::string, double> logged_losses(const std::string& log_path, int64_t
 
 }  // namespace
 
-
 TEST_SUITE("tools") {
 
 TEST_CASE("FOMM normalize_kp: relative movement, relative Jacobians, hull-area scale") {
@@ -134,7 +133,8 @@ TEST_CASE("the training visualisation of a PriorityCut step: every official colu
   Generator gen(4);
   std::unique_ptr<fomm::FommTrainer> tp = prioritycut::make_trainer(c, std::make_shared<Vgg19>(gen), gen);
   fomm::FommTrainer& t = *tp;
-  Tensor source = test::random_tensor(Shape{2, 3, 32, 32}, 1, 0, 1), driving = test::random_tensor(Shape{2, 3, 32, 32}, 2, 0, 1);
+  Tensor source = test::random_tensor(Shape{2, 3, 32, 32}, 1, 0, 1),
+         driving = test::random_tensor(Shape{2, 3, 32, 32}, 2, 0, 1);
   fomm::StepOutput o = t.step(source, driving);
   REQUIRE(o.transformed_frame.shape() == Shape{2, 3, 32, 32});
   REQUIRE(o.discriminator_pixel_fake.shape() == Shape{2, 1, 32, 32});
@@ -209,7 +209,8 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   first_video = first_video.substr(0, first_video.find(','));
   CHECK(read_image(d + "/recon/frames/" + first_video + "/00000.png").shape() == Shape{32, 32, 3});
   rc.ablation = "no_id";
-  CHECK_THROWS_WITH_AS(tools::reconstruct(rc), doctest::Contains("--ablation no_id is not an option of the First Order Motion Model"), Error);
+  CHECK_THROWS_WITH_AS(tools::reconstruct(rc),
+                       doctest::Contains("--ablation no_id is not an option of the First Order Motion Model"), Error);
   // --first-driving 1 scores FOMM on the refined-mask model's frames 1..T-1.
   rc.ablation = "full";
   rc.first_driving = 1;
@@ -230,7 +231,8 @@ TEST_CASE("train writes a run folder; resuming from a checkpoint equals the unin
   pa.out = d + "/pairs";
   REQUIRE(tools::animate(pa) == 0);
   CHECK(read_video(d + "/pairs/" + va + "-" + vb + ".mp4").frames.size() == 6);
-  CHECK(read_file_bytes(d + "/pairs/pairs.csv").find(vb + "," + va + "," + vb + "-" + va + ".mp4") != std::string::npos);
+  CHECK(read_file_bytes(d + "/pairs/pairs.csv").find(vb + "," + va + "," + vb + "-" + va + ".mp4") !=
+        std::string::npos);
   pa.pairs.clear();
   pa.pairs_mode = true;  // --pairs without a csv (none in the config): random pairs
   pa.num_pairs = 3;
@@ -328,7 +330,7 @@ TEST_CASE("train, resume, animate and reconstruct with the refined-mask model (a
   REQUIRE(tools::animate(an) == 0);
   VideoData v = read_video(d + "/anim.mp4");
   CHECK(v.frames.size() == 4);
-  CHECK(v.frames[0].size(1) == 8 * 48);  // the figure-3 row
+  CHECK(v.frames[0].size(1) == 8 * 48);                                    // the figure-3 row
   CHECK(read_image(d + "/grid.png").shape() == Shape{4 * 48, 8 * 48, 3});  // 4 frames < 6: all of them
   // A video as the source (its frame 1) and a PNG strip as the driving video; source | driving | result.
   an.figure_row = false;
@@ -357,14 +359,17 @@ TEST_CASE("train, resume, animate and reconstruct with the refined-mask model (a
   std::system(("rm -rf '" + d + "'").c_str());
 }
 
-TEST_CASE("GPU training in deterministic mode repeats and resumes bit for bit, matches the CPU's first losses, and its checkpoint continues on the CPU and back [cuda]") {
+TEST_CASE(
+    "GPU training in deterministic mode repeats and resumes bit for bit, matches the CPU's first losses, and its "
+    "checkpoint continues on the CPU and back [cuda]") {
   REQUIRE_CUDA_OR_SKIP();
   struct Model {
     const char* name;
     const char* yaml;
     int64_t size;
   };
-  for (const Model& m : {Model{"fomm", test::kTinyFommYaml, 32}, Model{"refined_mask", test::kTinyRefinedMaskYaml, 48}}) {
+  for (const Model& m :
+       {Model{"fomm", test::kTinyFommYaml, 32}, Model{"refined_mask", test::kTinyRefinedMaskYaml, 48}}) {
     INFO("model " << m.name);
     std::string d = "/tmp/anima_test_train_gpu_" + std::string(m.name) + "_" + std::to_string(::getpid());
     tools::TrainOptions o = tiny_run(d, m.yaml, m.size, 6, 4);
@@ -395,7 +400,8 @@ TEST_CASE("GPU training in deterministic mode repeats and resumes bit for bit, m
     cpu.max_steps = 1;
     cpu.out = d + "/cpu";
     REQUIRE(tools::train(cpu) == 0);
-    std::map<std::string, double> lc = logged_losses(d + "/cpu/log.txt", 1), lg = logged_losses(d + "/straight/log.txt", 1);
+    std::map<std::string, double> lc = logged_losses(d + "/cpu/log.txt", 1),
+                                  lg = logged_losses(d + "/straight/log.txt", 1);
     REQUIRE(!lc.empty());
     REQUIRE(lc.size() == lg.size());
     for (const auto& [name, v] : lc) {
