@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include "tensor/error.h"
 
@@ -71,6 +72,25 @@ struct Parser {
     return v;
   }
 
+  // The rest of a UTF-8 sequence whose lead byte is `lead` (RFC 3629: no overlong forms, no
+  // surrogates, at most U+10FFFF), appended to `out`.
+  void utf8_sequence(char lead, std::string& out) {
+    unsigned char b0 = static_cast<unsigned char>(lead);
+    int extra = b0 >= 0xF0 ? 3 : b0 >= 0xE0 ? 2 : b0 >= 0xC0 ? 1 : -1;
+    if (extra < 0 || b0 > 0xF4 || b0 == 0xC0 || b0 == 0xC1) fail("invalid UTF-8 in string");
+    uint32_t cp = b0 & (0x3F >> extra);
+    out += lead;
+    for (int k = 0; k < extra; ++k) {
+      if (i >= s.size()) fail("truncated UTF-8 sequence in string");
+      unsigned char b = static_cast<unsigned char>(s[i++]);
+      if ((b & 0xC0) != 0x80) fail("invalid UTF-8 in string");
+      cp = (cp << 6) | (b & 0x3F);
+      out += char(b);
+    }
+    static const uint32_t kMin[4] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) fail("invalid UTF-8 in string");
+  }
+
   std::string string() {
     expect('"');
     std::string out;
@@ -79,6 +99,10 @@ struct Parser {
       char c = s[i++];
       if (c == '"') return out;
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
+      if (static_cast<unsigned char>(c) >= 0x80) {  // a multi-byte UTF-8 sequence, validated
+        utf8_sequence(c, out);
+        continue;
+      }
       if (c != '\\') {
         out += c;
         continue;
@@ -112,6 +136,7 @@ struct Parser {
           break;
         case 'u': {
           uint32_t cp = hex4();
+          if (cp >= 0xDC00 && cp < 0xE000) fail("lone low surrogate");
           if (cp >= 0xD800 && cp < 0xDC00) {  // surrogate pair
             if (i + 2 > s.size() || s[i] != '\\' || s[i + 1] != 'u') fail("lone surrogate");
             i += 2;
@@ -174,8 +199,10 @@ struct Parser {
         ++i;
         return v;
       }
+      std::set<std::string> keys;
       while (true) {
         std::string key = string();
+        if (!keys.insert(key).second) fail("duplicate key \"" + printable(key) + "\" in object");
         expect(':');
         v.object.emplace_back(std::move(key), value(depth + 1));
         char d = peek();

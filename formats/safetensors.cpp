@@ -120,10 +120,22 @@ const Tensor& SafetensorsFile::at(const std::string& name) const {
 
 namespace {
 // The little-endian header length of the first 8 bytes, checked against the limit and the file size.
+// What a file that is not safetensors most likely is, from its first bytes (for the message).
+std::string other_format(const unsigned char* b) {
+  if (b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4)
+    return " (a zip archive: a PyTorch >= 1.6 checkpoint? convert it with tools/convert_fomm_checkpoint.py)";
+  if (b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+    return " (a Python pickle: a legacy PyTorch checkpoint? convert it with tools/convert_fomm_checkpoint.py)";
+  if (b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return " (a PNG image)";
+  return "";
+}
+
 uint64_t header_length(const unsigned char* first8, uint64_t file_size, const std::string& what) {
   uint64_t n = 0;
   for (int k = 7; k >= 0; --k) n = (n << 8) | first8[k];
-  ANIMA_CHECK(n <= kMaxHeader, what, ": header length ", n, " exceeds the 100 MiB limit");
+  std::string other = other_format(first8);
+  ANIMA_CHECK(other.empty(), what, ": not a safetensors file", other);
+  ANIMA_CHECK(n <= kMaxHeader, what, ": not a safetensors file (its header length ", n, " exceeds the 100 MiB limit)");
   ANIMA_CHECK(n <= file_size - 8, what, ": header length ", n, " runs past the end of the file (", file_size,
               " bytes)");
   return n;
@@ -133,7 +145,7 @@ std::map<std::string, std::string> metadata_of(const json::Value& entry, const s
   ANIMA_CHECK(entry.kind == json::Value::Kind::Object, what, ": __metadata__ is not an object");
   std::map<std::string, std::string> out;
   for (const auto& [k, v] : entry.object) {
-    ANIMA_CHECK(v.kind == json::Value::Kind::String, what, ": metadata value of '", k, "' is not a string");
+    ANIMA_CHECK(v.kind == json::Value::Kind::String, what, ": metadata value of '", printable(k), "' is not a string");
     out[k] = v.string;
   }
   return out;
@@ -141,6 +153,7 @@ std::map<std::string, std::string> metadata_of(const json::Value& entry, const s
 }  // namespace
 
 std::map<std::string, std::string> read_safetensors_metadata(const std::string& path) {
+  check_regular_file(path);
   std::ifstream f(path, std::ios::binary);
   ANIMA_CHECK(f.good(), path, ": cannot open");
   f.seekg(0, std::ios::end);
@@ -181,7 +194,8 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& w
       f.metadata = metadata_of(entry, what);
       continue;
     }
-    ANIMA_CHECK(f.find(name) == nullptr, what, ": tensor '", name, "' appears twice");
+    ANIMA_CHECK(!name.empty() && printable(name) == name, what, ": tensor name '", printable(name),
+                "' is empty or holds control characters");
     ANIMA_CHECK(entry.kind == json::Value::Kind::Object, what, ": entry '", name, "' is not an object");
     const json::Value* dt = entry.find("dtype");
     const json::Value* shape = entry.find("shape");
@@ -199,8 +213,10 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& w
           d.kind == json::Value::Kind::Number && d.is_integer && d.integer >= 0 && d.integer < (int64_t(1) << 40), what,
           ": tensor '", name, "' has an invalid extent in its shape");
       dims.push_back(d.integer);
-      numel *= uint64_t(d.integer);
-      ANIMA_CHECK(numel < (uint64_t(1) << 40), what, ": tensor '", name, "' is implausibly large");
+      ANIMA_CHECK(int(dims.size()) <= kMaxDims, what, ": tensor '", name, "' has more than ", kMaxDims, " dimensions");
+      // overflow-checked: every partial product stays below 2^40 elements
+      ANIMA_CHECK(!__builtin_mul_overflow(numel, uint64_t(d.integer), &numel) && numel < (uint64_t(1) << 40), what,
+                  ": tensor '", name, "' is implausibly large (2^40 elements or more)");
     }
     ANIMA_CHECK(int(dims.size()) <= kMaxDims, what, ": tensor '", name, "' has ", dims.size(), " dimensions, at most ",
                 kMaxDims, " supported");

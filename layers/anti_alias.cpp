@@ -6,20 +6,21 @@
 namespace anima {
 
 AntiAliasInterpolation2d::AntiAliasInterpolation2d(int64_t channels, double scale) : scale_(scale) {
-  ANIMA_CHECK(scale > 0 && scale <= 1, "AntiAliasInterpolation2d: scale must be in (0, 1], got ", scale);
+  ANIMA_CHECK(std::isfinite(scale) && scale >= kMinScale && scale <= 1,
+              "AntiAliasInterpolation2d: scale must be in [1/256, 1], got ", scale);
   double sigma = (1.0 / scale - 1.0) / 2.0;
   kernel_size_ = 2 * int(std::nearbyint(sigma * 4)) + 1;  // Python's round: half to even
   pad_ = kernel_size_ / 2;
   stride_ = int(1.0 / scale);
   int k = kernel_size_;
-  std::vector<float> kernel(size_t(k * k));
+  std::vector<float> kernel(size_t(k) * size_t(k));
   double mean = (k - 1) / 2.0, total = 0;
   for (int i = 0; i < k; ++i)
     for (int j = 0; j < k; ++j) {
       // float32 as FOMM computes it: exp(-(i - mean)^2 / (2 sigma^2)) * exp(-(j - mean)^2 / ...)
       float gi = std::exp(-float((i - mean) * (i - mean)) / float(2 * sigma * sigma));
       float gj = std::exp(-float((j - mean) * (j - mean)) / float(2 * sigma * sigma));
-      kernel[size_t(i * k + j)] = gi * gj;
+      kernel[size_t(i) * size_t(k) + size_t(j)] = gi * gj;
       total += double(gi * gj);
     }
   std::vector<float> all;

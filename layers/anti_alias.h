@@ -14,6 +14,9 @@ namespace anima {
 
 class AntiAliasInterpolation2d : public UnaryModule {
  public:
+  // The smallest scale: its kernel is 1025 x 1025 (a scale from a config or a checkpoint is checked
+  // against it before any allocation).
+  static constexpr double kMinScale = 1.0 / 256;
   AntiAliasInterpolation2d(int64_t channels, double scale);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "AntiAliasInterpolation2d"; }

@@ -12,6 +12,23 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
+// `text` safe to print on a terminal: control bytes (ANSI escapes, newlines, DEL) become \xNN;
+// the rest (UTF-8 included) is kept. For names and values that come from files.
+inline std::string printable(const std::string& text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7F) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += char(c);
+    }
+  }
+  return out;
+}
+
 namespace detail {
 inline void append(std::ostringstream&) {}
 template <class T, class... Rest>

@@ -1,5 +1,6 @@
 #include "tensor/file_util.h"
 
+#include <sys/stat.h>
 #include <filesystem>
 
 #include <fcntl.h>
@@ -14,7 +15,16 @@
 
 namespace anima {
 
+void check_regular_file(const std::string& path) {
+  struct stat st;
+  ANIMA_CHECK(::stat(path.c_str(), &st) == 0, path, ": cannot open (", std::strerror(errno), ")");
+  ANIMA_CHECK(S_ISREG(st.st_mode), path, ": not a regular file (",
+              S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a pipe" : S_ISCHR(st.st_mode) ? "a device" : "special",
+              ")");
+}
+
 std::string read_file_bytes(const std::string& path) {
+  check_regular_file(path);  // a pipe would block, a device (/dev/zero) never end
   std::ifstream in(path, std::ios::binary);
   ANIMA_CHECK(in.good(), path, ": cannot open (", std::strerror(errno), ")");
   std::ostringstream ss;

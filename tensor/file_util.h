@@ -4,8 +4,11 @@
 
 namespace anima {
 
-// The file's bytes; throws naming the file and the system's reason.
+// The file's bytes; throws naming the file and the system's reason. Only regular files: a pipe,
+// a device or a folder is refused before it is opened.
 std::string read_file_bytes(const std::string& path);
+// Throws unless `path` is an existing regular file (stat only: never blocks).
+void check_regular_file(const std::string& path);
 
 // Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename, fsync
 // of the folder. A failure at any step leaves the previous file untouched and the temporary removed.

@@ -21,7 +21,7 @@ int inspect(const std::string& path, bool all) {
     std::string shown = v.size() > 60 ? v.substr(0, 57) + "..." : v;
     for (char& ch : shown)
       if (ch == '\n') ch = ' ';
-    std::printf("  metadata %-16s %s\n", k.c_str(), shown.c_str());
+    std::printf("  metadata %-16s %s\n", printable(k).c_str(), printable(shown).c_str());
   }
   int64_t total = 0;
   for (const auto& [n, t] : f.tensors) {

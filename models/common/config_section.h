@@ -20,6 +20,12 @@ class ConfigSection {
   ConfigSection(const YAML::Node& node, std::string path, std::vector<std::string>& warnings, std::string source = "")
       : node_(node), given_(present(node)), path_(std::move(path)), source_(std::move(source)), warnings_(warnings) {
     ANIMA_CHECK(!given_ || node_.IsMap(), prefix(), "config: '", path_, "' must be a mapping");
+    if (!given_) return;
+    std::set<std::string> seen;  // YAML forbids duplicate keys; yaml-cpp would keep one silently
+    for (const auto& kv : node_)
+      if (kv.first.IsScalar())
+        ANIMA_CHECK(seen.insert(kv.first.Scalar()).second, prefix(), "config: duplicate key '",
+                    printable(join(kv.first.Scalar())), "'");
   }
   ConfigSection(const ConfigSection&) = delete;  // returned by value only through copy elision
   ~ConfigSection() {

@@ -1,9 +1,81 @@
 #include "models/fomm/config.h"
 
+#include <cmath>
+
+#include "layers/anti_alias.h"
 #include "tensor/file_util.h"
 
 namespace anima::fomm {
 using Section = ConfigSection;
+
+namespace {
+
+// Every value the networks and the step are built from, checked here so that a bad config is an
+// error naming the file and the key, never a failure deep inside a layer.
+void check_values(const FommConfig& c, const std::string& what) {
+  auto positive = [&](int64_t v, const char* key, int64_t most = int64_t(1) << 20) {
+    ANIMA_CHECK(v > 0 && v <= most, what, ": model_params.", key, " must be in 1..", most, ", got ", v);
+  };
+  auto in_range = [&](int64_t v, const char* key, int64_t lo, int64_t hi) {
+    ANIMA_CHECK(v >= lo && v <= hi, what, ": ", key, " must be in ", lo, "..", hi, ", got ", v);
+  };
+  auto scale = [&](double s, const char* key) {
+    ANIMA_CHECK(std::isfinite(s) && s >= AntiAliasInterpolation2d::kMinScale && s <= 1, what, ": ", key,
+                " must be in [1/", int(1 / AntiAliasInterpolation2d::kMinScale), ", 1], got ", s);
+  };
+  auto finite_nonnegative = [&](double v, const char* key) {
+    ANIMA_CHECK(std::isfinite(v) && v >= 0, what, ": ", key, " must be finite and >= 0, got ", v);
+  };
+  const KPDetectorConfig& kp = c.kp_detector;
+  positive(kp.num_kp, "common_params.num_kp", 1024);
+  ANIMA_CHECK(kp.num_channels == 3, what, ": model_params.common_params.num_channels must be 3 (RGB), got ",
+              kp.num_channels);
+  positive(kp.block_expansion, "kp_detector_params.block_expansion");
+  positive(kp.max_features, "kp_detector_params.max_features");
+  in_range(kp.num_blocks, "model_params.kp_detector_params.num_blocks", 1, 12);
+  ANIMA_CHECK(std::isfinite(kp.temperature) && kp.temperature > 0, what,
+              ": model_params.kp_detector_params.temperature must be positive, got ", kp.temperature);
+  scale(kp.scale_factor, "model_params.kp_detector_params.scale_factor");
+  in_range(kp.pad, "model_params.kp_detector_params.pad", 0, 3);
+  const GeneratorConfig& g = c.generator;
+  positive(g.block_expansion, "generator_params.block_expansion");
+  positive(g.max_features, "generator_params.max_features");
+  in_range(g.num_down_blocks, "model_params.generator_params.num_down_blocks", 0, 12);
+  in_range(g.num_bottleneck_blocks, "model_params.generator_params.num_bottleneck_blocks", 0, 64);
+  positive(g.dense_motion.block_expansion, "generator_params.dense_motion_params.block_expansion");
+  positive(g.dense_motion.max_features, "generator_params.dense_motion_params.max_features");
+  in_range(g.dense_motion.num_blocks, "model_params.generator_params.dense_motion_params.num_blocks", 1, 12);
+  scale(g.dense_motion.scale_factor, "model_params.generator_params.dense_motion_params.scale_factor");
+  const DiscriminatorConfig& d = c.discriminator;
+  positive(d.block_expansion, "discriminator_params.block_expansion");
+  positive(d.max_features, "discriminator_params.max_features");
+  in_range(d.num_blocks, "model_params.discriminator_params.num_blocks", 1, 12);
+  ANIMA_CHECK(!d.scales.empty(), what, ": model_params.discriminator_params.scales needs at least one scale");
+  for (double s : d.scales) scale(s, "model_params.discriminator_params.scales");
+  const TrainParams& t = c.train;
+  for (double lr : {t.lr_generator, t.lr_discriminator, t.lr_kp_detector})
+    ANIMA_CHECK(std::isfinite(lr) && lr >= 0, what, ": train_params lr_generator, lr_discriminator and lr_kp_detector ",
+                "must be finite and >= 0 (0 freezes the network), got ", lr);
+  for (int m : t.epoch_milestones)
+    ANIMA_CHECK(m >= 0, what, ": train_params.epoch_milestones must be >= 0, got ", m);
+  ANIMA_CHECK(!t.scales.empty(), what, ": train_params.scales needs at least one scale (the perceptual pyramid)");
+  for (double s : t.scales) scale(s, "train_params.scales");
+  finite_nonnegative(t.transform_params.sigma_affine, "train_params.transform_params.sigma_affine");
+  finite_nonnegative(t.transform_params.sigma_tps, "train_params.transform_params.sigma_tps");
+  in_range(t.transform_params.points_tps, "train_params.transform_params.points_tps", 0, 64);
+  const LossWeights& w = t.loss_weights;
+  for (double v : {double(w.generator_gan), double(w.discriminator_gan), double(w.equivariance_value),
+                   double(w.equivariance_jacobian)})
+    finite_nonnegative(v, "train_params.loss_weights (generator_gan, discriminator_gan, equivariance_*)");
+  for (float v : w.feature_matching) finite_nonnegative(v, "train_params.loss_weights.feature_matching");
+  for (float v : w.perceptual) finite_nonnegative(v, "train_params.loss_weights.perceptual");
+  ANIMA_CHECK(w.perceptual.size() <= 5, what, ": train_params.loss_weights.perceptual has ", w.perceptual.size(),
+              " weights; VGG-19's perceptual loss has 5 layers");
+  ANIMA_CHECK(c.reconstruction_num_videos >= 0 && c.animate_num_pairs >= 0, what,
+              ": reconstruction_params.num_videos and animate_params.num_pairs must be >= 0");
+}
+
+}  // namespace
 
 FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
   FommConfig c;
@@ -93,6 +165,7 @@ FommConfig parse_fomm_config(const std::string& text, const std::string& what) {
     }
   }
   check_run_config(c, c.train, what);
+  check_values(c, what);
   const std::vector<float>& ratio = c.dataset.resize_ratio;
   ANIMA_CHECK(ratio.empty() || (ratio.size() == 2 && ratio[0] > 0 && ratio[0] <= ratio[1]), what,
               ": dataset_params.augmentation_params.resize_param.ratio must be [low, high] with 0 < low <= high");

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "layers/anti_alias.h"
 #include "layers/vgg.h"
 #include "tensor/file_util.h"
 
@@ -151,16 +152,20 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
     }
   }
   for (double s : c.train.scales)
-    ANIMA_CHECK(s > 0 && s <= 1, what, ": train_params.scales must be in (0, 1], got ", s);
+    ANIMA_CHECK(std::isfinite(s) && s >= AntiAliasInterpolation2d::kMinScale && s <= 1, what,
+                ": train_params.scales must be in [1/256, 1], got ", s);
   ANIMA_CHECK(w.mask >= 0 && w.reconstruction >= 0, what, ": loss weights must be >= 0");
-  ANIMA_CHECK(c.train.lr > 0, what, ": train_params.lr must be positive");
+  ANIMA_CHECK(std::isfinite(c.train.lr) && c.train.lr > 0, what, ": train_params.lr must be finite and positive, got ",
+              c.train.lr);
   ANIMA_CHECK(c.train.brightness >= 0 && c.train.contrast >= 0 && c.train.saturation >= 0 && c.train.hue >= 0 &&
                   c.train.hue <= 0.5,
               what, ": train_params.augmentation_params: factors must be >= 0 and hue <= 0.5");
   if (c.train.refinement_start_epoch >= c.train.num_epochs)
     c.warnings.push_back("train_params.refinement_start_epoch " + std::to_string(c.train.refinement_start_epoch) +
                          " >= num_epochs " + std::to_string(c.train.num_epochs) + ": r never trains");
-  ANIMA_CHECK(c.train.betas.size() == 2, what, ": train_params.betas must be [beta1, beta2]");
+  ANIMA_CHECK(c.train.betas.size() == 2 && c.train.betas[0] >= 0 && c.train.betas[0] < 1 && c.train.betas[1] >= 0 &&
+                  c.train.betas[1] < 1,
+              what, ": train_params.betas must be [beta1, beta2], each in [0, 1)");
   return c;
 }
 

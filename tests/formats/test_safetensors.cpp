@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -180,11 +181,42 @@ TEST_CASE("safetensors: malformed headers name the problem") {
   fails_with(with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                          "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
                          std::string(8, 'x')),
-             "appears twice");
+             "duplicate key \"a\" in object");
   fails_with(with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", ""), "needs dtype");
   fails_with(with_header("{\"__metadata__\":{\"k\":1}}", ""), "metadata value of 'k' is not a string");
   fails_with(with_header(std::string(200, '[') + std::string(200, ']'), ""), "nesting too deep");
   fails_with(with_header("{\"a\":\"\\ud800\"}", ""), "lone surrogate");
+  // Issue 19, item 7: [2^32, 2^32] with 0 bytes wrapped the element count to 0 and was accepted.
+  fails_with(with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}", ""),
+             "implausibly large");
+  // Item 11: a second __metadata__ (read differently by two readers before), invalid UTF-8, and
+  // control characters (ANSI escapes) in names.
+  fails_with(with_header("{\"__metadata__\":{\"step\":\"1\"},\"__metadata__\":{\"step\":\"2\"}}", ""),
+             "duplicate key \"__metadata__\"");
+  fails_with(with_header("{\"\xff\xfe\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}", ""),
+             "invalid UTF-8");
+  fails_with(with_header("{\"\xc0\xaf\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}", ""),
+             "invalid UTF-8");  // an overlong '/'
+  fails_with(with_header("{\"a\\u001b[31m\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}", ""),
+             "holds control characters");
+  fails_with(with_header("{\"a\":\"\\udc00\"}", ""), "lone low surrogate");
+  // Item 10: a PyTorch file was reported as a header length over the limit.
+  fails_with(std::string("PK\x03\x04") + std::string(60, '\0'), "a PyTorch >= 1.6 checkpoint?");
+  fails_with(std::string("\x80\x02\x8a\x0a") + std::string(60, '\0'), "a legacy PyTorch checkpoint?");
+  // Valid UTF-8 names are kept.
+  SafetensorsFile u = parse_safetensors(
+      with_header("{\"gr\xc3\xbc\xc3\x9fx\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}", ""), "utf8");
+  CHECK(u.tensors.at(0).first == "gr\xc3\xbc\xc3\x9fx");
+}
+
+TEST_CASE("files: pipes, devices and folders are refused before they are opened (issue 19, item 11)") {
+  std::string fifo = "/tmp/anima_test_fifo_" + std::to_string(::getpid());
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(load_safetensors(fifo), doctest::Contains("not a regular file (a pipe)"), Error);
+  CHECK_THROWS_WITH_AS(read_safetensors_metadata(fifo), doctest::Contains("not a regular file (a pipe)"), Error);
+  ::unlink(fifo.c_str());
+  CHECK_THROWS_WITH_AS(load_safetensors("/dev/zero"), doctest::Contains("not a regular file (a device)"), Error);
+  CHECK_THROWS_WITH_AS(read_file_bytes("/tmp"), doctest::Contains("not a regular file (a folder)"), Error);
 }
 
 TEST_CASE("atomic writes: a failed save leaves the previous file intact") {

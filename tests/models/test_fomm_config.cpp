@@ -1,6 +1,8 @@
 #include "models/fomm/config.h"
 #include "models/prioritycut/config.h"
+#include "layers/anti_alias.h"
 #include "tests/test_util.h"
+#include "tests/tiny_fomm_config.h"
 
 using namespace anima;
 using namespace anima::fomm;
@@ -77,3 +79,31 @@ TEST_CASE("configs: unknown keys warn, wrong types and bad YAML are errors namin
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("configs: every value is checked, naming the file and the key (issue 19, items 1, 2, 10, 11)") {
+  const std::string base = test::kTinyFommYaml;
+  auto fails_with = [&](const std::string& yaml, const std::string& text) {
+    INFO("expected: " << text);
+    CHECK_THROWS_WITH_AS(fomm::parse_fomm_config(yaml, "bad.yaml"), doctest::Contains(("bad.yaml: " + text).c_str()), Error);
+  };
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    size_t at = base.find(from);
+    REQUIRE(at != std::string::npos);
+    return std::string(base).replace(at, from.size(), to);
+  };
+  // A scale below about 8.6e-5 overflowed the anti-alias kernel's int size and wrote past the heap
+  // buffer (a checkpoint's stored config reaches the same code).
+  fails_with(replaced("scale_factor: 0.5, num_blocks: 3}", "scale_factor: 1.0e-6, num_blocks: 3}"),
+             "model_params.kp_detector_params.scale_factor must be in [1/256, 1]");
+  fails_with(replaced("scales: [1, 0.5]", "scales: []"), "train_params.scales needs at least one scale");
+  fails_with(replaced("scales: [1, 0.5]", "scales: [1, 1.0e-5]"), "train_params.scales must be in [1/256, 1]");
+  fails_with(replaced("lr_generator: 2.0e-3", "lr_generator: .inf"), "train_params lr_generator, lr_discriminator and lr_kp_detector must be finite and >= 0");
+  fails_with(replaced("max_features: 32, scale_factor: 0.5, num_blocks: 3}", "max_features: -9, scale_factor: 0.5, num_blocks: 3}"),
+             "model_params.kp_detector_params.max_features must be in 1..");
+  fails_with(replaced("num_down_blocks: 2", "num_down_blocks: 40"), "model_params.generator_params.num_down_blocks must be in 0..12");
+  CHECK_THROWS_WITH_AS(fomm::parse_fomm_config(replaced("batch_size: 2", "batch_size: 2\n  batch_size: 3"), "dup.yaml"),
+                       doctest::Contains("dup.yaml: config: duplicate key 'train_params.batch_size'"), Error);
+  CHECK_NOTHROW(fomm::parse_fomm_config(base, "tiny"));
+  // The layer refuses such a scale on its own too, before allocating.
+  CHECK_THROWS_WITH_AS(AntiAliasInterpolation2d(3, 1e-6), doctest::Contains("scale must be in [1/256, 1]"), Error);
+}

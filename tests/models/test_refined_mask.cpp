@@ -138,6 +138,11 @@ TEST_CASE("refined-mask configs: the paper's values, no unknown keys, clear erro
   fails_with(with("encoder_block: paper", "encoder_block: resnet"),
              "'model_params.common_params.encoder_block' must be one of paper, code; got 'resnet'");
   fails_with(with("threshold: median", "threshold: 1.5"), "outside [0, 1]");
+  // Issue 19, item 1: a tiny scale overflowed the anti-alias kernel (a heap overflow); item 2: an
+  // infinite learning rate trained on and saved NaN weights.
+  fails_with(with("scales: [1, 0.5]", "scales: [1, 1.0e-6]"), "train_params.scales must be in [1/256, 1]");
+  fails_with(with("scales: [1, 0.5]", "scales: []"), "at least one perceptual layer and one scale");
+  fails_with(with("lr: 2.0e-3", "lr: .inf"), "train_params.lr must be finite and positive");
   RefinedMaskConfig fixed = parse_refined_mask_config(with("threshold: median", "threshold: 0.392"), "fixed");
   CHECK_FALSE(fixed.perturbation.threshold.median);
   CHECK(fixed.perturbation.threshold.value == 0.392);
