@@ -1,5 +1,11 @@
 #include "data/frame_io.h"
 
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
 #include <cstdio>
 
 #include "data/image_io.h"
@@ -26,8 +32,39 @@ Tensor frame_to_image(const Tensor& batch_item) {  // [1, 3, h, w] -> uint8 [h, 
       raw::view(raw::to_device(batch_item, Device::cpu()), Shape{3, batch_item.size(2), batch_item.size(3)}));
 }
 
+namespace {
+// The extension of the path's last component, lower case ("" when none).
+std::string extension_of(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  std::string last = slash == std::string::npos ? path : path.substr(slash + 1);
+  size_t dot = last.find_last_of('.');
+  if (dot == std::string::npos || dot == 0) return "";
+  std::string ext = last.substr(dot);
+  for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+}  // namespace
+
+void prepare_frames_output(const std::string& out, const char* command) {
+  ANIMA_CHECK(!out.empty(), command, ": --out is empty");
+  std::string ext = extension_of(out);
+  if (ext == ".mp4" || ext == ".gif") {
+    ANIMA_CHECK(built_with_video(), command, ": ", out, ": this build has no video IO (VIDEO=0); give a folder");
+    size_t slash = out.find_last_of('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : out.substr(0, slash));
+    ANIMA_CHECK(::access(dir.c_str(), W_OK) == 0, command, ": cannot write ", out, " (", dir, ": ",
+                std::strerror(errno), ")");
+    remove_stale_temp_files(dir);
+    return;
+  }
+  ANIMA_CHECK(ext.empty(), command, ": ", out, ": unknown output format '", ext,
+              "' (.mp4, .gif, or a folder for PNG frames)");
+  make_directories(out);
+  ANIMA_CHECK(::access(out.c_str(), W_OK) == 0, command, ": cannot write into ", out, " (", std::strerror(errno), ")");
+}
+
 void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps) {
-  std::string ext = out.size() > 4 ? out.substr(out.size() - 4) : "";
+  std::string ext = extension_of(out);
   if (ext == ".mp4" || ext == ".gif") {
     write_video(out, frames, fps > 0 ? fps : 25.0);  // image strips and frame folders carry no rate
     return;

@@ -15,6 +15,10 @@ Tensor frame_to_image(const Tensor& batch_item);
 // Frames (uint8 [H, W, 3]) to `out`: an .mp4 or .gif (at fps, 25 when 0: image strips and frame
 // folders carry no rate), else a folder of lossless PNG frames 00000.png, 00001.png, ...
 void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps);
+// Checks, before any work, that `out` can take write_frames' output: an .mp4 or .gif in a
+// writable folder (and a build with video IO), or a folder (created now). Any other extension
+// (.avi, .png, ...) is an error naming the formats. Errors start with `command`.
+void prepare_frames_output(const std::string& out, const char* command);
 // An image, or frame `frame` of a video in any form (data/video_io.h read_any_video).
 Tensor read_source_image(const std::string& path, int frame);
 

@@ -167,6 +167,14 @@ void write_video(const std::string& path, const std::vector<Tensor>& frames, dou
   std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + ext;
   bool gif = ext == "gif";
   int ow = int(gif ? w : (w + 1) / 2 * 2), oh = int(gif ? h : (h + 1) / 2 * 2);
+  // A failed write (a full disk, an encoder error) removes its temporary file.
+  struct RemoveUnlessRenamed {
+    const std::string& tmp;
+    bool keep = false;
+    ~RemoveUnlessRenamed() {
+      if (!keep) std::remove(tmp.c_str());
+    }
+  } cleanup{tmp};
   {
     OutputFile out;
     ANIMA_AV_CHECK(avformat_alloc_output_context2(&out.fmt, nullptr, gif ? "gif" : "mp4", tmp.c_str()), path,
@@ -234,10 +242,9 @@ void write_video(const std::string& path, const std::vector<Tensor>& frames, dou
     write_packets();
     ANIMA_AV_CHECK(av_write_trailer(out.fmt), path, "writing the trailer");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    ANIMA_FAIL("write_video: ", path, ": rename failed (", std::strerror(errno), ")");
-  }
+  ANIMA_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "write_video: ", path, ": rename failed (",
+              std::strerror(errno), ")");
+  cleanup.keep = true;
 }
 
 #else  // VIDEO=0: a build without FFmpeg (the GPU-check bundle); image strips and frame folders still work.

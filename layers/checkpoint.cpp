@@ -1,6 +1,10 @@
 #include "layers/checkpoint.h"
 
+#include <cmath>
+
 #include "formats/safetensors.h"
+#include "kernels/elementwise.h"
+#include "kernels/reduce.h"
 
 namespace anima {
 namespace {
@@ -20,6 +24,35 @@ NamedTensors under_prefix(const SafetensorsFile& file, const std::string& prefix
   return out;
 }
 
+// The number of non-finite values (NaN, +-inf) of a float tensor on any device.
+int64_t count_nonfinite(const Tensor& t) {
+  if (t.dtype() != DType::F32 || t.numel() == 0) return 0;
+  if (t.device().is_cpu()) {
+    const float* p = t.data<float>();
+    int64_t n = 0;
+    for (int64_t i = 0; i < t.numel(); ++i) n += !std::isfinite(p[i]);
+    return n;
+  }
+  Tensor z = kernels::mul_scalar(t.detach(), 0.f);  // NaN exactly where t is not finite
+  return int64_t(kernels::sum(kernels::cast(kernels::ne(z, z), DType::F32)).item());
+}
+
+// "" when every value is finite, else what and where.
+std::string nonfinite_report(const NamedTensors& all) {
+  int64_t total = 0, tensors = 0;
+  std::string first;
+  for (const auto& [name, t] : all) {
+    int64_t n = count_nonfinite(t);
+    if (n == 0) continue;
+    total += n;
+    ++tensors;
+    if (first.empty()) first = name;
+  }
+  if (total == 0) return "";
+  return std::to_string(total) + " non-finite values in " + std::to_string(tensors) + " tensor(s), first '" +
+         printable(first) + "'";
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const CheckpointParts& parts,
@@ -29,12 +62,19 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts,
     for (auto& e : with_prefix(name, m->state_dict())) all.push_back(std::move(e));
   for (const auto& [name, o] : parts.optimizers)
     for (auto& e : with_prefix(name, o->state_dict())) all.push_back(std::move(e));
+  // A checkpoint is a state to continue from: NaN or infinite weights (a diverged run) are never
+  // written, so the file on disk stays the last good one.
+  std::string bad = nonfinite_report(all);
+  ANIMA_CHECK(bad.empty(), path, ": not written: the state holds ", bad,
+              " (the run diverged: a learning rate too high?); the previous checkpoint is kept");
   metadata["format"] = kCheckpointFormat;
   save_safetensors(path, all, metadata);
 }
 
 std::map<std::string, std::string> load_checkpoint(const std::string& path, const CheckpointParts& parts, bool strict) {
   SafetensorsFile file = load_safetensors(path);
+  std::string bad = nonfinite_report(file.tensors);
+  ANIMA_CHECK(bad.empty(), path, ": the checkpoint holds ", bad, "; it cannot be used");
   for (const auto& [name, m] : parts.modules) {
     NamedTensors state = under_prefix(file, name);
     ANIMA_CHECK(!state.empty(), path, ": no tensors for module '", name, "'");

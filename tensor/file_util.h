@@ -14,6 +14,10 @@ void check_regular_file(const std::string& path);
 // of the folder. A failure at any step leaves the previous file untouched and the temporary removed.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// Removes the temporary files of atomic writes (NAME.tmp.PID, NAME.tmp.PID.EXT) in `folder` whose
+// process is gone (a run killed while writing); returns how many. Files of live processes stay.
+int remove_stale_temp_files(const std::string& folder);
+
 // Creates a folder and its missing parents (mkdir -p); an error names the path and the reason.
 void make_directories(const std::string& path);
 

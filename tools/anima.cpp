@@ -111,11 +111,13 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   train->add_option("--out", train_opt.out, "run folder")->required();
   train->add_option("--data", train_opt.data, "dataset root (default: dataset_params.root_dir)");
-  train->add_option("--checkpoint", train_opt.checkpoint, "resume from this checkpoint")->check(CLI::ExistingFile);
+  train->add_option("--checkpoint", train_opt.checkpoint, "resume from this checkpoint (into --out)")->check(CLI::ExistingFile);
+  train->add_flag("--resume", train_opt.resume, "continue the run in --out from its checkpoint");
+  train->add_flag("--force", train_opt.force, "start over in an --out that already holds a run");
   train->add_option("--vgg", train_opt.vgg, "VGG-19 weights (safetensors) for the perceptual loss")
       ->check(CLI::ExistingFile);
   train->add_option("--device", train_opt.device, "auto, cpu or cuda");
-  train->add_option("--seed", train_opt.seed, "random seed");
+  train->add_option("--seed", train_opt.seed, "random seed (default 0; a resumed run keeps its checkpoint's)");
   train->add_option("--workers", train_opt.workers, "loader threads")->check(CLI::PositiveNumber);
   train->add_option("--epochs", train_opt.epochs, "override train_params.num_epochs")->check(CLI::PositiveNumber);
   train->add_option("--max-steps", train_opt.max_steps, "stop after this many steps")->check(CLI::NonNegativeNumber);

@@ -143,6 +143,12 @@ int animate(const AnimateOptions& o) {
   ANIMA_CHECK(!o.source.empty() && !o.driving.empty(), "animate: give --source and --driving (or --pairs)");
   NoGradGuard no_grad;
   Loaded m = load(o.checkpoint, o.config, o.device, animator_options(o), "animate");
+  // Unwritable or unknown outputs are reported now, not after the whole animation.
+  prepare_frames_output(o.out, "animate");
+  if (!o.grid.empty()) {
+    std::string g = o.grid.size() > 4 ? o.grid.substr(o.grid.size() - 4) : "";
+    ANIMA_CHECK(g == ".png" || g == ".jpg", "animate: --grid ", o.grid, ": give a .png or .jpg file");
+  }
   Tensor source = prepare_frame(read_source_image(o.source, o.source_frame), m.h, m.w, m.device);
   VideoData driving = read_any_video(o.driving);
   ANIMA_CHECK(!driving.frames.empty(), "animate: ", o.driving, " has no frames");

@@ -7,18 +7,24 @@
 //   <out>/vis/epoch_NNNN.png  the epoch's last batch and the networks' outputs (tools/visualize.h)
 //   <out>/curves.png       the loss curves so far, redrawn each epoch (tools/plot.h)
 //   <out>/checkpoint.safetensors  models, optimisers, epoch, step and RNG state (atomic writes)
-// Resuming from a checkpoint continues the same run: the same seed gives the same numbers as an
-// uninterrupted run. SIGINT saves a checkpoint and stops cleanly; a non-finite loss stops the
-// run naming the term (the previous checkpoint is kept).
+// Resuming from a checkpoint continues the same run, with the checkpoint's seed: the same numbers
+// as an uninterrupted run. SIGINT, SIGTERM and SIGHUP save a checkpoint and stop cleanly (a second
+// signal stops at once); a non-finite loss stops the run naming the term, and non-finite weights
+// are never saved (the previous checkpoint is kept).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace anima::tools {
 
 struct TrainOptions {
   std::string config, out, data, checkpoint, vgg, device = "auto";
-  uint64_t seed = 0;
+  // Absent: 0 for a new run, the checkpoint's for a resumed one (a different one is an error).
+  std::optional<uint64_t> seed;
+  // An --out that already holds a run (log.txt, checkpoint.safetensors) is refused unless `resume`
+  // (continue from its checkpoint) or `force` (start over in it).
+  bool resume = false, force = false;
   int workers = 2;
   int64_t max_steps = -1;  // stop after this many steps in total (for tests and quick runs)
   int log_every = 10;

@@ -1,0 +1,201 @@
+// Runs that must not be lost or forked (issue 19): existing run folders, seeds on resume,
+// diverged weights, signals, stale temporary files, bad metadata, unwritable outputs.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <iterator>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "data/image_io.h"
+#include "data/synthetic.h"
+#include "data/video_io.h"
+#include "formats/safetensors.h"
+#include "layers/checkpoint.h"
+#include "tensor/file_util.h"
+#include "tests/test_util.h"
+#include "tests/tiny_fomm_config.h"
+#include "tools/animate.h"
+#include "tools/train.h"
+
+using namespace anima;
+
+namespace {
+
+// A fresh folder with a small synthetic dataset and the tiny FOMM config (with `extra` appended
+// to its train_params), and the options of a quiet CPU run into <dir>/run.
+tools::TrainOptions small_run(const std::string& dir, const std::string& replace_from = "",
+                              const std::string& replace_to = "") {
+  std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str());
+  SyntheticOptions so;
+  so.videos = 6;
+  so.frames = 4;
+  so.size = 32;
+  make_synthetic_dataset(dir + "/data", so);
+  std::string yaml = test::kTinyFommYaml;
+  if (!replace_from.empty()) yaml.replace(yaml.find(replace_from), replace_from.size(), replace_to);
+  std::ofstream(dir + "/tiny.yaml") << yaml;
+  tools::TrainOptions o;
+  o.config = dir + "/tiny.yaml";
+  o.data = dir + "/data";
+  o.device = "cpu";
+  o.seed = 3;
+  o.quiet = true;
+  o.log_every = 1;
+  o.max_steps = 2;
+  o.out = dir + "/run";
+  return o;
+}
+
+std::string step_of(const std::string& checkpoint) { return load_safetensors(checkpoint).metadata.at("step"); }
+
+}  // namespace
+
+TEST_SUITE("tools") {
+
+TEST_CASE("train: an existing run folder is continued or started over only on request; config.yaml survives a bad checkpoint") {
+  std::string d = "/tmp/anima_test_runfolder_" + std::to_string(::getpid());
+  tools::TrainOptions o = small_run(d);
+  REQUIRE(tools::train(o) == 0);
+  std::string ckpt = o.out + "/checkpoint.safetensors";
+  CHECK(step_of(ckpt) == "2");
+  // Training into it again used to wipe the run (a 1-step checkpoint replaced the 2-step one).
+  o.max_steps = 1;
+  CHECK_THROWS_WITH_AS(tools::train(o), doctest::Contains("already holds a run"), Error);
+  CHECK(step_of(ckpt) == "2");
+  // --resume continues it; its seed comes from the checkpoint.
+  o.resume = true;
+  o.seed.reset();
+  o.max_steps = 3;
+  REQUIRE(tools::train(o) == 0);
+  CHECK(step_of(ckpt) == "3");
+  CHECK(read_file_bytes(o.out + "/log.txt").find("resumed from " + ckpt + " at epoch") != std::string::npos);
+  // A different --seed on resume would fork the run: refused.
+  o.seed = 4;
+  o.max_steps = 4;
+  CHECK_THROWS_WITH_AS(tools::train(o), doctest::Contains("was trained with seed 3; resuming with --seed 4"), Error);
+  // --force starts over.
+  o.resume = false;
+  o.force = true;
+  o.max_steps = 1;
+  REQUIRE(tools::train(o) == 0);
+  CHECK(step_of(ckpt) == "1");
+  CHECK(read_file_bytes(o.out + "/log.txt").find("resumed") == std::string::npos);
+  // A failing --checkpoint into a new folder leaves nothing behind (config.yaml was written first).
+  std::ofstream(d + "/junk.safetensors") << "not a checkpoint";
+  tools::TrainOptions bad = small_run(d + "/second");
+  bad.checkpoint = d + "/junk.safetensors";
+  CHECK_THROWS_AS(tools::train(bad), Error);
+  CHECK(::access((bad.out + "/config.yaml").c_str(), F_OK) != 0);
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
+TEST_CASE("train: diverged weights are never saved, and a checkpoint with non-finite values is refused") {
+  std::string d = "/tmp/anima_test_diverge_" + std::to_string(::getpid());
+  // A learning rate of 1e30 makes the weights infinite within the first steps.
+  tools::TrainOptions o = small_run(d, "lr_generator: 2.0e-3", "lr_generator: 1.0e30");
+  o.max_steps = 6;
+  o.log_every = 100;  // the loss check runs at epoch ends: the save must refuse on its own
+  CHECK_THROWS_WITH_AS(tools::train(o), doctest::Contains("non-finite values"), Error);
+  if (::access((o.out + "/checkpoint.safetensors").c_str(), F_OK) == 0)
+    CHECK_NOTHROW(load_safetensors(o.out + "/checkpoint.safetensors"));  // an earlier, finite one
+  // A file holding a NaN weight is refused on load, naming the tensor.
+  save_safetensors(d + "/nan.safetensors", {{"m.w", test::tensor({1.f, std::nanf("")}, Shape{2})}});
+  struct OneWeight : Module {
+    Tensor w = Tensor::zeros(Shape{2});
+    OneWeight() { register_parameter("w", &w); }
+  } m;
+  CHECK_THROWS_WITH_AS(load_checkpoint(d + "/nan.safetensors", {{{"m", &m}}, {}}),
+                       doctest::Contains("1 non-finite values in 1 tensor(s), first 'm.w'"), Error);
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
+TEST_CASE("train: SIGTERM saves a checkpoint and stops cleanly; stale temporary files of dead runs are removed") {
+  std::string d = "/tmp/anima_test_sigterm_" + std::to_string(::getpid());
+  tools::TrainOptions o = small_run(d);
+  o.max_steps = 100000;
+  o.epochs = 100000;
+  make_directories(o.out);
+  // a temporary file of a process that no longer exists, and one of a live process (this one)
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  std::string stale = o.out + "/checkpoint.safetensors.tmp." + std::to_string(dead);
+  std::string live = o.out + "/other.tmp." + std::to_string(::getpid()) + ".mp4";
+  std::ofstream(stale) << "partial";
+  std::ofstream(live) << "partial";
+  // A thread waits for a few logged steps, then signals the process as `kill -TERM` would.
+  std::thread stopper([&] {
+    for (int i = 0; i < 1200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      std::ifstream log(o.out + "/log.txt");
+      std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+      if (text.find(" step 3 ") != std::string::npos) break;
+    }
+    ::kill(::getpid(), SIGTERM);
+  });
+  int rc = tools::train(o);
+  stopper.join();
+  CHECK(rc == 0);
+  CHECK(std::stoll(step_of(o.out + "/checkpoint.safetensors")) >= 3);
+  CHECK(::access(stale.c_str(), F_OK) != 0);  // removed at the start
+  CHECK(::access(live.c_str(), F_OK) == 0);   // not a dead process's
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
+TEST_CASE("train: bad checkpoint metadata is a clear error, not 'stoll' or 'map::at'") {
+  std::string d = "/tmp/anima_test_meta_" + std::to_string(::getpid());
+  tools::TrainOptions o = small_run(d);
+  REQUIRE(tools::train(o) == 0);
+  SafetensorsFile f = load_safetensors(o.out + "/checkpoint.safetensors");
+  auto with_meta = [&](const std::string& key, const std::string& value) {
+    std::map<std::string, std::string> meta = f.metadata;
+    if (value.empty())
+      meta.erase(key);
+    else
+      meta[key] = value;
+    save_safetensors(d + "/edited.safetensors", f.tensors, meta);
+    tools::TrainOptions r = o;
+    r.out = d + "/resumed";
+    r.checkpoint = d + "/edited.safetensors";
+    std::system(("rm -rf '" + r.out + "'").c_str());
+    return r;
+  };
+  CHECK_THROWS_WITH_AS(tools::train(with_meta("step", "-5")),
+                       doctest::Contains("metadata 'step' is '-5', not an integer in 0.."), Error);
+  CHECK_THROWS_WITH_AS(tools::train(with_meta("rng_stream", "x")), doctest::Contains("metadata 'rng_stream' is 'x'"),
+                       Error);
+  CHECK_THROWS_WITH_AS(tools::train(with_meta("epoch", "")),
+                       doctest::Contains("not a training checkpoint (no 'epoch' in its metadata)"), Error);
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
+TEST_CASE("animate: unknown or unwritable outputs are refused before any frame is computed") {
+  std::string d = "/tmp/anima_test_outputs_" + std::to_string(::getpid());
+  tools::TrainOptions o = small_run(d);
+  o.max_steps = 1;
+  REQUIRE(tools::train(o) == 0);
+  write_image(d + "/source.png", render_puppet_video(1, 0, 0, 1, 32)[0].image);
+  tools::AnimateOptions an;
+  an.checkpoint = o.out + "/checkpoint.safetensors";
+  an.source = d + "/source.png";
+  an.driving = d + "/data/test";  // not read: the output is checked first
+  an.device = "cpu";
+  an.out = d + "/x.avi";
+  CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("unknown output format '.avi'"), Error);
+  an.out = d + "/x.png";
+  CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("unknown output format '.png'"), Error);
+  an.out = "/nonexistent-dir/x.gif";
+  if (built_with_video())
+    CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("cannot write /nonexistent-dir/x.gif"), Error);
+  an.out = d + "/frames";
+  an.grid = d + "/grid.bmp";
+  CHECK_THROWS_WITH_AS(tools::animate(an), doctest::Contains("give a .png or .jpg file"), Error);
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
+}  // TEST_SUITE
