@@ -94,7 +94,7 @@ LIB := $(BUILD_DIR)/libanima.a
 ANIMA := $(BUILD_DIR)/anima
 TESTS := $(BUILD_DIR)/anima_tests
 
-.PHONY: all deps test test-gpu demo bench clean gpu-bundle
+.PHONY: all deps test test-gpu demo bench clean gpu-bundle asan test-asan fuzz fuzz-run
 all: $(ANIMA) $(TESTS)
 
 deps:
@@ -151,10 +151,10 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(ANIMA): $(TOOL_OBJ) $(LIB)
-	$(CXX) -o $@ $(TOOL_OBJ) $(LIB) $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB) $(LDLIBS)
 
 $(TESTS): $(TEST_OBJ) $(TOOL_LIB_OBJ) $(LIB)
-	$(CXX) -o $@ $(TEST_OBJ) $(TOOL_LIB_OBJ) $(LIB) $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TOOL_LIB_OBJ) $(LIB) $(LDLIBS)
 
 # The test binary prints doctest's report, then our closing line "N passed, N failed, N skipped".
 test: $(TESTS)
@@ -171,6 +171,54 @@ bench: $(ANIMA)
 # synthetic puppets, animates, reconstructs and scores: runs/demo/ (tools/demo.sh).
 demo: | deps
 	+bash tools/demo.sh
+
+# The sanitizer build: CPU-only, AddressSanitizer + UndefinedBehaviorSanitizer (any UB aborts), in
+# build-asan/; the flags go to the compile and the link. `make test-asan` runs the whole suite.
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:check_initialization_order=1 \
+            LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp UBSAN_OPTIONS=print_stacktrace=1
+asan:
+	+$(MAKE) CUDA=0 BUILD_DIR=build-asan OPT=-O1 EXTRA_CXXFLAGS="$(SANITIZE_FLAGS)" EXTRA_LDFLAGS="$(SANITIZE_FLAGS)" all
+
+test-asan: asan
+	@$(ASAN_ENV) build-asan/anima_tests $(TEST_ARGS)
+
+# libFuzzer targets (clang; fuzz/): the safetensors reader, both config parsers and the image
+# decoder, with ASan + UBSan, over the few sources they need (build-fuzz/). `make fuzz-run` runs
+# each for FUZZ_SECONDS on its committed seed corpus (fuzz/corpus/<target>; new inputs go to a
+# temporary folder); FUZZ_RUNS=N runs N executions instead. A finding fails the run.
+FUZZ_CXX ?= clang++
+FUZZ_FLAGS := -std=c++20 -O1 -g -I. -DANIMA_CUDA=0 -DANIMA_VIDEO=0 -fno-omit-frame-pointer \
+              -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC := $(wildcard tensor/*.cpp formats/*.cpp) models/common/dataset_params.cpp models/common/run_config.cpp \
+            models/fomm/config.cpp models/prioritycut/config.cpp models/refined_mask/config.cpp \
+            layers/vgg_layers.cpp data/image_io.cpp data/media_limits.cpp
+FUZZ_OBJ := $(FUZZ_SRC:%.cpp=build-fuzz/obj/%.o)
+FUZZ_TARGETS := safetensors config image
+FUZZ_BIN := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+FUZZ_SECONDS ?= 20
+FUZZ_RUNS ?=
+
+build-fuzz/obj/%.o: %.cpp | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.cpp $(FUZZ_OBJ)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ -lyaml-cpp -lstb
+
+fuzz: $(FUZZ_BIN)
+
+fuzz-run: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  work=$$(mktemp -d); \
+	  echo "fuzz $$t: $(if $(FUZZ_RUNS),$(FUZZ_RUNS) runs,$(FUZZ_SECONDS) s) on fuzz/corpus/$$t"; \
+	  build-fuzz/fuzz_$$t $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) -max_len=4096 \
+	    -artifact_prefix=build-fuzz/$$t- -print_final_stats=1 $$work fuzz/corpus/$$t 2>build-fuzz/$$t.log; \
+	  rc=$$?; grep -E '^stat::number_of_executed_units|^#[0-9]+ *DONE' build-fuzz/$$t.log | tail -2; rm -rf $$work; \
+	  if [ $$rc -ne 0 ]; then tail -40 build-fuzz/$$t.log; exit $$rc; fi; \
+	done
+
+-include $(FUZZ_OBJ:.o=.d)
 
 # The GPU-check bundle (tools/make_gpu_bundle.sh): an sm_90 build without video IO, statically
 # linked but for glibc, packed with the check script into gpu-bundle/; prints its size.

@@ -1,4 +1,5 @@
 #include "data/dataset.h"
+#include "data/media_limits.h"
 
 #include <sys/stat.h>
 
@@ -47,6 +48,7 @@ std::vector<Tensor> split_strip(const Tensor& image, int64_t frame_h, int64_t fr
   int64_t fw = h * frame_w / frame_h;
   ANIMA_CHECK(fw > 0 && w % fw == 0, what, ": strip of ", w, "x", h, " pixels is not a whole number of ", fw, "x", h,
               " frames (frame shape ", frame_h, "x", frame_w, ")");
+  check_frame_count(w / fw, what);
   std::vector<Tensor> frames;
   Tensor chw_all = image;  // [h, w, 3]
   for (int64_t k = 0; k < w / fw; ++k) frames.push_back(kernels::slice(chw_all, 1, k * fw, (k + 1) * fw));
@@ -99,6 +101,10 @@ VideoDataset::VideoDataset(const std::string& root, const std::string& split, Da
         ANIMA_CHECK(
             stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &c), path,
             ": not a readable image (", stbi_failure_reason(), ")");
+        // A strip must hold a whole number of frames of the configured aspect (split_strip).
+        int64_t fw = int64_t(h) * options_.frame_w / options_.frame_h;
+        ANIMA_CHECK(fw > 0 && w % fw == 0, path, ": a strip of ", w, "x", h, " pixels is not a whole number of ", fw,
+                    "x", h, " frames");
       } else {
         continue;  // not a video: ignored silently (e.g. a README)
       }

@@ -1,4 +1,5 @@
 #include "data/image_io.h"
+#include "data/media_limits.h"
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
@@ -25,6 +26,17 @@ Tensor decode_image(const std::string& bytes, const std::string& what) {
   int w = 0, h = 0, channels = 0;
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   // Ask for 3 channels: stb converts grey and grey+alpha to RGB and drops alpha.
+  // The declared size first: a few bytes can declare gigapixels.
+  ANIMA_CHECK(bytes.size() < (size_t(1) << 31), what, ": ", bytes.size(), " bytes: too large for an image");
+  if (stbi_info_from_memory(data, int(bytes.size()), &w, &h, &channels)) {
+    check_image_size(w, h, what);
+  } else if (bytes.size() >= 24 && sniff_image_format(bytes) == "png" && bytes.compare(12, 4, "IHDR") == 0) {
+    // stb refuses sizes whose byte count overflows an int before reporting them: read the IHDR
+    auto be32 = [&](size_t at) {
+      return (int64_t(data[at]) << 24) | (int64_t(data[at + 1]) << 16) | (int64_t(data[at + 2]) << 8) | data[at + 3];
+    };
+    check_image_size(be32(16), be32(20), what);
+  }
   stbi_uc* pixels = stbi_load_from_memory(data, int(bytes.size()), &w, &h, &channels, 3);
   ANIMA_CHECK(pixels != nullptr, what, ": cannot decode image (format from the bytes: ", sniff_image_format(bytes),
               "): ", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");

@@ -38,7 +38,22 @@ TrainBatch TrainLoader::build(int64_t step) const {
   std::vector<Tensor> src, drv;
   for (int64_t k = 0; k < batch_; ++k) {
     int64_t item = order[size_t(within * batch_ + k)];
-    VideoDataset::Pair p = ds_.training_pair(uint64_t(b.epoch), item);
+    // An unreadable video gives way to the next item (the same every run: it depends only on
+    // which videos are unreadable). The dataset's size bounds the tries.
+    VideoDataset::Pair p;
+    bool found = false;
+    std::string last_error;
+    for (int64_t attempt = 0; attempt < ds_.size() && !found; ++attempt) {
+      try {
+        p = ds_.training_pair(uint64_t(b.epoch), item + attempt);
+        found = true;
+      } catch (const std::exception& e) {
+        last_error = e.what();
+        b.skipped.push_back(last_error);
+      }
+    }
+    ANIMA_CHECK(found, "data loader: none of the dataset's ", ds_.size(), " videos could be read; the last error: ",
+                last_error);
     Shape one{1, p.source.size(0), p.source.size(1), p.source.size(2)};
     src.push_back(raw::view(p.source, one));
     drv.push_back(raw::view(p.driving, one));

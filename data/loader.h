@@ -5,11 +5,15 @@
 // Workers fill a bounded window of `prefetch` batches ahead of the consumer. The last incomplete
 // batch of an epoch is dropped (as FOMM's DataLoader with drop_last). For a GPU, batches are
 // assembled in pinned host memory and copied asynchronously on the default stream.
+// An item whose video cannot be read (a truncated image, a broken frame, a strip of the wrong
+// width) is replaced by the next item of the epoch's order that can, and named in the batch's
+// `skipped` (the run logs it); only when no video of the dataset can be read does next() throw.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -22,6 +26,7 @@ struct TrainBatch {
   Tensor host_source, host_driving;  // the pinned staging copies (kept alive with the batch)
   std::vector<int64_t> videos;
   int64_t step = 0, epoch = 0;
+  std::vector<std::string> skipped;  // the unreadable items replaced in this batch: "video: reason"
 };
 
 class TrainLoader {

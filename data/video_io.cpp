@@ -1,4 +1,5 @@
 #include "data/video_io.h"
+#include "data/media_limits.h"
 
 #ifndef ANIMA_VIDEO
 #define ANIMA_VIDEO 1
@@ -86,6 +87,7 @@ double decode(const std::string& path, int64_t max_frames, OnFrame on_frame) {
   int stream = av_find_best_stream(in.fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   ANIMA_CHECK(stream >= 0, path, ": no video stream (", av_error(stream), ")");
   AVStream* st = in.fmt->streams[stream];
+  if (st->codecpar->width > 0 && st->codecpar->height > 0) check_image_size(st->codecpar->width, st->codecpar->height, path);
   const AVCodec* dec = avcodec_find_decoder(st->codecpar->codec_id);
   ANIMA_CHECK(dec != nullptr, path, ": no decoder for codec ", avcodec_get_name(st->codecpar->codec_id));
   in.codec = avcodec_alloc_context3(dec);
@@ -106,6 +108,8 @@ double decode(const std::string& path, int64_t max_frames, OnFrame on_frame) {
       ANIMA_AV_CHECK(rc, path, "decoding a frame");
       int w = in.frame->width, h = in.frame->height;
       ANIMA_CHECK(w > 0 && h > 0, path, ": decoded an empty frame");
+      check_image_size(w, h, path);
+      check_frame_count(count + 1, path);
       in.sws = sws_getCachedContext(in.sws, w, h, AVPixelFormat(in.frame->format), w, h, AV_PIX_FMT_RGB24,
                                     SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr, nullptr);
       ANIMA_CHECK(in.sws != nullptr, path, ": cannot convert pixel format ",
@@ -302,7 +306,10 @@ VideoData read_any_video(const std::string& path) {
   VideoData v;
   if (fs::is_directory(path)) {
     for (const std::string& f : sorted_folder_names(path))
-      if (is_image_file_name(f)) v.frames.push_back(read_image(path + "/" + f));
+      if (is_image_file_name(f)) {
+        check_frame_count(int64_t(v.frames.size()) + 1, path);
+        v.frames.push_back(read_image(path + "/" + f));
+      }
     ANIMA_CHECK(!v.frames.empty(), path, ": a folder without frame images (.png, .jpg, .bmp)");
     return v;
   }
@@ -311,6 +318,7 @@ VideoData read_any_video(const std::string& path) {
   Tensor image = read_image(path);
   int64_t h = image.size(0), w = image.size(1);
   if (is_square_strip(h, w)) {
+    check_frame_count(w / h, path);
     for (int64_t k = 0; k < w / h; ++k) v.frames.push_back(kernels::slice(image, 1, k * h, (k + 1) * h));
   } else {
     v.frames.push_back(image);

@@ -6,9 +6,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace anima::json {
+
+struct Member;
 
 struct Value {
   enum class Kind { Null, Bool, Number, String, Array, Object } kind = Kind::Null;
@@ -18,9 +21,17 @@ struct Value {
   int64_t integer = 0;
   std::string string;
   std::vector<Value> array;
-  std::vector<std::pair<std::string, Value>> object;  // in file order
+  std::vector<Member> object;  // in file order
 
   const Value* find(const std::string& key) const;
+};
+
+// One key of an object (a struct, not std::pair: the element type of Value::object must be
+// allowed incomplete inside Value).
+struct Member {
+  std::string first;
+  Value second;
+  Member(std::string key, Value value) : first(std::move(key)), second(std::move(value)) {}
 };
 
 // `what` names the source in error messages (e.g. the file name).

@@ -27,16 +27,6 @@ struct Features : Module {
 
 }  // namespace
 
-int Vgg19::relu_index(const std::string& name) {
-  static const std::map<std::string, int> index = {{"relu1_1", 1},  {"relu1_2", 3},  {"relu2_1", 6},  {"relu2_2", 8},
-                                                   {"relu3_1", 11}, {"relu3_2", 13}, {"relu3_3", 15}, {"relu3_4", 17},
-                                                   {"relu4_1", 20}, {"relu4_2", 22}, {"relu4_3", 24}, {"relu4_4", 26},
-                                                   {"relu5_1", 29}};
-  auto it = index.find(name);
-  ANIMA_CHECK(it != index.end(), "Vgg19: unknown layer '", name, "' (relu1_1 ... relu5_1)");
-  return it->second;
-}
-
 Vgg19::Vgg19(Generator& gen) {
   auto features = register_module("features", std::make_shared<Features>());
   for (const ConvSpec& c : kConvs) {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "data/media_limits.h"
 #include "data/video_io.h"
 #include "kernels/conv.h"
 #include "kernels/cpu_blas.h"
@@ -234,7 +235,16 @@ int main(int argc, char** argv) {
     sub->add_flag("--deterministic", deterministic, "GPU: deterministic algorithms only (a run repeats bit for bit)");
   }
 
+  // What the image and video readers accept (data/media_limits.h).
+  anima::MediaLimits limits = anima::media_limits();
+  for (CLI::App* sub : {train, animate, recon, evaluate, bench_data})
+    sub->add_option("--max-pixels", limits.max_pixels, "refuse images and frames of more pixels")
+        ->check(CLI::PositiveNumber);
+  for (CLI::App* sub : {train, animate, recon, evaluate, bench_data})
+    sub->add_option("--max-frames", limits.max_frames, "refuse videos of more frames")->check(CLI::PositiveNumber);
+
   CLI11_PARSE(app, argc, argv);
+  anima::set_media_limits(limits);
   anima::MathModeScope modes(tf32 == "on", deterministic);
   train_opt.deterministic = deterministic;
   train_opt.strict_fp32 = tf32 == "off";

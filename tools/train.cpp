@@ -193,6 +193,10 @@ int train(const TrainOptions& o) {
     int epoch = int(step / per_epoch);
     job->set_epoch(epoch);
     TrainBatch batch = loader.next();
+    for (const std::string& why : batch.skipped) {  // logged when the batch is used: the log stays deterministic
+      append_line(log, "step " + std::to_string(step + 1) + ": skipped an unreadable item: " + why);
+      std::fprintf(stderr, "\nwarning: step %lld: skipped an unreadable item: %s\n", (long long)(step + 1), why.c_str());
+    }
     std::map<std::string, Tensor> losses = job->step(batch.source, batch.driving);
     ++step;
     bool epoch_end = step % per_epoch == 0;

@@ -6,8 +6,10 @@
 #include <iterator>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -26,8 +28,8 @@ using namespace anima;
 
 namespace {
 
-// A fresh folder with a small synthetic dataset and the tiny FOMM config (with `extra` appended
-// to its train_params), and the options of a quiet CPU run into <dir>/run.
+// A fresh folder with a small synthetic dataset and the tiny FOMM config (with one text replaced),
+// and the options of a quiet CPU run into <dir>/run.
 tools::TrainOptions small_run(const std::string& dir, const std::string& replace_from = "",
                               const std::string& replace_to = "") {
   std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str());
@@ -199,3 +201,30 @@ TEST_CASE("animate: unknown or unwritable outputs are refused before any frame i
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("train: unreadable videos are skipped, counted and named in the log; a dataset of none stops clearly") {
+  std::string d = "/tmp/anima_test_corrupt_" + std::to_string(::getpid());
+  tools::TrainOptions o = small_run(d);
+  o.max_steps = 4;
+  std::vector<std::string> strips;
+  for (const auto& e : std::filesystem::directory_iterator(d + "/data/train")) strips.push_back(e.path().string());
+  std::sort(strips.begin(), strips.end());
+  REQUIRE(strips.size() >= 3);
+  // Truncated PNGs (their headers still read: they pass the scan) and a strip that is not a whole
+  // number of frames (refused by the scan). One video stays readable.
+  for (size_t k = 0; k + 2 < strips.size(); ++k) std::filesystem::resize_file(strips[k], 120);
+  Tensor wide = Tensor::zeros(Shape{32, 48, 3}, DType::U8);
+  write_image(strips[strips.size() - 2], wide);
+  REQUIRE(tools::train(o) == 0);
+  std::string log = read_file_bytes(o.out + "/log.txt");
+  CHECK(log.find("1 skipped)") != std::string::npos);  // the strip of the wrong width, at the scan
+  size_t at = log.find("skipped an unreadable item: ");
+  REQUIRE(at != std::string::npos);
+  CHECK(log.find("cannot decode image", at) != std::string::npos);
+  CHECK(step_of(o.out + "/checkpoint.safetensors") == "4");
+  // Every video unreadable: a clear stop.
+  for (const std::string& s : strips) std::filesystem::resize_file(s, 120);
+  o.force = true;
+  CHECK_THROWS_WITH_AS(tools::train(o), doctest::Contains("could be read; the last error"), Error);
+  std::system(("rm -rf '" + d + "'").c_str());
+}
