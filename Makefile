@@ -94,7 +94,7 @@ LIB := $(BUILD_DIR)/libanima.a
 ANIMA := $(BUILD_DIR)/anima
 TESTS := $(BUILD_DIR)/anima_tests
 
-.PHONY: all deps test test-gpu demo bench clean gpu-bundle asan test-asan fuzz fuzz-run
+.PHONY: all deps test test-gpu demo bench clean gpu-bundle asan test-asan fuzz fuzz-run fuzz-deps
 all: $(ANIMA) $(TESTS)
 
 deps:
@@ -199,7 +199,14 @@ FUZZ_BIN := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 FUZZ_SECONDS ?= 20
 FUZZ_RUNS ?=
 
-build-fuzz/obj/%.o: %.cpp | deps
+# clang and its libFuzzer runtime (Debian's clang package), installed when missing.
+fuzz-deps: | deps
+ifeq ($(DEPS),1)
+	@command -v $(FUZZ_CXX) >/dev/null 2>&1 || { echo "make fuzz: installing clang"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null; }
+endif
+
+build-fuzz/obj/%.o: %.cpp | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 

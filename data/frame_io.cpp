@@ -63,18 +63,35 @@ void prepare_frames_output(const std::string& out, const char* command) {
   ANIMA_CHECK(::access(out.c_str(), W_OK) == 0, command, ": cannot write into ", out, " (", std::strerror(errno), ")");
 }
 
-void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps) {
+FrameWriter::FrameWriter(const std::string& out, double fps) : out_(out) {
   std::string ext = extension_of(out);
-  if (ext == ".mp4" || ext == ".gif") {
-    write_video(out, frames, fps > 0 ? fps : 25.0);  // image strips and frame folders carry no rate
-    return;
-  }
-  make_directories(out);  // a folder of lossless PNG frames
-  for (size_t i = 0; i < frames.size(); ++i) {
+  if (ext == ".mp4" || ext == ".gif")
+    video_ = std::make_unique<VideoWriter>(out, fps > 0 ? fps : 25.0);  // strips and frame folders carry no rate
+  else
+    make_directories(out);  // a folder of lossless PNG frames
+}
+
+FrameWriter::~FrameWriter() = default;
+
+void FrameWriter::add(const Tensor& frame) {
+  if (video_) {
+    video_->add(frame);
+  } else {
     char name[32];
-    std::snprintf(name, sizeof name, "/%05zu.png", i);
-    write_image(out + name, frames[i]);
+    std::snprintf(name, sizeof name, "/%05lld.png", (long long)count_);
+    write_image(out_ + name, frame);
   }
+  ++count_;
+}
+
+void FrameWriter::close() {
+  if (video_) video_->close();
+}
+
+void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps) {
+  FrameWriter writer(out, fps);
+  for (const Tensor& f : frames) writer.add(f);
+  writer.close();
 }
 
 Tensor read_source_image(const std::string& path, int frame) {

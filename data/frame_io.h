@@ -1,8 +1,10 @@
 // Frames between files and the models: what animate and reconstruct read and write.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "data/video_io.h"
 #include "tensor/tensor.h"
 
 namespace anima {
@@ -15,6 +17,22 @@ Tensor frame_to_image(const Tensor& batch_item);
 // Frames (uint8 [H, W, 3]) to `out`: an .mp4 or .gif (at fps, 25 when 0: image strips and frame
 // folders carry no rate), else a folder of lossless PNG frames 00000.png, 00001.png, ...
 void write_frames(const std::string& out, const std::vector<Tensor>& frames, double fps);
+// The same, one frame at a time (memory does not grow with the video): an .mp4 or .gif through a
+// VideoWriter (the file appears at close(); without close() no file is left), else PNG frames
+// written into the folder as they come.
+class FrameWriter {
+ public:
+  FrameWriter(const std::string& out, double fps);
+  ~FrameWriter();
+  void add(const Tensor& frame);
+  void close();
+  int64_t count() const { return count_; }
+
+ private:
+  std::string out_;
+  std::unique_ptr<VideoWriter> video_;
+  int64_t count_ = 0;
+};
 // Checks, before any work, that `out` can take write_frames' output: an .mp4 or .gif in a
 // writable folder (and a build with video IO), or a folder (created now). Any other extension
 // (.avi, .png, ...) is an error naming the formats. Errors start with `command`.

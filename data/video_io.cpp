@@ -79,7 +79,7 @@ struct OutputFile {
 };
 
 template <class OnFrame>
-double decode(const std::string& path, int64_t max_frames, OnFrame on_frame) {
+double decode(const std::string& path, int64_t max_frames, OnFrame on_frame, double* fps_out = nullptr) {
   av_log_set_level(AV_LOG_ERROR);
   InputFile in;
   ANIMA_AV_CHECK(avformat_open_input(&in.fmt, path.c_str(), nullptr, nullptr), path, "opening");
@@ -100,6 +100,7 @@ double decode(const std::string& path, int64_t max_frames, OnFrame on_frame) {
   ANIMA_CHECK(in.frame && in.packet, path, ": out of memory");
   AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
   double fps = rate.den > 0 ? av_q2d(rate) : 0;
+  if (fps_out) *fps_out = fps;  // known before the first frame (streaming writers need it)
   int64_t count = 0;
   auto drain = [&]() {
     while (true) {
@@ -158,97 +159,141 @@ int64_t probe_video(const std::string& path) {
 
 bool has_h264_encoder() { return avcodec_find_encoder_by_name("libx264") != nullptr; }
 
-void write_video(const std::string& path, const std::vector<Tensor>& frames, double fps, int crf) {
-  ANIMA_CHECK(!frames.empty(), "write_video: ", path, ": no frames");
-  ANIMA_CHECK(fps > 0 && fps <= 1000, "write_video: ", path, ": invalid frame rate ", fps);
-  std::string ext = lower_extension(path);
-  ANIMA_CHECK(ext == "mp4" || ext == "gif", "write_video: ", path, ": unsupported extension (use .mp4 or .gif)");
-  int64_t h = frames[0].size(0), w = frames[0].size(1);
-  for (const Tensor& f : frames)
-    ANIMA_CHECK(f.dtype() == DType::U8 && (f.shape() == Shape{h, w, 3}), "write_video: ", path,
-                ": frames must all be uint8 [", h, ", ", w, ", 3], got ", f.shape().str());
-  av_log_set_level(AV_LOG_ERROR);
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + ext;
-  bool gif = ext == "gif";
-  int ow = int(gif ? w : (w + 1) / 2 * 2), oh = int(gif ? h : (h + 1) / 2 * 2);
-  // A failed write (a full disk, an encoder error) removes its temporary file.
-  struct RemoveUnlessRenamed {
-    const std::string& tmp;
-    bool keep = false;
-    ~RemoveUnlessRenamed() {
-      if (!keep) std::remove(tmp.c_str());
-    }
-  } cleanup{tmp};
-  {
-    OutputFile out;
-    ANIMA_AV_CHECK(avformat_alloc_output_context2(&out.fmt, nullptr, gif ? "gif" : "mp4", tmp.c_str()), path,
+struct VideoWriter::Impl {
+  std::string path, ext, tmp;
+  double fps;
+  int crf;
+  bool gif;
+  int64_t h = 0, w = 0, count = 0;
+  int ow = 0, oh = 0;
+  AVPixelFormat pix = AV_PIX_FMT_NONE;
+  std::unique_ptr<OutputFile> out;
+  AVStream* st = nullptr;
+  bool finished = false;
+
+  ~Impl() {  // not finished: a failed or abandoned write leaves no file behind
+    out.reset();
+    if (!finished && !tmp.empty()) std::remove(tmp.c_str());
+  }
+
+  void start(int64_t frame_h, int64_t frame_w) {
+    h = frame_h;
+    w = frame_w;
+    check_image_size(w, h, path);
+    av_log_set_level(AV_LOG_ERROR);
+    tmp = path + ".tmp." + std::to_string(::getpid()) + "." + ext;
+    ow = int(gif ? w : (w + 1) / 2 * 2);
+    oh = int(gif ? h : (h + 1) / 2 * 2);
+    out = std::make_unique<OutputFile>();
+    ANIMA_AV_CHECK(avformat_alloc_output_context2(&out->fmt, nullptr, gif ? "gif" : "mp4", tmp.c_str()), path,
                    "creating the container");
     const AVCodec* enc = gif ? avcodec_find_encoder(AV_CODEC_ID_GIF) : avcodec_find_encoder_by_name("libx264");
     if (!enc && !gif) enc = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
     ANIMA_CHECK(enc != nullptr, path, ": FFmpeg has no encoder for ", ext);
-    AVStream* st = avformat_new_stream(out.fmt, nullptr);
-    out.codec = avcodec_alloc_context3(enc);
-    ANIMA_CHECK(st && out.codec, path, ": out of memory");
-    AVPixelFormat pix = gif ? AV_PIX_FMT_RGB8 : AV_PIX_FMT_YUV420P;
+    st = avformat_new_stream(out->fmt, nullptr);
+    out->codec = avcodec_alloc_context3(enc);
+    ANIMA_CHECK(st && out->codec, path, ": out of memory");
+    pix = gif ? AV_PIX_FMT_RGB8 : AV_PIX_FMT_YUV420P;
     AVRational rate = av_d2q(fps, 100000);
-    out.codec->width = ow;
-    out.codec->height = oh;
-    out.codec->pix_fmt = pix;
-    out.codec->time_base = av_inv_q(rate);
-    out.codec->framerate = rate;
-    out.codec->thread_count = 1;
-    if (out.fmt->oformat->flags & AVFMT_GLOBALHEADER) out.codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    out->codec->width = ow;
+    out->codec->height = oh;
+    out->codec->pix_fmt = pix;
+    out->codec->time_base = av_inv_q(rate);
+    out->codec->framerate = rate;
+    out->codec->thread_count = 1;
+    if (out->fmt->oformat->flags & AVFMT_GLOBALHEADER) out->codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     if (std::strcmp(enc->name, "libx264") == 0) {
-      av_opt_set(out.codec->priv_data, "crf", std::to_string(crf).c_str(), 0);
-      av_opt_set(out.codec->priv_data, "preset", "medium", 0);
+      av_opt_set(out->codec->priv_data, "crf", std::to_string(crf).c_str(), 0);
+      av_opt_set(out->codec->priv_data, "preset", "medium", 0);
     } else if (!gif) {
-      out.codec->bit_rate = int64_t(ow) * oh * int64_t(fps) * 2;  // MPEG-4 fallback: ~2 bits per pixel
+      out->codec->bit_rate = int64_t(ow) * oh * int64_t(fps) * 2;  // MPEG-4 fallback: ~2 bits per pixel
     }
-    ANIMA_AV_CHECK(avcodec_open2(out.codec, enc, nullptr), path, "opening the encoder");
-    ANIMA_AV_CHECK(avcodec_parameters_from_context(st->codecpar, out.codec), path, "setting stream parameters");
-    st->time_base = out.codec->time_base;
-    ANIMA_AV_CHECK(avio_open(&out.fmt->pb, tmp.c_str(), AVIO_FLAG_WRITE), path, "opening the output file");
-    out.opened = true;
-    ANIMA_AV_CHECK(avformat_write_header(out.fmt, nullptr), path, "writing the header");
-    out.frame = av_frame_alloc();
-    out.packet = av_packet_alloc();
-    ANIMA_CHECK(out.frame && out.packet, path, ": out of memory");
-    out.frame->format = pix;
-    out.frame->width = ow;
-    out.frame->height = oh;
-    ANIMA_AV_CHECK(av_frame_get_buffer(out.frame, 0), path, "allocating a frame");
-    out.sws = sws_getContext(int(w), int(h), AV_PIX_FMT_RGB24, ow, oh, pix,
-                             SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nullptr, nullptr, nullptr);
-    ANIMA_CHECK(out.sws != nullptr, path, ": cannot convert RGB to ", av_get_pix_fmt_name(pix));
-    auto write_packets = [&]() {
-      while (true) {
-        int rc = avcodec_receive_packet(out.codec, out.packet);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return;
-        ANIMA_AV_CHECK(rc, path, "encoding");
-        // Each frame lasts one tick: without a duration the mp4 edit list cuts the last frame.
-        if (out.packet->duration == 0) out.packet->duration = 1;
-        av_packet_rescale_ts(out.packet, out.codec->time_base, st->time_base);
-        out.packet->stream_index = st->index;
-        ANIMA_AV_CHECK(av_interleaved_write_frame(out.fmt, out.packet), path, "writing a packet");
-      }
-    };
-    for (size_t i = 0; i < frames.size(); ++i) {
-      Tensor host = frames[i].is_cuda() ? raw::to_device(frames[i], Device::cpu()) : frames[i];
-      ANIMA_AV_CHECK(av_frame_make_writable(out.frame), path, "preparing a frame");
-      const uint8_t* src[1] = {host.data<uint8_t>()};
-      int stride[1] = {int(3 * w)};
-      sws_scale(out.sws, src, stride, 0, int(h), out.frame->data, out.frame->linesize);
-      out.frame->pts = int64_t(i);
-      ANIMA_AV_CHECK(avcodec_send_frame(out.codec, out.frame), path, "sending a frame to the encoder");
-      write_packets();
-    }
-    ANIMA_AV_CHECK(avcodec_send_frame(out.codec, nullptr), path, "flushing the encoder");
-    write_packets();
-    ANIMA_AV_CHECK(av_write_trailer(out.fmt), path, "writing the trailer");
+    ANIMA_AV_CHECK(avcodec_open2(out->codec, enc, nullptr), path, "opening the encoder");
+    ANIMA_AV_CHECK(avcodec_parameters_from_context(st->codecpar, out->codec), path, "setting stream parameters");
+    st->time_base = out->codec->time_base;
+    ANIMA_AV_CHECK(avio_open(&out->fmt->pb, tmp.c_str(), AVIO_FLAG_WRITE), path, "opening the output file");
+    out->opened = true;
+    ANIMA_AV_CHECK(avformat_write_header(out->fmt, nullptr), path, "writing the header");
+    out->frame = av_frame_alloc();
+    out->packet = av_packet_alloc();
+    ANIMA_CHECK(out->frame && out->packet, path, ": out of memory");
+    out->frame->format = pix;
+    out->frame->width = ow;
+    out->frame->height = oh;
+    ANIMA_AV_CHECK(av_frame_get_buffer(out->frame, 0), path, "allocating a frame");
+    out->sws = sws_getContext(int(w), int(h), AV_PIX_FMT_RGB24, ow, oh, pix,
+                              SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nullptr, nullptr, nullptr);
+    ANIMA_CHECK(out->sws != nullptr, path, ": cannot convert RGB to ", av_get_pix_fmt_name(pix));
   }
-  ANIMA_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "write_video: ", path, ": rename failed (",
-              std::strerror(errno), ")");
-  cleanup.keep = true;
+
+  void write_packets() {
+    while (true) {
+      int rc = avcodec_receive_packet(out->codec, out->packet);
+      if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return;
+      ANIMA_AV_CHECK(rc, path, "encoding");
+      // Each frame lasts one tick: without a duration the mp4 edit list cuts the last frame.
+      if (out->packet->duration == 0) out->packet->duration = 1;
+      av_packet_rescale_ts(out->packet, out->codec->time_base, st->time_base);
+      out->packet->stream_index = st->index;
+      ANIMA_AV_CHECK(av_interleaved_write_frame(out->fmt, out->packet), path, "writing a packet");
+    }
+  }
+
+  void add(const Tensor& frame) {
+    ANIMA_CHECK(!finished, "VideoWriter: ", path, ": add after close");
+    if (!out) {
+      ANIMA_CHECK(frame.dim() == 3, "write_video: ", path, ": frames must be uint8 [H, W, 3], got ", frame.shape().str());
+      start(frame.size(0), frame.size(1));
+    }
+    ANIMA_CHECK(frame.dtype() == DType::U8 && (frame.shape() == Shape{h, w, 3}), "write_video: ", path,
+                ": frames must all be uint8 [", h, ", ", w, ", 3], got ", frame.shape().str());
+    Tensor host = frame.is_cuda() ? raw::to_device(frame, Device::cpu()) : frame;
+    ANIMA_AV_CHECK(av_frame_make_writable(out->frame), path, "preparing a frame");
+    const uint8_t* src[1] = {host.data<uint8_t>()};
+    int stride[1] = {int(3 * w)};
+    sws_scale(out->sws, src, stride, 0, int(h), out->frame->data, out->frame->linesize);
+    out->frame->pts = count++;
+    ANIMA_AV_CHECK(avcodec_send_frame(out->codec, out->frame), path, "sending a frame to the encoder");
+    write_packets();
+  }
+
+  void finish() {
+    ANIMA_CHECK(count > 0, "write_video: ", path, ": no frames");
+    ANIMA_AV_CHECK(avcodec_send_frame(out->codec, nullptr), path, "flushing the encoder");
+    write_packets();
+    ANIMA_AV_CHECK(av_write_trailer(out->fmt), path, "writing the trailer");
+    out.reset();  // closes the file
+    ANIMA_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "write_video: ", path, ": rename failed (",
+                std::strerror(errno), ")");
+    finished = true;
+  }
+};
+
+VideoWriter::VideoWriter(const std::string& path, double fps, int crf) : impl_(std::make_unique<Impl>()) {
+  ANIMA_CHECK(fps > 0 && fps <= 1000, "write_video: ", path, ": invalid frame rate ", fps);
+  std::string ext = lower_extension(path);
+  ANIMA_CHECK(ext == "mp4" || ext == "gif", "write_video: ", path, ": unsupported extension (use .mp4 or .gif)");
+  impl_->path = path;
+  impl_->ext = ext;
+  impl_->fps = fps;
+  impl_->crf = crf;
+  impl_->gif = ext == "gif";
+}
+VideoWriter::~VideoWriter() = default;
+void VideoWriter::add(const Tensor& frame) { impl_->add(frame); }
+void VideoWriter::close() { impl_->finish(); }
+int64_t VideoWriter::count() const { return impl_->count; }
+
+void write_video(const std::string& path, const std::vector<Tensor>& frames, double fps, int crf) {
+  ANIMA_CHECK(!frames.empty(), "write_video: ", path, ": no frames");
+  VideoWriter writer(path, fps, crf);
+  for (const Tensor& f : frames) writer.add(f);
+  writer.close();
+}
+
+void for_each_video_file_frame(const std::string& path, const std::function<void(const Tensor&, double)>& on_frame) {
+  double fps = 0;
+  decode(path, -1, [&](const Tensor& f) { on_frame(f, fps); }, &fps);
 }
 
 #else  // VIDEO=0: a build without FFmpeg (the GPU-check bundle); image strips and frame folders still work.
@@ -265,6 +310,15 @@ VideoData read_video(const std::string& path, int64_t) { no_video("read_video", 
 int64_t probe_video(const std::string& path) { no_video("probe_video", path); }
 bool has_h264_encoder() { return false; }
 void write_video(const std::string& path, const std::vector<Tensor>&, double, int) { no_video("write_video", path); }
+struct VideoWriter::Impl {};
+VideoWriter::VideoWriter(const std::string& path, double, int) { no_video("write_video", path); }
+VideoWriter::~VideoWriter() = default;
+void VideoWriter::add(const Tensor&) {}
+void VideoWriter::close() {}
+int64_t VideoWriter::count() const { return 0; }
+void for_each_video_file_frame(const std::string& path, const std::function<void(const Tensor&, double)>&) {
+  no_video("read_video", path);
+}
 
 #endif
 
@@ -299,19 +353,26 @@ std::vector<std::string> sorted_folder_names(const std::string& dir) {
   return names;
 }
 
-VideoData read_any_video(const std::string& path) {
+int64_t for_each_video_frame(const std::string& path, const std::function<void(const Tensor&, double)>& on_frame) {
   namespace fs = std::filesystem;
   ANIMA_CHECK(fs::exists(path), path, ": does not exist");
-  if (is_video_file_name(path)) return read_video(path);
-  VideoData v;
+  int64_t n = 0;
+  auto counted = [&](const Tensor& f, double fps) {
+    ++n;
+    on_frame(f, fps);
+  };
+  if (is_video_file_name(path)) {
+    for_each_video_file_frame(path, counted);
+    return n;
+  }
   if (fs::is_directory(path)) {
     for (const std::string& f : sorted_folder_names(path))
       if (is_image_file_name(f)) {
-        check_frame_count(int64_t(v.frames.size()) + 1, path);
-        v.frames.push_back(read_image(path + "/" + f));
+        check_frame_count(n + 1, path);
+        counted(read_image(path + "/" + f), 0);
       }
-    ANIMA_CHECK(!v.frames.empty(), path, ": a folder without frame images (.png, .jpg, .bmp)");
-    return v;
+    ANIMA_CHECK(n > 0, path, ": a folder without frame images (.png, .jpg, .bmp)");
+    return n;
   }
   ANIMA_CHECK(is_image_file_name(path), path,
               ": neither a video file (.mp4 .gif .mov .webm .avi .mkv), an image nor a folder");
@@ -319,10 +380,19 @@ VideoData read_any_video(const std::string& path) {
   int64_t h = image.size(0), w = image.size(1);
   if (is_square_strip(h, w)) {
     check_frame_count(w / h, path);
-    for (int64_t k = 0; k < w / h; ++k) v.frames.push_back(kernels::slice(image, 1, k * h, (k + 1) * h));
+    for (int64_t k = 0; k < w / h; ++k) counted(kernels::slice(image, 1, k * h, (k + 1) * h), 0);
   } else {
-    v.frames.push_back(image);
+    counted(image, 0);
   }
+  return n;
+}
+
+VideoData read_any_video(const std::string& path) {
+  VideoData v;
+  for_each_video_frame(path, [&](const Tensor& f, double fps) {
+    v.frames.push_back(f);
+    v.fps = fps;
+  });
   return v;
 }
 

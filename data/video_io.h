@@ -4,6 +4,8 @@
 // error is an anima::Error with the file name and av_strerror's text; resources are released on
 // every path (RAII), so a truncated or corrupt file is an exception, never a crash or a leak.
 #pragma once
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,31 @@ int64_t probe_video(const std::string& path);
 // extension: .mp4 (H.264 with constant quality `crf`, 0..51, lower is better) or .gif.
 // Odd sizes are padded by one pixel for yuv420p. Written to a temporary file, then renamed.
 void write_video(const std::string& path, const std::vector<Tensor>& frames, double fps, int crf = 18);
+
+// The same, one frame at a time: the encoder holds no more than a frame, so memory does not grow
+// with the video. The file appears (renamed from a temporary) at close(); a writer destroyed
+// before close() (an error on the way) removes its temporary file.
+class VideoWriter {
+ public:
+  VideoWriter(const std::string& path, double fps, int crf = 18);
+  ~VideoWriter();
+  VideoWriter(const VideoWriter&) = delete;
+  VideoWriter& operator=(const VideoWriter&) = delete;
+  void add(const Tensor& frame);  // uint8 [H, W, 3], the size of the first
+  void close();
+  int64_t count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Decodes a video file frame by frame, calling on_frame(frame uint8 [H, W, 3], fps) in order
+// with one frame in memory at a time.
+void for_each_video_file_frame(const std::string& path, const std::function<void(const Tensor&, double)>& on_frame);
+// Any form of read_any_video, frame by frame (a file is streamed; a strip is one image).
+// Returns the number of frames.
+int64_t for_each_video_frame(const std::string& path, const std::function<void(const Tensor&, double)>& on_frame);
 
 // Whether the linked FFmpeg has an H.264 encoder (libx264).
 bool has_h264_encoder();

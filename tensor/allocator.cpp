@@ -1,5 +1,6 @@
 #include "tensor/allocator.h"
 
+#include <fstream>
 #include <malloc.h>
 
 #include <cstdlib>
@@ -197,6 +198,14 @@ void empty_cache() {
   std::lock_guard<std::mutex> lock(st.mutex);
   release_cached_locked(st);
 #endif
+}
+
+int64_t peak_resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return int64_t(std::strtoll(line.c_str() + 6, nullptr, 10)) * 1024;
+  return 0;
 }
 
 }  // namespace anima

@@ -29,6 +29,9 @@ void* allocate_pinned(size_t nbytes);
 void deallocate_pinned(void* ptr);
 
 MemoryStats memory_stats(Device device);
+// The process's peak resident memory since it started (VmHWM of /proc/self/status), in bytes; 0
+// where that is not available.
+int64_t peak_resident_bytes();
 void reset_peak_memory(Device device);
 // Returns cached CUDA blocks to the driver.
 void empty_cache();

@@ -16,6 +16,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/shape_ops.h"
 #include "models/registry.h"
+#include "tensor/allocator.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
 
@@ -60,32 +61,27 @@ AnimatorOptions animator_options(const AnimateOptions& o) {
 // Animates `source` with `count` driving frames (frame(i) -> [1, 3, h, w] on the device), o.batch
 // at a time; the written frames go to `out_frames`, the figure rows of the frames in `grid_at`
 // to `grid_rows`, the intermediates to o.save_intermediates.
-template <class Frame>
-void animate_frames(const AnimateOptions& o, Animator& animator, const Tensor& source, int64_t count, Frame&& frame,
-                    std::vector<Tensor>& out_frames, const std::vector<int64_t>& grid_at,
-                    std::vector<Tensor>& grid_rows) {
-  for (int64_t start = 0; start < count; start += o.batch) {
-    int64_t b = std::min<int64_t>(o.batch, count - start);
-    std::vector<Tensor> batch;
-    for (int64_t k = 0; k < b; ++k) batch.push_back(frame(start + k));
-    Tensor drv = kernels::concat(batch, 0);
-    Tensor pred = animator.animate(drv);
-    for (int64_t k = 0; k < b; ++k) {
-      Tensor f;
-      if (o.figure_row) {
-        f = animator.figure(k);
-      } else {
-        f = frame_to_image(kernels::slice(pred, 0, k, k + 1));
-        if (o.side_by_side)
-          f = kernels::concat({frame_to_image(source), frame_to_image(kernels::slice(drv, 0, k, k + 1)), f}, 1);
-      }
-      out_frames.push_back(f);
-      if (std::count(grid_at.begin(), grid_at.end(), start + k)) grid_rows.push_back(animator.figure(k));
-      if (o.save_intermediates.empty()) continue;
-      char name[48];
-      std::snprintf(name, sizeof name, "/frame_%05lld.safetensors", (long long)(start + k));
-      save_safetensors(o.save_intermediates + name, animator.intermediates(k), animator.intermediates_metadata());
+// Animates the driving frames `drv` ([B, 3, h, w]; frames first.. of the video) and hands each
+// written frame to `out`; the figures of the frames in `grid_at` go to `grid_rows`, the
+// intermediates to o.save_intermediates.
+void animate_batch(const AnimateOptions& o, Animator& animator, const Tensor& source, const Tensor& drv, int64_t first,
+                   FrameWriter& out, const std::vector<int64_t>& grid_at, std::vector<Tensor>& grid_rows) {
+  Tensor pred = animator.animate(drv);
+  for (int64_t k = 0; k < drv.size(0); ++k) {
+    Tensor f;
+    if (o.figure_row) {
+      f = animator.figure(k);
+    } else {
+      f = frame_to_image(kernels::slice(pred, 0, k, k + 1));
+      if (o.side_by_side)
+        f = kernels::concat({frame_to_image(source), frame_to_image(kernels::slice(drv, 0, k, k + 1)), f}, 1);
     }
+    out.add(f);
+    if (std::count(grid_at.begin(), grid_at.end(), first + k)) grid_rows.push_back(animator.figure(k));
+    if (o.save_intermediates.empty()) continue;
+    char name[48];
+    std::snprintf(name, sizeof name, "/frame_%05lld.safetensors", (long long)(first + k));
+    save_safetensors(o.save_intermediates + name, animator.intermediates(k), animator.intermediates_metadata());
   }
 }
 
@@ -114,12 +110,14 @@ int animate_pairs(const AnimateOptions& o) {
     Tensor source = raw::to_device(kernels::slice(test.load_video(s), 0, 0, 1), m.device);
     Tensor driving = raw::to_device(test.load_video(t), m.device);
     m.animator->set_source(source, kernels::slice(driving, 0, 0, 1));
-    std::vector<Tensor> frames, none;
-    animate_frames(
-        o, *m.animator, source, driving.size(0), [&](int64_t i) { return kernels::slice(driving, 0, i, i + 1); },
-        frames, {}, none);
     std::string out = src_name + "-" + drv_name + ext;
-    write_frames(o.out + "/" + out, frames, 25.0);
+    FrameWriter writer(o.out + "/" + out, 25.0);
+    std::vector<Tensor> none;
+    for (int64_t start = 0; start < driving.size(0); start += o.batch) {
+      int64_t b = std::min<int64_t>(o.batch, driving.size(0) - start);
+      animate_batch(o, *m.animator, source, kernels::slice(driving, 0, start, start + b), start, writer, {}, none);
+    }
+    writer.close();
     list << src_name << "," << drv_name << "," << out << "\n";
   }
   write_file_atomic(o.out + "/pairs.csv", list.str());
@@ -150,22 +148,37 @@ int animate(const AnimateOptions& o) {
     ANIMA_CHECK(g == ".png" || g == ".jpg", "animate: --grid ", o.grid, ": give a .png or .jpg file");
   }
   Tensor source = prepare_frame(read_source_image(o.source, o.source_frame), m.h, m.w, m.device);
-  VideoData driving = read_any_video(o.driving);
-  ANIMA_CHECK(!driving.frames.empty(), "animate: ", o.driving, " has no frames");
-  ANIMA_CHECK(o.best_frame >= 0 && o.best_frame < int(driving.frames.size()), "animate: --best-frame ", o.best_frame,
-              " outside the driving video's ", driving.frames.size(), " frames");
-  m.animator->set_source(source, prepare_frame(driving.frames[size_t(o.best_frame)], m.h, m.w, m.device));
+  ANIMA_CHECK(o.best_frame >= 0, "animate: --best-frame must be >= 0, got ", o.best_frame);
   if (!o.save_intermediates.empty()) make_directories(o.save_intermediates);
-  std::vector<Tensor> out_frames, grid_rows;
-  int64_t n = int64_t(driving.frames.size());
-  animate_frames(
-      o, *m.animator, source, n,
-      [&](int64_t i) { return prepare_frame(driving.frames[size_t(i)], m.h, m.w, m.device); }, out_frames,
-      o.grid.empty() ? std::vector<int64_t>{} : evenly_spaced(n, 6), grid_rows);
-  write_frames(o.out, out_frames, driving.fps);
+  // A bounded pipeline: frames are decoded one at a time, animated o.batch at a time and written
+  // as they come, so memory does not grow with the video. Only the frames before --best-frame
+  // (the reference of the relative motion) wait for it.
+  std::vector<int64_t> grid_at;  // the grid spreads its frames over the whole video: count them first
+  if (!o.grid.empty()) grid_at = evenly_spaced(for_each_video_frame(o.driving, [](const Tensor&, double) {}), 6);
+  std::unique_ptr<FrameWriter> writer;  // opened at the first frame: the rate is the driving video's
+  std::vector<Tensor> pending, grid_rows;
+  int64_t seen = 0, done = 0;
+  double fps = 0;
+  auto flush = [&](size_t count) {
+    animate_batch(o, *m.animator, source, kernels::concat(std::vector<Tensor>(pending.begin(), pending.begin() + count), 0),
+                  done, *writer, grid_at, grid_rows);
+    pending.erase(pending.begin(), pending.begin() + long(count));
+    done += int64_t(count);
+  };
+  for_each_video_frame(o.driving, [&](const Tensor& frame, double rate) {
+    fps = rate;
+    if (!writer) writer = std::make_unique<FrameWriter>(o.out, rate);
+    pending.push_back(prepare_frame(frame, m.h, m.w, m.device));
+    if (seen++ == o.best_frame) m.animator->set_source(source, pending.back());
+    while (seen > o.best_frame && pending.size() >= size_t(o.batch)) flush(size_t(o.batch));
+  });
+  ANIMA_CHECK(o.best_frame < seen, "animate: --best-frame ", o.best_frame, " outside the driving video's ", seen,
+              " frames");
+  if (!pending.empty()) flush(pending.size());
+  writer->close();
   if (!o.grid.empty()) write_image(o.grid, kernels::concat(grid_rows, 0));
-  std::printf("animate (%s): %zu frames at %.2f fps -> %s\n", m.animator->label().c_str(), out_frames.size(),
-              driving.fps > 0 ? driving.fps : 25.0, o.out.c_str());
+  std::printf("animate (%s): %lld frames at %.2f fps -> %s; peak RSS %.1f MiB\n", m.animator->label().c_str(),
+              (long long)writer->count(), fps > 0 ? fps : 25.0, o.out.c_str(), double(peak_resident_bytes()) / (1 << 20));
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // Runs that must not be lost or forked (issue 19): existing run folders, seeds on resume,
 // diverged weights, signals, stale temporary files, bad metadata, unwritable outputs.
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 
 #include <iterator>
@@ -228,3 +229,58 @@ TEST_CASE("train: unreadable videos are skipped, counted and named in the log; a
   CHECK_THROWS_WITH_AS(tools::train(o), doctest::Contains("could be read; the last error"), Error);
   std::system(("rm -rf '" + d + "'").c_str());
 }
+
+TEST_SUITE("tools") {
+
+TEST_CASE("animate: peak memory does not grow with the driving video (decode -> model -> encode, bounded)") {
+  REQUIRE_VIDEO_OR_SKIP();
+  // The anima command beside this test binary, run as a child to measure its peak RSS alone.
+  std::string exe = std::filesystem::read_symlink("/proc/self/exe").parent_path().string() + "/anima";
+  if (::access(exe.c_str(), X_OK) != 0) {
+    test::mark_skipped("no anima binary beside the test binary");
+    return;
+  }
+  std::string d = "/tmp/anima_test_stream_" + std::to_string(::getpid());
+  tools::TrainOptions o = small_run(d);
+  o.max_steps = 1;
+  REQUIRE(tools::train(o) == 0);
+  // Driving videos of 40 and 400 frames at 256 x 256 (decoded frames are 192 KiB each; the model
+  // runs at 32 x 32): holding every frame would add about 70 MiB for the long one.
+  for (int frames : {40, 400}) {
+    std::vector<Tensor> images;
+    for (const PuppetFrame& f : render_puppet_video(4, 1, 0, frames, 256)) images.push_back(f.image);
+    write_video(d + "/drive" + std::to_string(frames) + ".mp4", images, 25.0);
+  }
+  write_image(d + "/source.png", render_puppet_video(1, 0, 0, 1, 32)[0].image);
+  auto peak_rss_mib = [&](int frames) {
+    std::string out = d + "/out" + std::to_string(frames) + ".mp4";
+    std::string drive = d + "/drive" + std::to_string(frames) + ".mp4";
+    std::string ckpt = o.out + "/checkpoint.safetensors", src = d + "/source.png";
+    std::vector<const char*> argv = {exe.c_str(), "animate", "--checkpoint", ckpt.c_str(), "--source", src.c_str(),
+                                     "--driving", drive.c_str(), "--out", out.c_str(), "--device", "cpu", nullptr};
+    std::string report = d + "/report" + std::to_string(frames) + ".txt";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(report.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::execv(exe.c_str(), const_cast<char* const*>(argv.data()));
+      ::_exit(127);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    CHECK(read_video(out).frames.size() == size_t(frames));
+    // The command's own peak (VmHWM after exec: the forked test process's pages do not count).
+    std::string text = read_file_bytes(report);
+    size_t at = text.find("peak RSS ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(text.substr(at + 9));
+  };
+  double short_run = peak_rss_mib(40), long_run = peak_rss_mib(400);
+  INFO("peak RSS: " << short_run << " MiB for 40 frames, " << long_run << " MiB for 400");
+  CHECK(long_run <= 1.2 * short_run);
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
+}  // TEST_SUITE
