@@ -15,6 +15,9 @@ void check_run_config(const RunConfig& c, const TrainSchedule& s, const std::str
               ": dataset_params.frame_shape must be [H, W, C]");
   ANIMA_CHECK(s.batch_size > 0 && s.num_epochs > 0 && s.num_repeats > 0 && s.checkpoint_freq > 0, what,
               ": train_params batch_size, num_epochs, num_repeats and checkpoint_freq must be positive");
+  ANIMA_CHECK(s.batch_size <= 65536 && s.num_epochs <= 1000000 && s.num_repeats <= 100000, what,
+              ": train_params: batch_size at most 65536, num_epochs at most 1000000, num_repeats at most 100000");
+  for (int m : s.epoch_milestones) ANIMA_CHECK(m >= 0, what, ": train_params.epoch_milestones must be >= 0, got ", m);
 }
 
 }  // namespace anima

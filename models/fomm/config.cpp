@@ -63,6 +63,34 @@ void check_values(const FommConfig& c, const std::string& what) {
   finite_nonnegative(t.transform_params.sigma_affine, "train_params.transform_params.sigma_affine");
   finite_nonnegative(t.transform_params.sigma_tps, "train_params.transform_params.sigma_tps");
   in_range(t.transform_params.points_tps, "train_params.transform_params.points_tps", 0, 64);
+  ANIMA_CHECK(t.transform_params.points_tps != 1, what,
+              ": train_params.transform_params.points_tps must be 0 (affine only) or at least 2 (a TPS grid)");
+  // The networks' geometry at the frame size: each hourglass halves its input num_blocks times
+  // (an input divisible by 2^num_blocks), the generator num_down_blocks times, and each
+  // discriminator block takes a 4x4 convolution then a 2x2 pooling.
+  int64_t fh = c.frame_h(), fw = c.frame_w();
+  auto at_scale = [](int64_t side, double scale) {  // AntiAliasInterpolation2d's output size
+    int64_t stride = int64_t(1.0 / scale);
+    return scale == 1.0 ? side : (side + stride - 1) / stride;
+  };
+  auto fits = [&](double scale, int blocks, const char* key) {
+    int64_t h = at_scale(fh, scale), w = at_scale(fw, scale), f = int64_t(1) << blocks;
+    ANIMA_CHECK(h % f == 0 && w % f == 0 && h >= f && w >= f, what, ": model_params.", key, " ", blocks,
+                " needs an input divisible by ", f, ", but it runs at ", h, "x", w, " (frames of ", fh, "x", fw,
+                " at scale ", scale, ")");
+  };
+  fits(kp.scale_factor, kp.num_blocks, "kp_detector_params.num_blocks");
+  fits(g.dense_motion.scale_factor, g.dense_motion.num_blocks, "generator_params.dense_motion_params.num_blocks");
+  fits(1.0, g.num_down_blocks, "generator_params.num_down_blocks");
+  for (double s : d.scales) {
+    int64_t h = at_scale(fh, s), w = at_scale(fw, s);
+    for (int b = 0; b < d.num_blocks; ++b) {
+      ANIMA_CHECK(h >= 4 && w >= 4, what, ": model_params.discriminator_params: ", d.num_blocks, " blocks do not fit ",
+                  at_scale(fh, s), "x", at_scale(fw, s), " inputs (scale ", s, "); block ", b + 1, " gets ", h, "x", w);
+      h -= 3, w -= 3;  // the 4x4 convolution, no padding
+      if (b + 1 < d.num_blocks) h /= 2, w /= 2;  // every block but the last pools
+    }
+  }
   const LossWeights& w = t.loss_weights;
   for (double v : {double(w.generator_gan), double(w.discriminator_gan), double(w.equivariance_value),
                    double(w.equivariance_jacobian)})

@@ -59,7 +59,7 @@ TEST_CASE("configs: the official vox-256 values load and build the official netw
   CHECK(adv.discriminator.use_kp);
   CHECK(adv.train.lr_kp_detector == 0.0);
   CHECK(adv.train.epoch_milestones.empty());
-  CHECK(parse_fomm_config("dataset_params: {image_shape: [128, 96, 3]}\n", "old").dataset.frame_shape[1] == 96);
+  CHECK(parse_fomm_config("dataset_params: {image_shape: [256, 128, 3]}\n", "old").dataset.frame_shape[1] == 128);
   FommConfig small = load_fomm_config(test::source_path("configs/fomm-shapes-64.yaml"));
   CHECK(small.warnings.empty());
   CHECK(small.dataset.frame_shape[0] == 64);
@@ -103,6 +103,12 @@ TEST_CASE("configs: every value is checked, naming the file and the key (issue 1
   fails_with(replaced("num_down_blocks: 2", "num_down_blocks: 40"), "model_params.generator_params.num_down_blocks must be in 0..12");
   CHECK_THROWS_WITH_AS(fomm::parse_fomm_config(replaced("batch_size: 2", "batch_size: 2\n  batch_size: 3"), "dup.yaml"),
                        doctest::Contains("dup.yaml: config: duplicate key 'train_params.batch_size'"), Error);
+  // Geometry that the layers used to reject deep inside (a pooling error, a 1x1 TPS grid) or an
+  // epoch list that ran out of memory (std::bad_alloc).
+  fails_with(replaced("max_features: 32, scale_factor: 0.5, num_blocks: 3}", "max_features: 32, scale_factor: 0.5, num_blocks: 5}"),
+             "model_params.kp_detector_params.num_blocks 5 needs an input divisible by 32, but it runs at 16x16");
+  fails_with(replaced("num_repeats: 2", "num_repeats: 2000000000"), "train_params: batch_size at most 65536, num_epochs at most 1000000, num_repeats at most 100000");
+  fails_with(base + "  transform_params: {points_tps: 1}\n", "train_params.transform_params.points_tps must be 0 (affine only) or at least 2");
   CHECK_NOTHROW(fomm::parse_fomm_config(base, "tiny"));
   // The layer refuses such a scale on its own too, before allocating.
   CHECK_THROWS_WITH_AS(AntiAliasInterpolation2d(3, 1e-6), doctest::Contains("scale must be in [1/256, 1]"), Error);
