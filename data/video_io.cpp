@@ -24,7 +24,6 @@ extern "C" {
 #include <filesystem>
 
 #include "data/image_io.h"
-#include "kernels/shape_ops.h"
 
 namespace anima {
 
@@ -380,7 +379,13 @@ int64_t for_each_video_frame(const std::string& path, const std::function<void(c
   int64_t h = image.size(0), w = image.size(1);
   if (is_square_strip(h, w)) {
     check_frame_count(w / h, path);
-    for (int64_t k = 0; k < w / h; ++k) counted(kernels::slice(image, 1, k * h, (k + 1) * h), 0);
+    for (int64_t k = 0; k < w / h; ++k) {  // frame k: columns k h .. (k + 1) h, copied row by row
+      Tensor frame = Tensor::empty(Shape{h, h, 3}, DType::U8);
+      const uint8_t* src = image.data<uint8_t>();
+      uint8_t* dst = frame.data<uint8_t>();
+      for (int64_t y = 0; y < h; ++y) std::memcpy(dst + y * h * 3, src + (y * w + k * h) * 3, size_t(h) * 3);
+      counted(frame, 0);
+    }
   } else {
     counted(image, 0);
   }

@@ -22,9 +22,18 @@ using namespace anima;
 
 namespace {
 
+// A fresh folder, removed when the test binary exits (whatever the tests' outcome).
 std::string temp_dir(const std::string& name) {
+  struct Created {
+    std::vector<std::string> dirs;
+    ~Created() {
+      for (const std::string& d : dirs) std::system(("rm -rf '" + d + "'").c_str());
+    }
+  };
+  static Created created;
   std::string d = "/tmp/anima_test_" + name + "_" + std::to_string(::getpid());
   std::system(("rm -rf '" + d + "' && mkdir -p '" + d + "'").c_str());
+  if (std::find(created.dirs.begin(), created.dirs.end(), d) == created.dirs.end()) created.dirs.push_back(d);
   return d;
 }
 
