@@ -96,6 +96,11 @@ void check_values(const FommConfig& c, const std::string& what) {
                    double(w.equivariance_jacobian)})
     finite_nonnegative(v, "train_params.loss_weights (generator_gan, discriminator_gan, equivariance_*)");
   for (float v : w.feature_matching) finite_nonnegative(v, "train_params.loss_weights.feature_matching");
+  bool matching = false;
+  for (float v : w.feature_matching) matching = matching || v != 0;
+  ANIMA_CHECK(!matching || int(w.feature_matching.size()) == d.num_blocks, what,
+              ": train_params.loss_weights.feature_matching has ", w.feature_matching.size(),
+              " weights; the discriminator has ", d.num_blocks, " blocks (one weight per block's feature map)");
   for (float v : w.perceptual) finite_nonnegative(v, "train_params.loss_weights.perceptual");
   ANIMA_CHECK(w.perceptual.size() <= 5, what, ": train_params.loss_weights.perceptual has ", w.perceptual.size(),
               " weights; VGG-19's perceptual loss has 5 layers");

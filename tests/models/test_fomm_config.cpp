@@ -107,6 +107,8 @@ TEST_CASE("configs: every value is checked, naming the file and the key (issue 1
   // epoch list that ran out of memory (std::bad_alloc).
   fails_with(replaced("max_features: 32, scale_factor: 0.5, num_blocks: 3}", "max_features: 32, scale_factor: 0.5, num_blocks: 5}"),
              "model_params.kp_detector_params.num_blocks 5 needs an input divisible by 32, but it runs at 16x16");
+  fails_with(replaced("feature_matching: [10, 10, 10]", "feature_matching: [10]"),
+             "train_params.loss_weights.feature_matching has 1 weights; the discriminator has 3 blocks");
   fails_with(replaced("num_repeats: 2", "num_repeats: 2000000000"), "train_params: batch_size at most 65536, num_epochs at most 1000000, num_repeats at most 100000");
   fails_with(base + "  transform_params: {points_tps: 1}\n", "train_params.transform_params.points_tps must be 0 (affine only) or at least 2");
   CHECK_NOTHROW(fomm::parse_fomm_config(base, "tiny"));
