@@ -3,9 +3,11 @@
 // or empty ("key:" with nothing) leaves the field's default; a value of the wrong type is an
 // error naming the dotted key.
 #pragma once
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,9 +85,19 @@ class ConfigSection {
   std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
   // Parses a whole config text into its root mapping; errors name `what` (usually the file).
+  // A config is plain data: one document of at most 1 MiB, nested at most 32 deep, at most 100000
+  // nodes, without anchors, aliases or tags (a hostile file cannot build cycles, alias bombs or a
+  // deep recursion in the YAML library). Checked on the parser's events before the tree is built.
   static YAML::Node load_root(const std::string& text, const std::string& what) {
+    ANIMA_CHECK(text.size() <= (size_t(1) << 20), what, ": ", text.size(), " bytes: a config is at most 1 MiB");
     YAML::Node root;
     try {
+      PlainData check(what);
+      std::istringstream in(text);
+      YAML::Parser parser(in);
+      int documents = 0;
+      while (parser.HandleNextDocument(check))
+        ANIMA_CHECK(++documents == 1, what, ": a config is one YAML document");
       root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       ANIMA_FAIL(what, ": invalid YAML: ", e.what());
@@ -95,6 +107,42 @@ class ConfigSection {
   }
 
  private:
+  // The parser events of a plain-data document, refusing what load_root's comment lists.
+  struct PlainData : YAML::EventHandler {
+    explicit PlainData(const std::string& what) : what(what) {}
+    const std::string& what;
+    int depth = 0;
+    int64_t nodes = 0;
+    void node(YAML::anchor_t anchor, const std::string& tag) {
+      ANIMA_CHECK(++nodes <= 100000, what, ": a config has at most 100000 YAML nodes");
+      ANIMA_CHECK(anchor == YAML::NullAnchor, what, ": YAML anchors and aliases are not allowed in a config");
+      ANIMA_CHECK(tag.empty() || tag == "?" || tag == "!", what, ": YAML tags are not allowed in a config (",
+                  printable(tag), ")");
+    }
+    void open(YAML::anchor_t anchor, const std::string& tag) {
+      node(anchor, tag);
+      ANIMA_CHECK(++depth <= 32, what, ": a config nests at most 32 levels");
+    }
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t anchor) override { node(anchor, ""); }
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {
+      ANIMA_FAIL(what, ": YAML anchors and aliases are not allowed in a config");
+    }
+    void OnScalar(const YAML::Mark&, const std::string& tag, YAML::anchor_t anchor, const std::string&) override {
+      node(anchor, tag);
+    }
+    void OnSequenceStart(const YAML::Mark&, const std::string& tag, YAML::anchor_t anchor,
+                         YAML::EmitterStyle::value) override {
+      open(anchor, tag);
+    }
+    void OnSequenceEnd() override { --depth; }
+    void OnMapStart(const YAML::Mark&, const std::string& tag, YAML::anchor_t anchor,
+                    YAML::EmitterStyle::value) override {
+      open(anchor, tag);
+    }
+    void OnMapEnd() override { --depth; }
+  };
   static bool present(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
   std::string prefix() const { return source_.empty() ? std::string() : source_ + ": "; }
   YAML::Node node_;

@@ -111,6 +111,12 @@ TEST_CASE("configs: every value is checked, naming the file and the key (issue 1
              "train_params.loss_weights.feature_matching has 1 weights; the discriminator has 3 blocks");
   fails_with(replaced("num_repeats: 2", "num_repeats: 2000000000"), "train_params: batch_size at most 65536, num_epochs at most 1000000, num_repeats at most 100000");
   fails_with(base + "  transform_params: {points_tps: 1}\n", "train_params.transform_params.points_tps must be 0 (affine only) or at least 2");
+  // Plain data only: anchors and aliases (cycles, alias bombs), deep nesting, tags, several documents.
+  fails_with("dataset_params: &a {root_dir: x}\nmodel_params: *a\n", "YAML anchors and aliases are not allowed");
+  fails_with(std::string("dataset_params: ") + std::string(100, '[') + std::string(100, ']') + "\n",
+             "a config nests at most 32 levels");
+  fails_with("dataset_params: !!python/object {root_dir: x}\n", "YAML tags are not allowed");
+  fails_with(base + "---\n" + base, "a config is one YAML document");
   CHECK_NOTHROW(fomm::parse_fomm_config(base, "tiny"));
   // The layer refuses such a scale on its own too, before allocating.
   CHECK_THROWS_WITH_AS(AntiAliasInterpolation2d(3, 1e-6), doctest::Contains("scale must be in [1/256, 1]"), Error);
