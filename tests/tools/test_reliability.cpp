@@ -232,6 +232,24 @@ TEST_CASE("train: unreadable videos are skipped, counted and named in the log; a
 
 TEST_SUITE("tools") {
 
+TEST_CASE("video writer: an abandoned write leaves neither the file nor its temporary (issue 19, item 8)") {
+  REQUIRE_VIDEO_OR_SKIP();
+  std::string d = "/tmp/anima_test_writer_" + std::to_string(::getpid());
+  make_directories(d);
+  {
+    VideoWriter w(d + "/x.mp4", 25.0);
+    w.add(Tensor::zeros(Shape{16, 16, 3}, DType::U8));
+    CHECK_THROWS_WITH_AS(w.add(Tensor::zeros(Shape{8, 8, 3}, DType::U8)), doctest::Contains("must all be uint8 [16, 16, 3]"),
+                         Error);
+  }  // destroyed without close(), as when an error unwinds animate
+  CHECK(std::filesystem::is_empty(d));
+  VideoWriter ok(d + "/y.gif", 10.0);
+  for (int k = 0; k < 3; ++k) ok.add(Tensor::zeros(Shape{16, 16, 3}, DType::U8));
+  ok.close();
+  CHECK(read_video(d + "/y.gif").frames.size() == 3);
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
 TEST_CASE("animate: peak memory does not grow with the driving video (decode -> model -> encode, bounded)") {
   REQUIRE_VIDEO_OR_SKIP();
   // The anima command beside this test binary, run as a child to measure its peak RSS alone.
