@@ -95,10 +95,12 @@ void write_frames(const std::string& out, const std::vector<Tensor>& frames, dou
 }
 
 Tensor read_source_image(const std::string& path, int frame) {
-  VideoData v = read_any_video(path);
-  ANIMA_CHECK(frame >= 0 && frame < int(v.frames.size()), "animate: --source-frame ", frame, " outside ", path, "'s ",
-              v.frames.size(), " frames");
-  return v.frames[size_t(frame)];
+  Tensor picked;  // only the wanted frame is kept (the video is streamed)
+  int64_t n = for_each_video_frame(path, [&](const Tensor& f, double) {
+    if (!picked.defined() && frame-- == 0) picked = f;
+  });
+  ANIMA_CHECK(picked.defined(), "animate: --source-frame ", frame + n, " outside ", path, "'s ", n, " frames");
+  return picked;
 }
 
 }  // namespace anima
