@@ -157,10 +157,10 @@ $(TESTS): $(TEST_OBJ) $(TOOL_LIB_OBJ) $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TOOL_LIB_OBJ) $(LIB) $(LDLIBS)
 
 # The test binary prints doctest's report, then our closing line "N passed, N failed, N skipped".
-test: $(TESTS)
+test: $(TESTS) $(ANIMA)
 	@$(TESTS) $(TEST_ARGS)
 
-test-gpu: $(TESTS)
+test-gpu: $(TESTS) $(ANIMA)
 	@ANIMA_REQUIRE_GPU=1 $(TESTS) $(TEST_ARGS)
 
 bench: $(ANIMA)

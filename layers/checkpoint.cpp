@@ -1,5 +1,6 @@
 #include "layers/checkpoint.h"
 
+#include <atomic>
 #include <cmath>
 
 #include "formats/safetensors.h"
@@ -53,7 +54,11 @@ std::string nonfinite_report(const NamedTensors& all) {
          printable(first) + "'";
 }
 
+std::atomic<int64_t> g_written{0};
+
 }  // namespace
+
+int64_t checkpoints_written() { return g_written.load(); }
 
 void save_checkpoint(const std::string& path, const CheckpointParts& parts,
                      std::map<std::string, std::string> metadata) {
@@ -69,6 +74,7 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts,
               " (the run diverged: a learning rate too high?); the previous checkpoint is kept");
   metadata["format"] = kCheckpointFormat;
   save_safetensors(path, all, metadata);
+  ++g_written;
 }
 
 std::map<std::string, std::string> load_checkpoint(const std::string& path, const CheckpointParts& parts, bool strict) {

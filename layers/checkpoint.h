@@ -24,6 +24,9 @@ struct CheckpointParts {
 void save_checkpoint(const std::string& path, const CheckpointParts& parts,
                      std::map<std::string, std::string> metadata = {});
 
+// How many checkpoints this process has written (for tests: a step is saved once).
+int64_t checkpoints_written();
+
 // Loads every listed part (strictly: missing/unexpected/mis-shaped tensors are one error naming
 // them all) and returns the metadata.
 std::map<std::string, std::string> load_checkpoint(const std::string& path, const CheckpointParts& parts,

@@ -54,6 +54,10 @@ std::vector<std::string> source_files() {
 }  // namespace
 
 TEST_CASE("source layout: includes point down the folders' order; no file over 500 lines") {
+  if (!fs::is_directory(anima::test::source_path("tensor"))) {  // a test binary run away from its sources
+    anima::test::mark_skipped("the source tree is not at ANIMA_SOURCE_DIR");
+    return;
+  }
   std::vector<std::string> files = source_files();
   REQUIRE(files.size() > 100);
   int includes = 0;

@@ -117,6 +117,17 @@ TEST_CASE("train: diverged weights are never saved, and a checkpoint with non-fi
   std::system(("rm -rf '" + d + "'").c_str());
 }
 
+TEST_CASE("train: a step that ends the run and an epoch is saved once (a nearly full disk failed the second write)") {
+  std::string d = "/tmp/anima_test_saveonce_" + std::to_string(::getpid());
+  tools::TrainOptions o = small_run(d);
+  o.max_steps = -1;
+  o.epochs = 1;  // the last step ends the epoch (checkpoint_freq 1) and the run
+  int64_t before = checkpoints_written();
+  REQUIRE(tools::train(o) == 0);
+  CHECK(checkpoints_written() - before == 1);
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
 TEST_CASE("train: SIGTERM saves a checkpoint and stops cleanly; stale temporary files of dead runs are removed") {
   std::string d = "/tmp/anima_test_sigterm_" + std::to_string(::getpid());
   tools::TrainOptions o = small_run(d);
