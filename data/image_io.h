@@ -10,7 +10,8 @@
 
 namespace anima {
 
-// PNG, JPEG, BMP, GIF (first frame), TGA, PSD, HDR (tone-mapped), PNM: whatever stb_image reads.
+// PNG, JPEG, BMP and GIF (first frame), told by the bytes; stb_image's other formats are refused
+// (their decoders are not exposed to outside files).
 Tensor read_image(const std::string& path);
 Tensor decode_image(const std::string& bytes, const std::string& what);
 // The container format from the magic bytes ("png", "jpeg", "gif", "bmp", or "unknown").

@@ -31,6 +31,14 @@ TEST_CASE("media limits: a PNG declaring 60000 x 60000 pixels is refused before 
                        Error);
 }
 
+TEST_CASE("images: only PNG, JPEG, BMP and GIF are decoded (a 30-byte 16-bit PGM overflowed stb's heap)") {
+  // The fuzzer's finding (build-fuzz/image-crash-...): P5, 3x2, maxval 2255, truncated data.
+  const unsigned char pgm[] = {'P', '5', 0x0a, '3', ' ', '2', 0x0a, '2', '2', '5', 0x35, 0x0e, 0x97, 0xff, 0xff,
+                               0x01, 0, 0, 0x0e, 0xff, 0xff, 0xce, 0x63, 0x4b, 0x14, 0x31, 0x07, 0x14, 0x2e, 0x54};
+  CHECK_THROWS_WITH_AS(decode_image(std::string(reinterpret_cast<const char*>(pgm), sizeof pgm), "crash.pgm"),
+                       doctest::Contains("crash.pgm: not an image anima reads (PNG, JPEG, BMP or GIF"), Error);
+}
+
 TEST_CASE("media limits: a 100000 x 1 strip is not read as 100000 frames; limits are settable") {
   LimitsScope scope;
   std::string path = "/tmp/anima_test_strip_" + std::to_string(::getpid()) + ".png";

@@ -100,6 +100,9 @@ TEST_CASE("configs: every value is checked, naming the file and the key (issue 1
   fails_with(replaced("lr_generator: 2.0e-3", "lr_generator: .inf"), "train_params lr_generator, lr_discriminator and lr_kp_detector must be finite and >= 0");
   fails_with(replaced("max_features: 32, scale_factor: 0.5, num_blocks: 3}", "max_features: -9, scale_factor: 0.5, num_blocks: 3}"),
              "model_params.kp_detector_params.max_features must be in 1..");
+  // 0 discriminator blocks indexed block -1 ("vector::_M_range_check: __n (which is 18446744073709551615)").
+  fails_with(replaced("num_blocks: 3, sn: True", "num_blocks: 0, sn: True"),
+             "model_params.discriminator_params.num_blocks must be in 1..12, got 0");
   fails_with(replaced("num_down_blocks: 2", "num_down_blocks: 40"), "model_params.generator_params.num_down_blocks must be in 0..12");
   CHECK_THROWS_WITH_AS(fomm::parse_fomm_config(replaced("batch_size: 2", "batch_size: 2\n  batch_size: 3"), "dup.yaml"),
                        doctest::Contains("dup.yaml: config: duplicate key 'train_params.batch_size'"), Error);
