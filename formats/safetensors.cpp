@@ -123,9 +123,9 @@ namespace {
 // What a file that is not safetensors most likely is, from its first bytes (for the message).
 std::string other_format(const unsigned char* b) {
   if (b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4)
-    return " (a zip archive: a PyTorch >= 1.6 checkpoint? convert it with tools/convert_fomm_checkpoint.py)";
+    return " (a zip archive: a PyTorch >= 1.6 checkpoint? `anima convert` turns it into one)";
   if (b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
-    return " (a Python pickle: a legacy PyTorch checkpoint? convert it with tools/convert_fomm_checkpoint.py)";
+    return " (a Python pickle: a legacy PyTorch checkpoint? `anima convert` turns it into one)";
   if (b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return " (a PNG image)";
   return "";
 }

@@ -19,6 +19,9 @@ constexpr const char* kCheckpointFormat = "anima-checkpoint-1";
 struct CheckpointParts {
   std::vector<std::pair<std::string, Module*>> modules;
   std::vector<std::pair<std::string, Adam*>> optimizers;
+  // Name prefixes a file may hold that these modules never use (the refined-masking authors'
+  // "generator.down_blocks."): dropped with a note instead of failing a strict load.
+  std::vector<std::string> unused = {};
 };
 
 void save_checkpoint(const std::string& path, const CheckpointParts& parts,
@@ -28,8 +31,21 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts,
 int64_t checkpoints_written();
 
 // Loads every listed part (strictly: missing/unexpected/mis-shaped tensors are one error naming
-// them all) and returns the metadata.
+// them all) and returns the metadata. The file may be an anima checkpoint or, for modules only, a
+// PyTorch checkpoint with the official state-dict names (formats/tensor_file.h).
 std::map<std::string, std::string> load_checkpoint(const std::string& path, const CheckpointParts& parts,
                                                    bool strict = true);
+
+// What load_weights found.
+struct WeightsReport {
+  std::vector<std::string> loaded, absent;  // module names: loaded strictly / not in the file
+  size_t unread = 0;                        // tensors of other parts (optimiser states, ...) left unread
+  size_t dropped = 0;                       // tensors under parts.unused prefixes
+  std::map<std::string, std::string> metadata;
+  std::string summary(const std::string& path) const;  // one line for the user
+};
+// The module weights a file holds (anima or PyTorch checkpoint; optimisers ignored): each listed
+// module the file has tensors for is loaded strictly; a module it lacks keeps its weights.
+WeightsReport load_weights(const std::string& path, const CheckpointParts& parts);
 
 }  // namespace anima

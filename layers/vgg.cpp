@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "formats/safetensors.h"
+#include "formats/tensor_file.h"
 #include "tensor/trace.h"
 
 namespace anima {
@@ -43,7 +43,9 @@ Vgg19::Vgg19(Generator& gen) {
 }
 
 void Vgg19::load_weights(const std::string& path) {
-  SafetensorsFile f = load_safetensors(path);
+  // torchvision's file also holds the classifier (most of its 548 MB): only "features." is read.
+  SafetensorsFile f =
+      load_tensor_file(path, [](const std::string& n) { return n.find("features.") != std::string::npos; });
   // Find the prefix in front of "features.0.weight" (none for torchvision/timm files).
   std::string prefix;
   bool found = false;

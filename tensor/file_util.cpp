@@ -21,7 +21,10 @@ void check_regular_file(const std::string& path) {
   struct stat st;
   ANIMA_CHECK(::stat(path.c_str(), &st) == 0, path, ": cannot open (", std::strerror(errno), ")");
   ANIMA_CHECK(S_ISREG(st.st_mode), path, ": not a regular file (",
-              S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a pipe" : S_ISCHR(st.st_mode) ? "a device" : "special",
+              S_ISDIR(st.st_mode)    ? "a folder"
+              : S_ISFIFO(st.st_mode) ? "a pipe"
+              : S_ISCHR(st.st_mode)  ? "a device"
+                                     : "special",
               ")");
 }
 
@@ -93,6 +96,16 @@ void make_directories(const std::string& path) {
   std::filesystem::create_directories(path, ec);
   ANIMA_CHECK(!ec && std::filesystem::is_directory(path), path, ": cannot create the folder (",
               ec ? ec.message() : std::string("a file of that name exists"), ")");
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 }  // namespace anima

@@ -18,6 +18,10 @@ void write_file_atomic(const std::string& path, const std::string& bytes);
 // process is gone (a run killed while writing); returns how many. Files of live processes stay.
 int remove_stale_temp_files(const std::string& folder);
 
+// Whether something exists at `path` (stat only), and whether two paths name the same file.
+bool path_exists(const std::string& path);
+bool same_file(const std::string& a, const std::string& b);
+
 // Creates a folder and its missing parents (mkdir -p); an error names the path and the reason.
 void make_directories(const std::string& path);
 

@@ -15,6 +15,7 @@
 #include "tensor/runtime.h"
 #include "tools/animate.h"
 #include "tools/bench.h"
+#include "tools/convert.h"
 #include "tools/data_commands.h"
 #include "tools/evaluate.h"
 #include "tools/inspect.h"
@@ -112,10 +113,17 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   train->add_option("--out", train_opt.out, "run folder")->required();
   train->add_option("--data", train_opt.data, "dataset root (default: dataset_params.root_dir)");
-  train->add_option("--checkpoint", train_opt.checkpoint, "resume from this checkpoint (into --out)")->check(CLI::ExistingFile);
+  train->add_option("--checkpoint", train_opt.checkpoint, "resume from this checkpoint (into --out)")
+      ->check(CLI::ExistingFile);
+  train
+      ->add_option("--init-from", train_opt.init_from,
+                   "start a new run from these weights (an anima checkpoint or an official PyTorch .pth/.pth.tar)")
+      ->check(CLI::ExistingFile);
   train->add_flag("--resume", train_opt.resume, "continue the run in --out from its checkpoint");
   train->add_flag("--force", train_opt.force, "start over in an --out that already holds a run");
-  train->add_option("--vgg", train_opt.vgg, "VGG-19 weights (safetensors) for the perceptual loss")
+  train
+      ->add_option("--vgg", train_opt.vgg,
+                   "VGG-19 weights for the perceptual loss (safetensors, or torchvision's .pth)")
       ->check(CLI::ExistingFile);
   train->add_option("--device", train_opt.device, "auto, cpu or cuda");
   train->add_option("--seed", train_opt.seed, "random seed (default 0; a resumed run keeps its checkpoint's)");
@@ -127,7 +135,7 @@ int main(int argc, char** argv) {
 
   auto* animate = app.add_subcommand("animate", "animate a source image with a driving video (either model)");
   anima::tools::AnimateOptions an;
-  animate->add_option("--checkpoint", an.checkpoint, "checkpoint (ours or a converted official one)")
+  animate->add_option("--checkpoint", an.checkpoint, "checkpoint (anima's, or an official PyTorch .pth/.pth.tar)")
       ->required()
       ->check(CLI::ExistingFile);
   animate->add_option("--config", an.config, "config (default: the one stored in the checkpoint)")
@@ -212,10 +220,20 @@ int main(int argc, char** argv) {
   auto* inspect = app.add_subcommand("inspect", "list a checkpoint's tensors and metadata, or a config's networks");
   std::string inspect_path;
   bool inspect_all = false;
-  inspect->add_option("path", inspect_path, "a .safetensors checkpoint or a .yaml config")
+  inspect->add_option("path", inspect_path, "a checkpoint (.safetensors or PyTorch .pth) or a .yaml config")
       ->required()
       ->check(CLI::ExistingFile);
   inspect->add_flag("--all", inspect_all, "for a config: every tensor's name and shape");
+
+  auto* convert = app.add_subcommand(
+      "convert", "a PyTorch checkpoint (official FOMM, refined-masking, torchvision VGG-19) into an anima one");
+  anima::tools::ConvertOptions conv;
+  convert->add_option("input", conv.in, "a .pth / .pth.tar (or an anima checkpoint)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  convert->add_option("--config", conv.config, "the config the model was trained with (absent: VGG-19 weights)")
+      ->check(CLI::ExistingFile);
+  convert->add_option("--out", conv.out, "output .safetensors")->required();
 
   auto* plot = app.add_subcommand("plot", "draw a run's training curves (log.txt) as a PNG");
   std::string plot_log, plot_out;
@@ -262,6 +280,7 @@ int main(int argc, char** argv) {
     if (train->parsed()) return anima::tools::train(train_opt);
     if (plot->parsed()) return anima::tools::plot_log_file(plot_log, plot_out, plot_opt), 0;
     if (inspect->parsed()) return anima::tools::inspect(inspect_path, inspect_all);
+    if (convert->parsed()) return anima::tools::convert(conv);
     if (animate->parsed()) {
       an.pairs_mode = pairs->count() > 0;
       return anima::tools::animate(an);

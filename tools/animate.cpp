@@ -12,7 +12,7 @@
 #include "data/frame_io.h"
 #include "data/image_io.h"
 #include "data/video_io.h"
-#include "formats/safetensors.h"
+#include "formats/tensor_file.h"
 #include "kernels/elementwise.h"
 #include "kernels/shape_ops.h"
 #include "models/registry.h"
@@ -37,7 +37,7 @@ Loaded load(const std::string& checkpoint, const std::string& config, const std:
   Loaded m;
   auto [text, what] = model_config_text(checkpoint, config);
   m.config = parse_model_config(text, what);
-  auto meta = read_safetensors_metadata(checkpoint);
+  auto meta = read_tensor_file_metadata(checkpoint);
   auto stored = meta.find("model");
   ANIMA_CHECK(stored == meta.end() || stored->second == m.config->kind(), command, ": ", checkpoint, " holds a '",
               stored == meta.end() ? "" : stored->second, "' model, but ", what, " describes a '", m.config->kind(),
@@ -130,9 +130,13 @@ int animate_pairs(const AnimateOptions& o) {
 
 std::pair<std::string, std::string> model_config_text(const std::string& checkpoint, const std::string& config) {
   if (!config.empty()) return {read_file_bytes(config), config};
-  auto meta = read_safetensors_metadata(checkpoint);
+  auto meta = read_tensor_file_metadata(checkpoint);
   auto it = meta.find("config");
-  ANIMA_CHECK(it != meta.end(), checkpoint, ": no config stored in the checkpoint; pass --config");
+  ANIMA_CHECK(it != meta.end(), checkpoint, ": no config stored in the checkpoint; pass --config",
+              meta.count("format") && meta.at("format").rfind("pytorch", 0) == 0
+                  ? " (a PyTorch checkpoint stores none: README, \"Using the official pretrained models\", says "
+                    "which config goes with which file)"
+                  : "");
   return {it->second, checkpoint + " (stored config)"};
 }
 
@@ -160,8 +164,9 @@ int animate(const AnimateOptions& o) {
   int64_t seen = 0, done = 0;
   double fps = 0;
   auto flush = [&](size_t count) {
-    animate_batch(o, *m.animator, source, kernels::concat(std::vector<Tensor>(pending.begin(), pending.begin() + count), 0),
-                  done, *writer, grid_at, grid_rows);
+    animate_batch(o, *m.animator, source,
+                  kernels::concat(std::vector<Tensor>(pending.begin(), pending.begin() + count), 0), done, *writer,
+                  grid_at, grid_rows);
     pending.erase(pending.begin(), pending.begin() + long(count));
     done += int64_t(count);
   };
@@ -178,7 +183,8 @@ int animate(const AnimateOptions& o) {
   writer->close();
   if (!o.grid.empty()) write_image(o.grid, kernels::concat(grid_rows, 0));
   std::printf("animate (%s): %lld frames at %.2f fps -> %s; peak RSS %.1f MiB\n", m.animator->label().c_str(),
-              (long long)writer->count(), fps > 0 ? fps : 25.0, o.out.c_str(), double(peak_resident_bytes()) / (1 << 20));
+              (long long)writer->count(), fps > 0 ? fps : 25.0, o.out.c_str(),
+              double(peak_resident_bytes()) / (1 << 20));
   return 0;
 }
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "formats/safetensors.h"
+#include "formats/tensor_file.h"
 #include "models/registry.h"
 
 namespace anima::tools {
@@ -15,7 +15,7 @@ int inspect(const std::string& path, bool all) {
     model->inspect(all);
     return 0;
   }
-  SafetensorsFile f = load_safetensors(path);
+  SafetensorsFile f = load_tensor_file(path);
   std::printf("%s: %zu tensors\n", path.c_str(), f.tensors.size());
   for (const auto& [k, v] : f.metadata) {
     std::string shown = v.size() > 60 ? v.substr(0, 57) + "..." : v;
@@ -26,7 +26,8 @@ int inspect(const std::string& path, bool all) {
   int64_t total = 0;
   for (const auto& [n, t] : f.tensors) {
     total += t.numel();
-    std::printf("  %-70s %-20s %s\n", n.c_str(), t.shape().str().c_str(), f.stored_dtypes.at(n).c_str());
+    std::printf("  %-70s %-20s %s\n", n.c_str(), t.shape().str().c_str(),
+                (f.stored_dtypes.count(n) ? f.stored_dtypes.at(n) : std::string(dtype_name(t.dtype()))).c_str());
   }
   std::printf("  total elements: %lld\n", (long long)total);
   return 0;

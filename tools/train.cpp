@@ -15,12 +15,12 @@
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "data/loader.h"
+#include "formats/tensor_file.h"
 #include "kernels/cpu_blas.h"
 #include "kernels/cpu_report.h"
 #include "kernels/cuda_libraries.h"
 #include "kernels/math_mode.h"
 #include "models/registry.h"
-#include "formats/safetensors.h"
 #include "tensor/file_util.h"
 #include "tensor/runtime.h"
 #include "tools/plot.h"
@@ -59,6 +59,8 @@ struct ResumePoint {
   uint64_t step = 0, epoch = 0, seed = 0, stream = 0;
 };
 ResumePoint resume_point(const std::string& path) {
+  ANIMA_CHECK(!is_pytorch_file(path), path, ": a PyTorch checkpoint holds no anima training state to continue; ",
+              "start a new run from its weights with --init-from ", path);
   auto meta = read_safetensors_metadata(path);
   ResumePoint r;
   r.step = metadata_integer(meta, "step", path, uint64_t(1) << 50);
@@ -66,16 +68,6 @@ ResumePoint resume_point(const std::string& path) {
   r.seed = metadata_integer(meta, "rng_seed", path, ~uint64_t(0));
   r.stream = metadata_integer(meta, "rng_stream", path, ~uint64_t(0));
   return r;
-}
-
-bool exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-bool same_file(const std::string& a, const std::string& b) {
-  struct stat sa, sb;
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 void append_line(const std::string& path, const std::string& line) {
@@ -96,8 +88,11 @@ int train(const TrainOptions& o) {
   // the random VGG follow the seed, so another --seed would silently fork it.
   ANIMA_CHECK(!(o.resume && !o.checkpoint.empty()), "train: give --resume (continue the run in ", o.out,
               ") or --checkpoint FILE, not both");
+  ANIMA_CHECK(o.init_from.empty() || (!o.resume && o.checkpoint.empty()), "train: --init-from starts a new run from ",
+              "a model's weights; --resume and --checkpoint continue a run: give one of them");
   std::string from = o.resume ? ckpt : o.checkpoint;
-  ANIMA_CHECK(!o.resume || exists(ckpt), "train --resume: ", o.out, " holds no checkpoint.safetensors to continue");
+  ANIMA_CHECK(!o.resume || path_exists(ckpt), "train --resume: ", o.out,
+              " holds no checkpoint.safetensors to continue");
   uint64_t seed = o.seed.value_or(0);
   ResumePoint resume;
   if (!from.empty()) {
@@ -107,7 +102,7 @@ int train(const TrainOptions& o) {
     seed = resume.seed;
   }
   // An existing run folder is continued (--resume, or its own checkpoint) or, with --force, started over.
-  bool holds_run = exists(log) || exists(ckpt);
+  bool holds_run = path_exists(log) || path_exists(ckpt);
   if (holds_run && !(!from.empty() && same_file(from, ckpt))) {
     ANIMA_CHECK(o.force, "train: ", o.out, " already holds a run (log.txt or checkpoint.safetensors); --resume ",
                 "continues it, --force starts over in it, or choose another --out");
@@ -123,7 +118,8 @@ int train(const TrainOptions& o) {
   Device device = resolve_device(o.device, "train");
   make_directories(o.out);
   int stale = remove_stale_temp_files(o.out);  // of runs killed while writing
-  if (stale > 0) std::fprintf(stderr, "train: removed %d temporary file(s) of dead processes in %s\n", stale, o.out.c_str());
+  if (stale > 0)
+    std::fprintf(stderr, "train: removed %d temporary file(s) of dead processes in %s\n", stale, o.out.c_str());
 
   VideoDataset dataset(root, "train", training_dataset_options(cfg.dataset, schedule.num_repeats, seed));
 
@@ -134,6 +130,10 @@ int train(const TrainOptions& o) {
   std::unique_ptr<Trainer> job = model->make_trainer(vgg, gen, device);
 
   int64_t step = 0;
+  if (!o.init_from.empty()) {  // weights only: a new run (epoch 0, fresh optimisers) starts from them
+    WeightsReport r = load_weights(o.init_from, job->checkpoint_parts());
+    std::fprintf(stderr, "train: --init-from %s\n", r.summary(o.init_from).c_str());
+  }
   if (!from.empty()) {
     load_checkpoint(from, job->checkpoint_parts());
     step = int64_t(resume.step);
@@ -141,20 +141,20 @@ int train(const TrainOptions& o) {
   }
   // The config is written once the run is sure to start (a failing checkpoint leaves the folder as it was).
   write_file_atomic(o.out + "/config.yaml", cfg.text);
-  if (!exists(log)) {
-    std::string header =
-        "anima train; commit " + std::string(ANIMA_GIT_COMMIT) + "; " + device_report() + "; " +
-        kernels::cpu_report() + "; " + math_mode_report() + "; device " + device.str() +
-        (device.is_cuda() ? " (" + kernels::cuda_libraries_report() + ")" : std::string()) + "; seed " +
-        std::to_string(seed) + "; data " + root + " (" + std::to_string(dataset.size()) + " videos, " +
-        std::to_string(dataset.skipped()) + " skipped); VGG-19 " +
-        (vgg->pretrained() ? o.vgg : "RANDOM (no weights file)") + "\n--- config ---\n" + cfg.text +
-        "--- end config ---";
+  if (!path_exists(log)) {
+    std::string header = "anima train; commit " + std::string(ANIMA_GIT_COMMIT) + "; " + device_report() + "; " +
+                         kernels::cpu_report() + "; " + math_mode_report() + "; device " + device.str() +
+                         (device.is_cuda() ? " (" + kernels::cuda_libraries_report() + ")" : std::string()) +
+                         "; seed " + std::to_string(seed) + "; data " + root + " (" + std::to_string(dataset.size()) +
+                         " videos, " + std::to_string(dataset.skipped()) + " skipped); VGG-19 " +
+                         (vgg->pretrained() ? o.vgg : "RANDOM (no weights file)") +
+                         (o.init_from.empty() ? "" : "; weights from " + o.init_from) + "\n--- config ---\n" +
+                         cfg.text + "--- end config ---";
     std::ofstream(log) << header << "\n";
   }
   if (!from.empty())
-    append_line(log, "resumed from " + from + " at epoch " + std::to_string(resume.epoch) + ", step " +
-                         std::to_string(step));
+    append_line(
+        log, "resumed from " + from + " at epoch " + std::to_string(resume.epoch) + ", step " + std::to_string(step));
 
   TrainLoader loader(dataset, schedule.batch_size, o.workers, 2 * o.workers, device, step);
   int64_t per_epoch = loader.batches_per_epoch();
@@ -195,7 +195,8 @@ int train(const TrainOptions& o) {
     TrainBatch batch = loader.next();
     for (const std::string& why : batch.skipped) {  // logged when the batch is used: the log stays deterministic
       append_line(log, "step " + std::to_string(step + 1) + ": skipped an unreadable item: " + why);
-      std::fprintf(stderr, "\nwarning: step %lld: skipped an unreadable item: %s\n", (long long)(step + 1), why.c_str());
+      std::fprintf(stderr, "\nwarning: step %lld: skipped an unreadable item: %s\n", (long long)(step + 1),
+                   why.c_str());
     }
     std::map<std::string, Tensor> losses = job->step(batch.source, batch.driving);
     ++step;

@@ -20,6 +20,9 @@ namespace anima::tools {
 
 struct TrainOptions {
   std::string config, out, data, checkpoint, vgg, device = "auto";
+  // A new run starting from these weights (an anima or an official PyTorch checkpoint; modules
+  // only: epoch 0, fresh optimisers), e.g. a 256x256 model fine-tuned at 512x512.
+  std::string init_from;
   // Absent: 0 for a new run, the checkpoint's for a resumed one (a different one is an error).
   std::optional<uint64_t> seed;
   // An --out that already holds a run (log.txt, checkpoint.safetensors) is refused unless `resume`

@@ -50,7 +50,10 @@ class RefinedMaskModel {
 
   void to(Device device);
   void train(bool on);
-  CheckpointParts parts() { return {{{"mask_generator", mask_generator.get()}, {"generator", generator.get()}}, {}}; }
+  // The authors' generator also holds down_blocks (14 tensors) that its forward pass never uses.
+  CheckpointParts parts() {
+    return {{{"mask_generator", mask_generator.get()}, {"generator", generator.get()}}, {}, {"generator.down_blocks."}};
+  }
   const RefinedMaskConfig& config() const { return cfg_; }
 
   std::shared_ptr<MaskGenerator> mask_generator;
