@@ -111,7 +111,9 @@ Tensor chw_to_image(const Tensor& chw) {
       for (int64_t x = 0; x < w; ++x) {
         float v = p[(k * h + y) * w + x];
         v = std::isnan(v) ? 0.f : std::fmin(std::fmax(v, 0.f), 1.f);
-        o[(y * w + x) * c + k] = uint8_t(std::lround(v * 255.f));
+        // v * 255 in float32, ties to even: numpy's rint in skimage's img_as_ubyte, which the
+        // official demo uses (std::nearbyint rounds in the default mode, to nearest even).
+        o[(y * w + x) * c + k] = uint8_t(std::nearbyint(v * 255.f));
       }
   return out;
 }

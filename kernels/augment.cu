@@ -89,6 +89,81 @@ Tensor strip_grid(const Tensor& params, int64_t n, int64_t h, int64_t w, int axi
   return grid;
 }
 
+// ---- P_test as the released code computes it (perturb_test_code) ----
+// OpenCV's fixed-point warp (imgproc/imgwarp.cpp, before 4.11): source positions in 1/32 pixel
+// (INTER_BITS 5), accumulated with AB_BITS 10 fractional bits, bilinear weights in 15 bits
+// (INTER_REMAP_COEF_BITS), each weight set summing to 1 << 15.
+constexpr int kInterBits = 5, kInterTab = 1 << kInterBits, kAbBits = 10, kCoefBits = 15;
+
+// cvRound (saturate_cast<int> of a double): round half to even. The launcher keeps every value
+// far inside int's range.
+ANIMA_HD inline int32_t cv_round(double v) { return int32_t(::rint(v)); }
+
+// The code's quantisation: q = m * 255 in float32, q <= th -> 0, truncated to uint8 (NaN -> 0).
+ANIMA_HD inline int32_t code_quantize(float m, float th) {
+  float q = mul_rn(m, 255.f);
+  if (!(q > th)) return 0;
+  return q >= 255.f ? 255 : int32_t(q);
+}
+
+// One output pixel of warpAffine(quantised mask, M, INTER_LINEAR, BORDER_CONSTANT 0). inv: the
+// destination -> source map (warpAffine's inverse of M). Per row OpenCV rounds
+// X0 = round((inv1 * y + inv2) * 2^10) + 16 once and per column adelta = round(inv0 * x * 2^10);
+// (X0 + adelta) >> 5 is the position in 1/32 pixel: integer part >> 5, fraction & 31.
+struct PTestCodeBody {
+  const float* in;
+  float* out;
+  int64_t h, w;
+  double inv[6];
+  float th;
+  ANIMA_HD void operator()(int64_t idx) const {
+    int64_t x = idx % w, y = (idx / w) % h;
+    const float* src = in + (idx / (w * h)) * h * w;
+    const double ab = double(1 << kAbBits);
+    const int32_t round_delta = (1 << kAbBits) / kInterTab / 2;
+    int32_t x0 = cv_round(mul_rn(add_rn(mul_rn(inv[1], double(y)), inv[2]), ab)) + round_delta;
+    int32_t y0 = cv_round(mul_rn(add_rn(mul_rn(inv[4], double(y)), inv[5]), ab)) + round_delta;
+    int32_t sx32 = (x0 + cv_round(mul_rn(mul_rn(inv[0], double(x)), ab))) >> (kAbBits - kInterBits);
+    int32_t sy32 = (y0 + cv_round(mul_rn(mul_rn(inv[3], double(x)), ab))) >> (kAbBits - kInterBits);
+    int32_t sx = sx32 >> kInterBits, sy = sy32 >> kInterBits;  // floor, also below 0
+    int32_t fx = sx32 & (kInterTab - 1), fy = sy32 & (kInterTab - 1);
+    // OpenCV's BilinearTab_i entry fy * 32 + fx: 32 * ((32 - fx) (32 - fy), fx (32 - fy),
+    // (32 - fx) fy, fx fy), exact, except entry 0, whose 32768 saturates to 32767 in a short and
+    // whose missing unit the table's fix-up adds to the lower-right weight (the same 8-bit result
+    // as 32768, 0, 0, 0; kept to be faithful).
+    int32_t wt[4] = {(kInterTab - fx) * (kInterTab - fy) * 32, fx * (kInterTab - fy) * 32, (kInterTab - fx) * fy * 32,
+                     fx * fy * 32};
+    if (fx == 0 && fy == 0) wt[0] = 32767, wt[3] = 1;
+    // BORDER_CONSTANT 0: each tap outside the mask reads 0, inside taps are kept.
+    int32_t acc = 0;
+    for (int t = 0; t < 4; ++t) {
+      int64_t tx = sx + (t & 1), ty = sy + (t >> 1);
+      if (tx >= 0 && tx < w && ty >= 0 && ty < h) acc += wt[t] * code_quantize(src[ty * w + tx], th);
+    }
+    int32_t v = (acc + (1 << (kCoefBits - 1))) >> kCoefBits;
+    out[idx] = float(v < 0 ? 0 : (v > 255 ? 255 : v)) / 255.f;
+  }
+};
+
+// cv::getRotationMatrix2D((w / 2, h / 2), 0, scale) (the centre as a Point2f, so w / 2 rounded to
+// float), inverted in double as cv::warpAffine inverts it (no WARP_INVERSE_MAP).
+void opencv_scale_inverse(int64_t h, int64_t w, double scale, double inv[6]) {
+  double cx = double(float(double(w) / 2)), cy = double(float(double(h) / 2));
+  double alpha = scale, beta = 0;  // cos(0) * scale, sin(0) * scale
+  double m[6] = {alpha, beta, (1 - alpha) * cx - beta * cy, -beta, alpha, beta * cx + (1 - alpha) * cy};
+  double d = m[0] * m[4] - m[1] * m[3];
+  d = d != 0 ? 1. / d : 0;
+  double a11 = m[4] * d, a22 = m[0] * d;
+  m[0] = a11;
+  m[1] *= -d;
+  m[3] *= -d;
+  m[4] = a22;
+  double b1 = -m[0] * m[2] - m[1] * m[5], b2 = -m[3] * m[2] - m[4] * m[5];
+  m[2] = b1;
+  m[5] = b2;
+  for (int k = 0; k < 6; ++k) inv[k] = m[k];
+}
+
 }  // namespace detail
 
 Tensor poisson(const Shape& shape, double lambda, uint64_t seed, uint64_t stream, Device device) {
@@ -152,6 +227,23 @@ Tensor perturb_test(const Tensor& mask, const Tensor& threshold, double scale) {
   ANIMA_CHECK(scale > 0, "perturb_test: the scale must be positive, got ", scale);
   Tensor kept = threshold_masks(mask, threshold);
   return scale_masks(kept, full(Shape{mask.size(0), 2}, scale, DType::F32, mask.device()));
+}
+
+Tensor perturb_test_code(const Tensor& mask, int threshold255, double scale) {
+  detail::check_masks("perturb_test_code", mask);
+  ANIMA_CHECK(threshold255 >= 0 && threshold255 <= 255, "perturb_test_code: the threshold must be in 0..255, got ",
+              threshold255);
+  int64_t h = mask.size(2), w = mask.size(3);
+  // Source positions (within (W / 2) * (1 + 1 / scale) of the centre) stay well inside OpenCV's
+  // short coordinates, so its saturations never act, and 2^10 times them inside an int.
+  ANIMA_CHECK(std::isfinite(scale) && scale > 0 && double(std::max(h, w)) * std::max(1.0, 1.0 / scale) <= 16384,
+              "perturb_test_code: scale ", scale, " on ", h, "x", w,
+              " masks: need scale > 0 and max(H, W) * max(1, 1 / scale) <= 16384");
+  Tensor out = Tensor::empty(mask.shape(), DType::F32, mask.device());
+  detail::PTestCodeBody body{mask.data<float>(), out.data<float>(), h, w, {}, float(threshold255)};
+  detail::opencv_scale_inverse(h, w, scale, body.inv);
+  parallel_for(mask.device(), mask.numel(), body);
+  return out;
 }
 
 Tensor perturb_train(const Tensor& mask, const Tensor& threshold, double lambda, Generator& gen, double jitter) {

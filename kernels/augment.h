@@ -32,6 +32,15 @@ Tensor scale_masks(const Tensor& mask, const Tensor& factors);
 // shrink by 25% about the centre (scale 0.75). threshold: [N].
 Tensor perturb_test(const Tensor& mask, const Tensor& threshold, double scale = 0.75);
 
+// P_test to the last bit as the authors' released code computes it (perturbation_params.quantize:
+// code). Per mask [N, 1, H, W]: q = m * 255 in float32; q <= threshold255 -> 0; truncated to
+// uint8; then cv2.warpAffine(q, cv2.getRotationMatrix2D((W / 2, H / 2), 0, scale), (W, H),
+// flags=INTER_LINEAR) with the default zero border, in OpenCV's fixed-point arithmetic (source
+// positions in 1/32 pixel, 15-bit bilinear weights, as every OpenCV before 4.11 warps 8-bit
+// images); the result is q' / 255 in float32. threshold255 in 0..255 (the code: 100 faces, 60).
+// Checked bit for bit against OpenCV 4.6 (tests/golden/make_ptest_goldens.py).
+Tensor perturb_test_code(const Tensor& mask, int threshold255, double scale = 0.75);
+
 // P_train (section 3.1). For each axis A (rows, then columns): cut the mask into 6 strips along
 // A at 5 distinct random positions in the central half, scale each strip's content along the
 // other axis by U[0.75, 1.25] about the centre (strip width kept; bilinear, zero fill), then

@@ -290,6 +290,8 @@ std::vector<Entry> kernel_entries(Device dev, int64_t n) {
   e.push_back({"P_test", masks.str(), double(masks.numel()) * f4 * 4, 0, [=] {
                  kernels::perturb_test(m, kernels::row_median(raw::view(m, Shape{n, 64 * 64})));
                }});
+  e.push_back({"P_test (quantize: code)", masks.str(), double(masks.numel()) * f4 * 2, 0,
+               [=] { kernels::perturb_test_code(m, 100); }});
   Tensor occ = input(masks, 0, 1, false);
   e.push_back({"PriorityCut mask (64->256)", masks.str(), double(masks.numel()) * f4 * 6, 0,
                [=] { kernels::prioritycut_mask(m, occ, 0.5, 0.1, 0.5, 256, 256, *pgen); }});

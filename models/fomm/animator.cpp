@@ -70,6 +70,7 @@ NamedTensors FommAnimator::intermediates(int64_t k) {
   if (kp_moved_.jacobian.defined()) t.emplace_back("jacobian_driving", item(kp_moved_.jacobian, k));
   if (out_.motion.occlusion_map.defined()) t.emplace_back("occlusion_map", item(out_.motion.occlusion_map, k));
   t.emplace_back("kp_source", kp_source_.value);
+  t.emplace_back("prediction", item(out_.prediction, k));  // the float frame the PNG/video rounds
   return t;
 }
 

@@ -1,5 +1,6 @@
 #include "models/refined_mask/config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "layers/anti_alias.h"
@@ -24,6 +25,8 @@ void check_hourglass(const std::string& what, const std::string& name, const Hou
 }
 
 }  // namespace
+
+int PerturbationParams::threshold_255() const { return int(std::lround(threshold.value * 255)); }
 
 int64_t RefinedMaskConfig::mask_h() const { return int64_t(std::floor(double(frame_h()) * model.mask_scale)); }
 int64_t RefinedMaskConfig::mask_w() const { return int64_t(std::floor(double(frame_w()) * model.mask_scale)); }
@@ -71,6 +74,7 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
       p.get("poisson_lambda", c.perturbation.poisson_lambda);
       p.get("scale_jitter", c.perturbation.scale_jitter);
       p.get("test_scale", c.perturbation.test_scale);
+      p.get_choice("quantize", c.perturbation.quantize, kPTestQuantizeNames);
     }
     {
       ConfigSection t = top.sub("train_params");
@@ -138,6 +142,21 @@ RefinedMaskConfig parse_refined_mask_config(const std::string& text, const std::
               ": perturbation_params.scale_jitter must be in [0, 1), got ", c.perturbation.scale_jitter);
   ANIMA_CHECK(c.perturbation.test_scale > 0, what, ": perturbation_params.test_scale must be positive, got ",
               c.perturbation.test_scale);
+  if (c.perturbation.quantize == PTestQuantize::Code) {
+    ANIMA_CHECK(!c.perturbation.threshold.median, what,
+                ": perturbation_params.quantize: code thresholds at a fixed 0..255 value as the released code does; "
+                "it needs a number for perturbation_params.threshold (e.g. 0.39215686274509803 = 100/255), not median");
+    double t255 = c.perturbation.threshold.value * 255;
+    if (std::fabs(t255 - std::round(t255)) > 1e-6)
+      c.warnings.push_back("perturbation_params.threshold " + std::to_string(c.perturbation.threshold.value) + " is " +
+                           std::to_string(t255) + "/255; quantize: code thresholds at the nearest integer, " +
+                           std::to_string(c.perturbation.threshold_255()) + "/255");
+    // The kernel's bound on the warp (kernels::perturb_test_code).
+    ANIMA_CHECK(double(std::max(c.mask_h(), c.mask_w())) * std::max(1.0, 1.0 / c.perturbation.test_scale) <= 16384,
+                what, ": perturbation_params.test_scale ", c.perturbation.test_scale, " on ", c.mask_h(), "x",
+                c.mask_w(),
+                " masks is outside what quantize: code supports (max(H, W) * max(1, 1 / test_scale) <= 16384)");
+  }
   const LossParams& w = c.train.loss_weights;
   ANIMA_CHECK(w.perceptual.size() == w.perceptual_layers.size(), what, ": train_params.loss_weights.perceptual has ",
               w.perceptual.size(), " weights for ", w.perceptual_layers.size(), " perceptual_layers");

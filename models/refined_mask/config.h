@@ -52,6 +52,14 @@ struct ModelParams {
   HourglassParams high_res{64, 1024, 5};  // h: U-Net (skip connections)
 };
 
+// How P_test computes its result: "float" (the paper's description) zeroes the pixels below the
+// threshold and shrinks the float mask (bilinear, kernels::perturb_test); code: "code" does what
+// the released code does (kernels::perturb_test_code): the mask as 0..255 intensities, pixels <=
+// the threshold zeroed, truncated to uint8, shrunk by OpenCV's warpAffine (fixed point), / 255.
+enum class PTestQuantize { Float, Code };
+inline constexpr std::pair<PTestQuantize, const char*> kPTestQuantizeNames[] = {{PTestQuantize::Float, "float"},
+                                                                                {PTestQuantize::Code, "code"}};
+
 struct PerturbationParams {
   // rho: "median" (the paper: per mask) or a fixed value in [0, 1] (code: 100/255 faces, 60/255).
   // P_train takes the median of m(A(d)) before its strip and global scalings.
@@ -64,6 +72,11 @@ struct PerturbationParams {
   // (the paper: [0.75, 1.25]); P_test shrinks the thresholded mask by test_scale (the paper: 0.75).
   double scale_jitter = 0.25;
   double test_scale = 0.75;
+  // P_test's arithmetic; "code" needs a fixed threshold (the code's 100/255 or 60/255).
+  PTestQuantize quantize = PTestQuantize::Float;
+  // The fixed threshold in the code's 0..255 units: round(value * 255), halves away from zero
+  // (100/255 -> 100). Only meaningful when !threshold.median.
+  int threshold_255() const;
 };
 
 struct LossParams {

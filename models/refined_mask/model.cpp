@@ -86,9 +86,13 @@ Animation RefinedMaskModel::animate(const Tensor& source, const Tensor& source_m
   o.driving_mask_raw = mask_generator->forward(driving);
   bool perturb = a == Ablation::Full || a == Ablation::NoRef;
   bool refine = a == Ablation::Full || a == Ablation::NoPert;
-  o.perturbed_mask = perturb ? kernels::perturb_test(o.driving_mask_raw.detach(), threshold(o.driving_mask_raw),
-                                                     cfg_.perturbation.test_scale)
-                             : o.driving_mask_raw;
+  const PerturbationParams& pp = cfg_.perturbation;
+  if (!perturb)
+    o.perturbed_mask = o.driving_mask_raw;
+  else if (pp.quantize == PTestQuantize::Code)
+    o.perturbed_mask = kernels::perturb_test_code(o.driving_mask_raw.detach(), pp.threshold_255(), pp.test_scale);
+  else
+    o.perturbed_mask = kernels::perturb_test(o.driving_mask_raw.detach(), threshold(o.driving_mask_raw), pp.test_scale);
   Tensor small = downscale(source);
   o.driving_mask = refine ? generator->refine(small, o.source_mask, o.perturbed_mask) : o.perturbed_mask;
   o.coarse = generator->low_res(small, o.source_mask, o.driving_mask);

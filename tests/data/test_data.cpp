@@ -91,6 +91,12 @@ TEST_CASE("images: PNG round trip, JPEG, format from the bytes, grey to RGB, err
   Tensor chw = image_to_chw(frames[0].image);
   CHECK(chw.shape() == Shape{3, 40, 40});
   CHECK(chw_to_image(chw).to_vector<uint8_t>() == frames[0].image.to_vector<uint8_t>());
+  // Float -> uint8 as skimage's img_as_ubyte (the official demo): v * 255 in float32, ties to even.
+  // 0.5/255*255 etc. are exact .5 ties in float32; 1e-3 off a tie rounds to nearest.
+  std::vector<float> v = {2.5f / 255, 3.5f / 255, 0.5f / 255, 254.5f / 255, 100.5f / 255, 7.5f / 255, -1, 2, NAN};
+  std::vector<uint8_t> want = {2, 4, 0, 254, 100, 8, 0, 255, 0};
+  for (size_t i = 0; i < 6; ++i) REQUIRE(v[i] * 255.f == float(int(v[i] * 255.f)) + 0.5f);  // exact ties
+  CHECK(chw_to_image(Tensor::from_vector<float>(v, Shape{1, 1, int64_t(v.size())})).to_vector<uint8_t>() == want);
   std::ofstream(d + "/junk.png") << "not an image at all";
   CHECK_THROWS_WITH_AS(read_image(d + "/junk.png"), doctest::Contains("not an image anima reads"), Error);
   CHECK_THROWS_WITH_AS(read_image(d + "/missing.png"), doctest::Contains("cannot open"), Error);

@@ -1,5 +1,6 @@
 // The model registry and the one face every model shows the commands (models/common/model.h).
 #include <cmath>
+#include <filesystem>
 
 #include "kernels/random.h"
 #include "kernels/shape_ops.h"
@@ -28,6 +29,24 @@ TEST_CASE("registry: every model's example config parses to its own kind; names,
   CHECK_THROWS_WITH_AS(parse_model_config("model: [a, b]\n", "y.yaml"),
                        doctest::Contains("y.yaml: 'model' must be one of"), Error);
   CHECK(std::string(config_model("model:\n", "z").name) == "fomm");
+}
+
+TEST_CASE("registry: every config shipped in configs/ parses through the registry without a warning") {
+  std::string dir = test::source_path("configs");
+  if (!std::filesystem::is_directory(dir)) {
+    test::mark_skipped("the source tree's configs/ is not here");
+    return;
+  }
+  int seen = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".yaml") continue;
+    INFO(e.path().filename().string());
+    std::unique_ptr<ModelConfig> m = load_model_config(e.path().string());
+    CHECK(m->run().warnings.empty());
+    CHECK(m->run().frame_h() >= 64);
+    ++seen;
+  }
+  CHECK(seen >= 24);
 }
 
 TEST_CASE("model face: each model trains a step, animates and reconstructs through the same calls") {
