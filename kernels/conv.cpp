@@ -111,29 +111,33 @@ Tensor conv2d_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shap
   return dx;
 }
 
-// dW sums over the images: each thread accumulates its images into its own copy of dW (the
-// items are split statically, so the sum is the same on every run with the same thread count),
-// and the copies are added in thread order.
+// dW sums over the images. The images are cut into S contiguous ranges (S from the shapes alone:
+// up to 4, or 2 for weights over 1M values, to bound the copies' memory); each range accumulates
+// its images in order into its own copy of dW, the ranges (and groups) run in parallel, and the
+// copies are added in range order. So the sum is the same at every thread count.
 Tensor conv2d_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Shape& w_shape, const Conv2dParams& p) {
   ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
-  int64_t Co = w_shape[0], Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
-  ConvItems items = conv_items(x.size(0), p.groups, Cog * K * Q);
+  int64_t N = x.size(0), Co = w_shape[0], Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
   int64_t col_size = is_pointwise(g) ? 1 : K * Q, dw_size = Co * K;
+  int64_t ranges = std::min<int64_t>(N, dw_size > (int64_t(1) << 20) ? 2 : 4);
+  ConvItems items = conv_items(ranges, p.groups, (N / ranges) * Cog * K * Q);
   Tensor col = Tensor::empty(Shape{items.threads * col_size});
-  Tensor partial = Tensor::zeros(Shape{items.threads, dw_size});
+  Tensor partial = Tensor::zeros(Shape{ranges, dw_size});
   const float* px = x.data<float>();
   const float* pg = gout.data<float>();
   float* pcol = col.data<float>();
   float* ppart = partial.data<float>();
 #pragma omp parallel for schedule(static) num_threads(items.threads) if (items.parallel())
   for (int64_t it = 0; it < items.count; ++it) {
-    int64_t n = it / p.groups, grp = it % p.groups, t = cpu_thread_index();
-    const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pcol + t * col_size);
-    // dW_g += grad_out (Cog x Q) @ col^T (Q x K)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(Cog), int(K), int(Q), 1.f, pg + (n * Co + grp * Cog) * Q,
-                int(Q), c, int(Q), 1.f, ppart + t * dw_size + grp * Cog * K, int(K));
+    int64_t range = it / p.groups, grp = it % p.groups, t = cpu_thread_index();
+    for (int64_t n = range * N / ranges; n < (range + 1) * N / ranges; ++n) {
+      const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pcol + t * col_size);
+      // dW_g += grad_out (Cog x Q) @ col^T (Q x K)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(Cog), int(K), int(Q), 1.f, pg + (n * Co + grp * Cog) * Q,
+                  int(Q), c, int(Q), 1.f, ppart + range * dw_size + grp * Cog * K, int(K));
+    }
   }
-  if (items.threads == 1) return raw::view(partial, w_shape);
+  if (ranges == 1) return raw::view(partial, w_shape);
   return raw::view(sum(partial, {0}), w_shape);
 }
 

@@ -1,11 +1,14 @@
 #include "kernels/cpu_blas.h"
 
+#include "tensor/error.h"
+
 #include <cblas.h>
 
 #include <strings.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 #ifdef _OPENMP
@@ -36,7 +39,36 @@ const char* cpu_blas_best_kernels() {
   return nullptr;
 }
 
+namespace {
+char** g_argv = nullptr;
+constexpr const char* kDeterministicKernels = "Haswell";
+}  // namespace
+
+bool cpu_blas_deterministic_kernels() {
+  const char* core = openblas_get_corename();
+  return core && strcasecmp(core, kDeterministicKernels) == 0;
+}
+
+void cpu_blas_pin_deterministic() {
+  if (cpu_blas_deterministic_kernels()) return;
+  __builtin_cpu_init();
+  ANIMA_CHECK(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
+              "deterministic mode: the same bits on every x86-64 CPU need AVX2 and FMA, which this CPU lacks");
+  if (g_argv && !std::getenv("ANIMA_BLAS_PINNED")) {
+    setenv("OPENBLAS_CORETYPE", kDeterministicKernels, 1);
+    setenv("ANIMA_BLAS_PINNED", "1", 1);  // the new image does not try again
+    execv("/proc/self/exe", g_argv);
+  }
+  const char* core = openblas_get_corename();
+  ANIMA_FAIL("deterministic mode: OpenBLAS runs its ", core ? core : "unknown", " kernels; the same bits on every ",
+             "x86-64 CPU need its ", kDeterministicKernels,
+             " kernels: start with OPENBLAS_CORETYPE=", kDeterministicKernels);
+}
+
 void cpu_blas_select_kernels(char** argv) {
+  g_argv = argv;
+  for (char** a = argv; a && *a; ++a)
+    if (std::strcmp(*a, "--deterministic") == 0) return cpu_blas_pin_deterministic();
   if (std::getenv("OPENBLAS_CORETYPE")) return;  // also stops a loop if OpenBLAS ignored it
   if (!cpu_blas_kernels_generic()) return;
   const char* better = cpu_blas_best_kernels();

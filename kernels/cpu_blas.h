@@ -28,6 +28,17 @@ void cpu_blas_select_kernels(char** argv);
 // the family this CPU could run instead ("SkylakeX", "Haswell"; null when none is better).
 bool cpu_blas_kernels_generic();
 const char* cpu_blas_best_kernels();
+// Deterministic mode (--deterministic, train_params.deterministic): the same bits on every x86-64
+// CPU with AVX2 and FMA, Intel or AMD, at any thread count. anima's own CPU loops already give
+// them (fixed summation orders, no fused multiply-add, every SIMD width alike); OpenBLAS picks
+// its GEMM kernels per CPU (SkylakeX, Haswell, Zen, ...), whose sums differ, so this mode pins
+// its Haswell kernels (AVX2 + FMA, which every such CPU runs). OpenBLAS reads OPENBLAS_CORETYPE
+// once, when it loads: cpu_blas_pin_deterministic re-executes the program (argv as given to
+// cpu_blas_select_kernels, which calls it for a --deterministic argument) with it set, and throws
+// when it cannot (no AVX2/FMA, or no argv: a test process).
+void cpu_blas_pin_deterministic();
+bool cpu_blas_deterministic_kernels();  // whether OpenBLAS runs the pinned kernels now
+
 // OpenMP's team size for the next parallel region (1 without OpenMP), and this thread's index.
 int cpu_max_threads();
 int cpu_thread_index();

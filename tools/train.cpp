@@ -112,10 +112,12 @@ int train(const TrainOptions& o) {
   std::unique_ptr<ModelConfig> model = load_model_config(o.config);
   RunConfig& cfg = model->run();
   TrainSchedule& schedule = model->schedule();
+  if (schedule.deterministic) set_deterministic(true);  // restored when `modes` ends
   if (o.epochs > 0) schedule.num_epochs = o.epochs;
   for (const std::string& w : cfg.warnings) std::fprintf(stderr, "warning: %s: %s\n", o.config.c_str(), w.c_str());
   std::string root = o.data.empty() ? cfg.dataset.root_dir : o.data;
   Device device = resolve_device(o.device, "train");
+  if (deterministic() && device.is_cpu()) kernels::cpu_blas_pin_deterministic();  // may re-execute anima
   make_directories(o.out);
   int stale = remove_stale_temp_files(o.out);  // of runs killed while writing
   if (stale > 0)

@@ -8,6 +8,7 @@ void read_train_schedule(ConfigSection& t, TrainSchedule& out) {
   t.get("epoch_milestones", out.epoch_milestones);
   t.get("batch_size", out.batch_size);
   t.get("checkpoint_freq", out.checkpoint_freq);
+  t.get("deterministic", out.deterministic);
 }
 
 void check_run_config(const RunConfig& c, const TrainSchedule& s, const std::string& what) {

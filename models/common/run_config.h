@@ -17,6 +17,9 @@ struct TrainSchedule {  // train_params
   std::vector<int> epoch_milestones{60, 90};
   int batch_size = 16;
   int checkpoint_freq = 50;
+  // The same bits on every x86-64 CPU and thread count, and deterministic GPU algorithms
+  // (anima train --deterministic; kernels/cpu_blas.h, kernels/math_mode.h).
+  bool deterministic = false;
 };
 
 struct RunConfig {
