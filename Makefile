@@ -30,7 +30,7 @@ ifeq ($(filter -j%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
 
-DEBIAN_PACKAGES := libopenblas-dev doctest-dev libcli11-dev libstb-dev libyaml-cpp-dev libminizip-dev zlib1g-dev
+DEBIAN_PACKAGES := libopenblas-dev doctest-dev libcli11-dev libstb-dev libyaml-cpp-dev libminizip-dev zlib1g-dev libjpeg62-turbo-dev
 ifeq ($(VIDEO),1)
 DEBIAN_PACKAGES += libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 endif
@@ -52,9 +52,9 @@ ifeq ($(STATIC),1)
 # Everything but glibc linked in, so the binaries start on a bare machine (the GPU-check bundle).
 # libgomp comes from its static archive, so -fopenmp (which adds the shared one) is not passed.
 LDLIBS := $(EXTRA_LDFLAGS) -static-libstdc++ -static-libgcc \
-          -Wl,-Bstatic -lopenblas -lyaml-cpp -lstb -lminizip -lz -lgomp -Wl,-Bdynamic -ldl
+          -Wl,-Bstatic -lopenblas -lyaml-cpp -lstb -ljpeg -lminizip -lz -lgomp -Wl,-Bdynamic -ldl
 else
-LDLIBS := $(EXTRA_LDFLAGS) -fopenmp -lopenblas -lyaml-cpp -lstb -lminizip -lz
+LDLIBS := $(EXTRA_LDFLAGS) -fopenmp -lopenblas -lyaml-cpp -lstb -ljpeg -lminizip -lz
 endif
 ifeq ($(VIDEO),1)
 LDLIBS += -lavformat -lavcodec -lswscale -lavutil
@@ -194,7 +194,7 @@ FUZZ_FLAGS := -std=c++20 -O1 -g -I. -DANIMA_CUDA=0 -DANIMA_VIDEO=1 -fno-omit-fra
               -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRC := $(wildcard tensor/*.cpp formats/*.cpp) models/common/dataset_params.cpp models/common/run_config.cpp \
             models/fomm/config.cpp models/prioritycut/config.cpp models/refined_mask/config.cpp \
-            layers/vgg_layers.cpp data/image_io.cpp data/media_limits.cpp data/video_io.cpp fuzz/stb_impl.cpp
+            layers/vgg_layers.cpp data/image_io.cpp data/jpeg_decode.cpp data/media_limits.cpp data/video_io.cpp fuzz/stb_impl.cpp
 FUZZ_OBJ := $(FUZZ_SRC:%.cpp=build-fuzz/obj/%.o)
 FUZZ_TARGETS := safetensors pytorch config image video
 FUZZ_BIN := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
@@ -218,7 +218,7 @@ build-fuzz/obj/%.o: %.cpp | fuzz-deps
 build-fuzz/obj/fuzz/stb_impl.o: FUZZ_FLAGS := $(filter-out -fsanitize=address$(COMMA)undefined -fno-sanitize-recover=undefined,$(FUZZ_FLAGS)) -fsanitize=address -DNDEBUG
 
 build-fuzz/fuzz_%: fuzz/fuzz_%.cpp $(FUZZ_OBJ)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ -lyaml-cpp -lminizip -lz -lavformat -lavcodec -lswscale -lavutil
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ -lyaml-cpp -ljpeg -lminizip -lz -lavformat -lavcodec -lswscale -lavutil
 
 fuzz: $(FUZZ_BIN)
 

@@ -1,4 +1,5 @@
 #include "data/image_io.h"
+#include "data/jpeg_decode.h"
 #include "data/media_limits.h"
 
 #include <stb/stb_image.h>
@@ -31,6 +32,7 @@ Tensor decode_image(const std::string& bytes, const std::string& what) {
   // its 16-bit PNM path, issue 19).
   std::string format = sniff_image_format(bytes);
   ANIMA_CHECK(format != "unknown", what, ": not an image anima reads (PNG, JPEG, BMP or GIF, told by the bytes)");
+  if (format == "jpeg") return decode_jpeg(bytes, what);  // libjpeg-turbo, not stb (data/jpeg_decode.h)
   // The declared size first: a few bytes can declare gigapixels.
   if (stbi_info_from_memory(data, int(bytes.size()), &w, &h, &channels)) {
     check_image_size(w, h, what);

@@ -4,12 +4,12 @@
 #
 #   bin.tar.xz    bin/anima and bin/anima_tests: built for sm_90 (SASS) + compute_90 (PTX),
 #                 without video IO (VIDEO=0), every library but glibc linked in (STATIC=1: OpenBLAS,
-#                 yaml-cpp, stb, minizip, zlib, libstdc++, libgcc, libgomp, the CUDA runtime). cuBLAS and cuDNN
+#                 yaml-cpp, stb, libjpeg-turbo, minizip, zlib, libstdc++, libgcc, libgomp, the CUDA runtime). cuBLAS and cuDNN
 #                 are not in it: anima opens them at run time (kernels/cuda_libraries.h), and the
 #                 GPU machine has them (PyTorch's pip packages, or the CUDA toolkit).
 #   kit.tar.xz    the fallback, for a GPU machine where those binaries cannot start: the headers
 #                 and static libraries of the Debian packages the build needs (doctest, CLI11, stb,
-#                 yaml-cpp, minizip, zlib, OpenBLAS) plus cuBLAS's and cuDNN's headers, so that gpu_check.sh can
+#                 yaml-cpp, libjpeg-turbo, minizip, zlib, OpenBLAS) plus cuBLAS's and cuDNN's headers, so that gpu_check.sh can
 #                 build there with that machine's nvcc (make ... DEPS=0 EXTRA_CXXFLAGS=-isystem ...).
 #   MANIFEST.txt  commit, build flags, sizes and checksums.
 #
@@ -51,13 +51,14 @@ done
 # The fallback kit: headers and static archives as this machine's Debian packages hold them
 # (links resolved), and the CUDA libraries' headers.
 inc=/usr/include
-cp -rL "$inc/doctest" "$inc/CLI" "$inc/stb" "$inc/yaml-cpp" "$inc/minizip" "$inc/zlib.h" "$inc/zconf.h" "$stage/kit/include/"
+cp -rL "$inc/doctest" "$inc/CLI" "$inc/stb" "$inc/yaml-cpp" "$inc/minizip" "$inc/zlib.h" "$inc/zconf.h" \
+  "$inc/jpeglib.h" "$inc/jerror.h" "$inc/jmorecfg.h" "$inc/x86_64-linux-gnu/jconfig.h" "$stage/kit/include/"
 blas_inc=$(dirname "$(readlink -f "$inc/x86_64-linux-gnu/cblas.h")")
 cp -L "$blas_inc"/cblas.h "$blas_inc"/openblas_config.h "$stage/kit/include/"
 cuda_inc=${CUDA_HOME:-/usr/local/cuda}/include
 cp -L "$cuda_inc"/cublas*.h "$cuda_inc"/cudnn*.h "$stage/kit/include/"
 libdir=/usr/lib/x86_64-linux-gnu
-for a in libopenblas.a libyaml-cpp.a libstb.a libminizip.a libz.a; do cp -L "$libdir/$a" "$stage/kit/lib/"; done
+for a in libopenblas.a libyaml-cpp.a libstb.a libjpeg.a libminizip.a libz.a; do cp -L "$libdir/$a" "$stage/kit/lib/"; done
 
 rm -rf "$out"
 mkdir -p "$out"
