@@ -111,15 +111,18 @@ Tensor conv2d_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shap
   return dx;
 }
 
-// dW sums over the images. The images are cut into S contiguous ranges (S from the shapes alone:
-// up to 4, or 2 for weights over 1M values, to bound the copies' memory); each range accumulates
-// its images in order into its own copy of dW, the ranges (and groups) run in parallel, and the
-// copies are added in range order. So the sum is the same at every thread count.
+// dW sums over the images. The images are cut into two contiguous halves (a fixed count, not one
+// per thread; one range below the parallel threshold); each half accumulates its images in order
+// into its own copy of dW, the halves (and groups) run in parallel, and the copies are added. So
+// the sum is the same at every thread count, and equals what two threads computed when each
+// thread kept its own copy (the runs before 7c11464 on 2-core machines).
 Tensor conv2d_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Shape& w_shape, const Conv2dParams& p) {
   ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
   int64_t N = x.size(0), Co = w_shape[0], Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
   int64_t col_size = is_pointwise(g) ? 1 : K * Q, dw_size = Co * K;
-  int64_t ranges = std::min<int64_t>(N, dw_size > (int64_t(1) << 20) ? 2 : 4);
+  // Small convolutions (below the parallel threshold) sum all images in one range.
+  bool split = N * p.groups > 1 && N * p.groups * Cog * K * Q >= kOmpMinWork;
+  int64_t ranges = split ? std::min<int64_t>(N, 2) : 1;
   ConvItems items = conv_items(ranges, p.groups, (N / ranges) * Cog * K * Q);
   Tensor col = Tensor::empty(Shape{items.threads * col_size});
   Tensor partial = Tensor::zeros(Shape{ranges, dw_size});
