@@ -175,7 +175,7 @@ TEST_CASE("pickle: cycles, deep nesting and repeated keys") {
   CHECK(d.get("a")->integer == 2);
   CHECK(pos == dict.size());
   // Truncated strings and memo keys never stored.
-  for (std::string bad : {std::string("\x80\x02X\xff\x00\x00\x00ab.", 10), std::string("\x80\x02h\x05.", 5),
+  for (std::string bad : {std::string("\x80\x02X\xff\x00\x00\x00" "ab.", 10), std::string("\x80\x02h\x05.", 5),
                           std::string("\x80\x09N.", 4), std::string("\x80\x02(.", 4)}) {
     pos = 0;
     CHECK_THROWS_AS(u.load(reinterpret_cast<const unsigned char*>(bad.data()), bad.size(), pos), Error);
