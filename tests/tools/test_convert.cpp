@@ -30,11 +30,6 @@ std::string fresh_dir(const char* tag) {
   return d;
 }
 
-bool same_bytes(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
-         std::memcmp(a.data_ptr(), b.data_ptr(), size_t(a.numel()) * dtype_size(a.dtype())) == 0;
-}
-
 const Tensor& entry(const NamedTensors& state, const std::string& name) {
   for (const auto& [n, t] : state)
     if (n == name) return t;
@@ -57,7 +52,7 @@ TEST_CASE("convert: an official-layout FOMM checkpoint becomes the checkpoint th
     for (const auto& [name, t] : want.tensors) {
       INFO(name);
       REQUIRE(got.find(name) != nullptr);
-      CHECK(same_bytes(*got.find(name), t));
+      CHECK(test::bit_equal(*got.find(name), t));
     }
     CHECK(got.metadata.at("model") == "fomm");
     CHECK(got.metadata.at("epoch") == "7");
@@ -104,7 +99,7 @@ TEST_CASE("convert: a refined-masking authors' checkpoint (with the 14 unused do
     }
     INFO(name);
     REQUIRE(got.find(name) != nullptr);
-    CHECK(same_bytes(*got.find(name), t));
+    CHECK(test::bit_equal(*got.find(name), t));
   }
   CHECK(got.metadata.at("epoch") == "41");
   CHECK(got.metadata.at("model") == "refined_mask");
@@ -126,12 +121,12 @@ TEST_CASE("vgg: torchvision's file layout (features and classifier) loads as --v
   CHECK(loaded.pretrained());
   for (const auto& [n, t] : original.state_dict()) {
     INFO(n);
-    CHECK(same_bytes(entry(loaded.state_dict(), n), t));
+    CHECK(test::bit_equal(entry(loaded.state_dict(), n), t));
   }
   REQUIRE(tools::convert({d + "/vgg19.pth", "", d + "/vgg19.safetensors"}) == 0);
   Vgg19 again;
   again.load_weights(d + "/vgg19.safetensors");
-  for (const auto& [n, t] : original.state_dict()) CHECK(same_bytes(entry(again.state_dict(), n), t));
+  for (const auto& [n, t] : original.state_dict()) CHECK(test::bit_equal(entry(again.state_dict(), n), t));
   std::system(("rm -rf '" + d + "'").c_str());
 }
 
