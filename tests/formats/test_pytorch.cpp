@@ -19,9 +19,7 @@ std::string pt(const std::string& name) { return test::golden_path("pytorch/" + 
 // Bit-exact equality of two tensors (dtype, shape and bytes).
 void check_same(const std::string& name, const Tensor& got, const Tensor& want) {
   INFO("tensor " << name);
-  REQUIRE(got.dtype() == want.dtype());
-  REQUIRE(got.shape() == want.shape());
-  CHECK(std::memcmp(got.data_ptr(), want.data_ptr(), size_t(got.numel()) * dtype_size(got.dtype())) == 0);
+  CHECK(test::bit_equal(got, want));
 }
 
 void check_matches_expected(const PyTorchFile& f, const std::string& expected_file) {
