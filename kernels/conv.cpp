@@ -44,7 +44,8 @@ const float* im2col(const ops::ConvGeometry& g, const float* x, float* col) {
 
 // The CPU convolution is im2col + one single-threaded GEMM per image and group (cpu_blas.h). The
 // images and groups run in parallel, each thread with its own column buffer; a single item
-// parallelises its im2col / col2im instead (the nested regions then run on one thread).
+// (batch 1) parallelises its im2col / col2im and splits its GEMM among the threads (cpu_sgemm)
+// instead (inside the parallel loop those run on one thread).
 struct ConvItems {
   int64_t count, threads;
   bool parallel() const { return threads > 1; }
@@ -77,8 +78,7 @@ Tensor conv2d_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Co
     if (pb)
       for (int64_t co = 0; co < Cog; ++co) std::fill(o + co * Q, o + (co + 1) * Q, pb[grp * Cog + co]);
     const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pcol + cpu_thread_index() * col_size);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(Cog), int(Q), int(K), 1.f, pw + grp * Cog * K, int(K), c,
-                int(Q), pb ? 1.f : 0.f, o, int(Q));
+    cpu_sgemm(false, false, Cog, Q, K, 1.f, pw + grp * Cog * K, K, c, Q, pb ? 1.f : 0.f, o, Q);
   }
   return out;
 }
@@ -100,8 +100,7 @@ Tensor conv2d_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shap
     float* dst = pdx + (n * p.groups + grp) * g.C * g.H * g.W;
     float* pc = direct ? dst : pcol + cpu_thread_index() * K * Q;
     // col = W_g^T @ grad_out (K x Q); a pointwise conv writes it straight into dx.
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(Q), int(Cog), 1.f, pw + grp * Cog * K, int(K),
-                pg + (n * Co + grp * Cog) * Q, int(Q), 0.f, pc, int(Q));
+    cpu_sgemm(true, false, K, Q, Cog, 1.f, pw + grp * Cog * K, K, pg + (n * Co + grp * Cog) * Q, Q, 0.f, pc, Q);
     if (!direct) {
       std::fill(dst, dst + g.C * g.H * g.W, 0.f);
 #pragma omp parallel for schedule(static) if (K * Q >= kOmpMinWork)
@@ -136,8 +135,8 @@ Tensor conv2d_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Sha
     for (int64_t n = range * N / ranges; n < (range + 1) * N / ranges; ++n) {
       const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pcol + t * col_size);
       // dW_g += grad_out (Cog x Q) @ col^T (Q x K)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(Cog), int(K), int(Q), 1.f, pg + (n * Co + grp * Cog) * Q,
-                  int(Q), c, int(Q), 1.f, ppart + range * dw_size + grp * Cog * K, int(K));
+      cpu_sgemm(false, true, Cog, K, Q, 1.f, pg + (n * Co + grp * Cog) * Q, Q, c, Q, 1.f,
+                ppart + range * dw_size + grp * Cog * K, K);
     }
   }
   if (ranges == 1) return raw::view(partial, w_shape);

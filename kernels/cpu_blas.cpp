@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 
@@ -76,6 +78,43 @@ void cpu_blas_select_kernels(char** argv) {
   setenv("OPENBLAS_CORETYPE", better, 1);
   execv("/proc/self/exe", argv);
   unsetenv("OPENBLAS_CORETYPE");  // the re-exec failed: carry on with the generic kernels
+}
+
+namespace {
+// Below this many multiply-adds a GEMM stays whole (a parallel region costs a few microseconds;
+// OpenBLAS's small-matrix kernels, whose sums may be ordered otherwise, are for far smaller ones).
+constexpr int64_t kSplitGemmMinWork = int64_t(1) << 24;
+// Column (row) blocks are multiples of this: whole cache lines of C, whole kernel tiles.
+constexpr int64_t kSplitAlign = 16;
+
+void sgemm_call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K),
+              alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
+}
+}  // namespace
+
+void cpu_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  cpu_blas_single_thread();
+  int64_t threads = 1;
+#ifdef _OPENMP
+  if (!omp_in_parallel() && M * N * K >= kSplitGemmMinWork) threads = omp_get_max_threads();
+#endif
+  bool by_columns = N >= 2 * kSplitAlign * threads;
+  bool by_rows = !by_columns && M >= 2 * kSplitAlign * threads;
+  if (threads < 2 || (!by_columns && !by_rows)) return sgemm_call(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  int64_t extent = by_columns ? N : M;
+  int64_t block = (extent / threads + kSplitAlign - 1) / kSplitAlign * kSplitAlign;
+  int64_t blocks = (extent + block - 1) / block;
+#pragma omp parallel for schedule(static) num_threads(int(blocks))
+  for (int64_t b = 0; b < blocks; ++b) {
+    int64_t lo = b * block, n = std::min(block, extent - lo);
+    if (by_columns)  // columns lo.. of op(B) and C
+      sgemm_call(ta, tb, M, n, K, alpha, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+    else  // rows lo.. of op(A) and C
+      sgemm_call(ta, tb, n, N, K, alpha, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
+  }
 }
 
 int cpu_max_threads() {

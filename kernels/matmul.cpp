@@ -95,13 +95,12 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const float* pb = b.data<float>();
   float* pc = c.data<float>();
   if (a.device().is_cpu()) {
-    cpu_blas_single_thread();  // the batch items run in parallel instead (cpu_blas.h)
+    // The batch items run in parallel; a single one splits its GEMM among the threads (cpu_blas.h).
     bool parallel = p.batch > 1 && p.batch * p.M * p.N * p.K >= kOmpMinWork;
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t i = 0; i < p.batch; ++i)
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(p.M), int(p.N),
-                  int(p.K), 1.f, pa + i * p.a_batch_stride, int(lda), pb + i * p.b_batch_stride, int(ldb), 0.f,
-                  pc + i * p.M * p.N, int(p.N));
+      cpu_sgemm(ta, tb, p.M, p.N, p.K, 1.f, pa + i * p.a_batch_stride, lda, pb + i * p.b_batch_stride, ldb, 0.f,
+                pc + i * p.M * p.N, p.N);
     return c;
   }
 #if ANIMA_CUDA

@@ -39,6 +39,9 @@ struct State {
   Counters cuda;
   // CUDA free lists: rounded size -> cached blocks of exactly that size.
   std::unordered_map<size_t, std::vector<void*>> cuda_free;
+  // Large CPU blocks kept for reuse (cpu_cache_put), oldest first, and their total size.
+  std::vector<std::pair<size_t, void*>> cpu_free;
+  size_t cpu_cached = 0;
 };
 
 State& state() {
@@ -47,7 +50,42 @@ State& state() {
 }
 
 size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
-size_t cpu_block_size(size_t nbytes) { return round_up(nbytes == 0 ? 1 : nbytes, kCpuAlign); }
+
+// CPU blocks from this size up are above glibc's largest mmap threshold (tune_host_malloc): each
+// malloc maps fresh pages and each free unmaps them, so every use of, say, a 256x256 im2col
+// buffer page-faulted 150 MB of zeroed pages in again (a sixth of a vox-256 animation frame in
+// the kernel, perf). Such blocks, rounded to 2 MiB, are cached as the CUDA ones are: freed
+// blocks wait in a list for a request of the same size, the oldest given back to the OS once the
+// list holds more than kCpuCacheLimit. Smaller blocks stay in malloc's heap.
+constexpr size_t kCpuCacheMin = size_t(32) << 20, kCpuCacheStep = size_t(2) << 20;
+constexpr size_t kCpuCacheLimit = size_t(512) << 20;
+
+size_t cpu_block_size(size_t nbytes) {
+  size_t n = round_up(nbytes == 0 ? 1 : nbytes, kCpuAlign);
+  return n >= kCpuCacheMin ? round_up(n, kCpuCacheStep) : n;
+}
+
+void release_cpu_cached_locked(State& st, size_t keep) {
+  size_t drop = 0;
+  while (drop < st.cpu_free.size() && st.cpu_cached > keep) {
+    std::free(st.cpu_free[drop].second);
+    st.cpu_cached -= st.cpu_free[drop].first;
+    ++drop;
+  }
+  st.cpu_free.erase(st.cpu_free.begin(), st.cpu_free.begin() + ptrdiff_t(drop));
+}
+
+// A cached block of exactly n bytes (the most recently freed), or null.
+void* cpu_cache_take_locked(State& st, size_t n) {
+  for (size_t i = st.cpu_free.size(); i-- > 0;) {
+    if (st.cpu_free[i].first != n) continue;
+    void* p = st.cpu_free[i].second;
+    st.cpu_free.erase(st.cpu_free.begin() + ptrdiff_t(i));
+    st.cpu_cached -= n;
+    return p;
+  }
+  return nullptr;
+}
 
 #if ANIMA_CUDA
 void release_cached_locked(State& st) {
@@ -126,9 +164,14 @@ void* allocate(Device device, size_t nbytes) {
   State& st = state();
   if (device.is_cpu()) {
     size_t n = cpu_block_size(nbytes);
-    void* p = std::aligned_alloc(kCpuAlign, n);
-    ANIMA_CHECK(p != nullptr, "allocate: out of host memory allocating ", nbytes, " bytes");
     std::lock_guard<std::mutex> lock(st.mutex);
+    void* p = n >= kCpuCacheMin ? cpu_cache_take_locked(st, n) : nullptr;
+    if (!p) p = std::aligned_alloc(kCpuAlign, n);
+    if (!p && st.cpu_cached > 0) {  // give the cache back to the OS and try once more
+      release_cpu_cached_locked(st, 0);
+      p = std::aligned_alloc(kCpuAlign, n);
+    }
+    ANIMA_CHECK(p != nullptr, "allocate: out of host memory allocating ", nbytes, " bytes");
     st.cpu.on_alloc(n);
     return p;
   }
@@ -145,8 +188,15 @@ void deallocate(Device device, void* ptr, size_t nbytes) {
   State& st = state();
   std::lock_guard<std::mutex> lock(st.mutex);
   if (device.is_cpu()) {
-    std::free(ptr);
-    st.cpu.on_free(cpu_block_size(nbytes));
+    size_t n = cpu_block_size(nbytes);
+    st.cpu.on_free(n);
+    if (n < kCpuCacheMin || n > kCpuCacheLimit) {
+      std::free(ptr);
+      return;
+    }
+    st.cpu_free.emplace_back(n, ptr);
+    st.cpu_cached += n;
+    release_cpu_cached_locked(st, kCpuCacheLimit);
     return;
   }
   size_t n = cuda_bucket_size(nbytes);
@@ -193,9 +243,10 @@ void reset_peak_memory(Device device) {
 }
 
 void empty_cache() {
-#if ANIMA_CUDA
   State& st = state();
   std::lock_guard<std::mutex> lock(st.mutex);
+  release_cpu_cached_locked(st, 0);
+#if ANIMA_CUDA
   release_cached_locked(st);
 #endif
 }

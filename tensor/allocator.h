@@ -1,5 +1,7 @@
 // Memory for tensors.
-// - CPU: 64-byte aligned blocks (cache line, AVX-512 friendly), size rounded up to 64.
+// - CPU: 64-byte aligned blocks (cache line, AVX-512 friendly), size rounded up to 64. Blocks of
+//   32 MiB and more (above glibc's mmap threshold) round up to 2 MiB and are cached on free, up
+//   to 512 MiB of them, for the next request of the same size (allocator.cpp says why).
 // - CUDA: a caching allocator. Freed blocks go to a free list keyed by their rounded size and are
 //   handed out again, so a training step in steady state does no cudaMalloc/cudaFree. Sizes under
 //   1 MiB round up to a power of two (at least 512 B); larger sizes to a multiple of 2 MiB. When
@@ -33,7 +35,7 @@ MemoryStats memory_stats(Device device);
 // where that is not available.
 int64_t peak_resident_bytes();
 void reset_peak_memory(Device device);
-// Returns cached CUDA blocks to the driver.
+// Returns cached CUDA blocks to the driver and cached large CPU blocks to the OS.
 void empty_cache();
 
 // Rounding used by the CUDA caching allocator (exposed for tests).

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
                    "animation batch sizes, e.g. 1,32 (default: the training batch)")
       ->delimiter(',')
       ->check(CLI::PositiveNumber);
+  bench_model->add_flag("--skip-train", model_opt.skip_train, "time the animation only (no training step)");
   // Which CPU convolution algorithm the benchmarks run (kernels/conv.h), to compare them.
   std::string cpu_conv = "auto";
   for (CLI::App* sub : {bench_ops, bench_kernels, bench_model})

@@ -389,11 +389,13 @@ void time_model(const char* model, const BenchModelOptions& o, int64_t b, int64_
               dev.is_cuda() ? "timed with CUDA events" : "timed with the host clock");
   // The machine's ceilings in the same run, for reading the figures below against.
   std::printf("%s\n", measure_ceilings(dev, 5).text.c_str());
-  reset_peak_memory(dev);
-  Timing step = time_runs(train_step, o.steps, dev);
-  std::printf(
-      "training step: %.1f ms (median of %d after a warm-up; fastest %.1f, slowest %.1f), peak memory %.1f MiB\n",
-      step.median, o.steps, step.min, step.max, double(memory_stats(dev).peak) / (1 << 20));
+  if (!o.skip_train) {
+    reset_peak_memory(dev);
+    Timing step = time_runs(train_step, o.steps, dev);
+    std::printf(
+        "training step: %.1f ms (median of %d after a warm-up; fastest %.1f, slowest %.1f), peak memory %.1f MiB\n",
+        step.median, o.steps, step.min, step.max, double(memory_stats(dev).peak) / (1 << 20));
+  }
   NoGradGuard no_grad;
   to_inference();
   std::vector<int> batches = o.anim_batches;

@@ -31,6 +31,7 @@ struct BenchModelOptions {
   int batch = 0;                  // 0: the config's batch size
   int steps = 3;                  // timed training steps and animation batches (after one warm-up each)
   std::vector<int> anim_batches;  // animation batch sizes to time (empty: the training batch)
+  bool skip_train = false;        // time the animation only
 };
 // `anima bench model --model fomm|refined-mask`: training-step time and peak memory, and animation
 // frames/s, for the model the config describes.
