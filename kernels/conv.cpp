@@ -1,12 +1,9 @@
 #include "kernels/conv.h"
 
-#include <cblas.h>
-
 #include <algorithm>
-#include <atomic>
-#include <utility>
 
 #include "kernels/conv_ops.h"
+#include "kernels/conv_winograd.h"
 #include "kernels/cpu_blas.h"
 #include "kernels/cudnn_backend.h"
 #include "kernels/elementwise.h"
@@ -15,8 +12,6 @@
 
 namespace anima::kernels {
 namespace {
-
-std::atomic<CpuConvAlgo> g_cpu_conv_algo{CpuConvAlgo::Auto};
 
 void check_inputs(const char* op, const Tensor& x, const Tensor& w) {
   check_same_device(op, {&x, &w});
@@ -263,24 +258,37 @@ bool tiled_input_gradient_applies(const ops::ConvGeometry& g) {
 // per group; im2col for everything else, 1x1 stride-1 convolutions included (a plain GEMM on x).
 constexpr int64_t kRowsMaxOutChannels = 4;
 
-enum class Path { Im2col, Rows, Tiled };
+// Winograd F(2x2, 3x3) (conv_winograd.h) from 16 input and output channels and 1024 2x2 output
+// blocks (over the batch) up, instead of im2col; with fewer blocks its GEMMs are too narrow
+// (bench/RESULTS.md, "Winograd"). The weight gradient stays on im2col.
+bool winograd_pays(const ops::ConvGeometry& g, int64_t N, int64_t Cog) {
+  return g.C >= 16 && Cog >= 16 && N * ((g.Ho + 1) / 2) * ((g.Wo + 1) / 2) >= 1024;
+}
+
+enum class Path { Im2col, Rows, Tiled, Winograd };
 
 // tiled_ok: the tiled kernel computes this convolution; tiled_max: the most output channels per
 // group for which Auto takes it.
-Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, int64_t tiled_max) {
-  switch (g_cpu_conv_algo.load(std::memory_order_relaxed)) {
+// winograd_ok: Winograd computes it (forward and input gradient only); N: the batch.
+Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, int64_t tiled_max, bool winograd_ok = false,
+                 int64_t N = 1) {
+  switch (cpu_conv_algo()) {
     case CpuConvAlgo::Im2col:
       return Path::Im2col;
     case CpuConvAlgo::DirectRows:
       return Path::Rows;
     case CpuConvAlgo::DirectTiled:
       return tiled_ok ? Path::Tiled : Path::Rows;
+    case CpuConvAlgo::Winograd:
+      if (winograd_ok) return Path::Winograd;
+      break;  // elsewhere Auto's choice
     case CpuConvAlgo::Auto:
       break;
   }
   bool few_outputs = Cog <= kRowsMaxOutChannels;
   if (is_pointwise(g)) return Path::Im2col;
   if (tiled_ok && Cog <= tiled_max && (g.Wo >= ops::kTile || few_outputs)) return Path::Tiled;
+  if (winograd_ok && winograd_pays(g, N, Cog)) return Path::Winograd;
   return few_outputs ? Path::Rows : Path::Im2col;
 }
 
@@ -295,22 +303,49 @@ Tensor conv2d_tiled_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, co
 // dx = the stride-1 convolution of the output gradient with the kernel flipped in both axes and
 // its channel axes swapped (w'[grp][c][co][i][j] = w[grp][co][c][kh-1-i][kw-1-j]), padding
 // (k - 1) d - p.
-Tensor conv2d_tiled_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shape& x_shape,
-                                       const Conv2dParams& p) {
-  ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
-  int64_t Co = w.size(0), Cog = Co / p.groups, kk = g.kh * g.kw;
-  Tensor wt = Tensor::empty(Shape{p.groups * g.C, Cog, g.kh, g.kw});
+struct InputGradientConv {
+  Tensor wt;             // [groups * g.C, Cog, kh, kw]: w flipped, its channel axes swapped
+  ops::ConvGeometry gt;  // gout -> dx
+};
+InputGradientConv input_gradient_conv(const ops::ConvGeometry& g, const Tensor& w, int64_t groups) {
+  int64_t Co = w.size(0), Cog = Co / groups, kk = g.kh * g.kw;
+  Tensor wt = Tensor::empty(Shape{groups * g.C, Cog, g.kh, g.kw});
   const float* pw = w.data<float>();
   float* pwt = wt.data<float>();
-  for (int64_t grp = 0; grp < p.groups; ++grp)
+  for (int64_t grp = 0; grp < groups; ++grp)
     for (int64_t c = 0; c < g.C; ++c)
       for (int64_t co = 0; co < Cog; ++co)
         for (int64_t t = 0; t < kk; ++t)
           pwt[((grp * g.C + c) * Cog + co) * kk + t] = pw[((grp * Cog + co) * g.C + c) * kk + (kk - 1 - t)];
   ops::ConvGeometry gt{Cog,  g.Ho, g.Wo, g.kh, g.kw, g.H, g.W, 1, 1, (g.kh - 1) * g.dh - g.ph, (g.kw - 1) * g.dw - g.pw,
                        g.dh, g.dw};
+  return {wt, gt};
+}
+
+Tensor conv2d_tiled_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shape& x_shape,
+                                       const Conv2dParams& p) {
+  ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
+  InputGradientConv t = input_gradient_conv(g, w, p.groups);
   Tensor dx = Tensor::empty(x_shape, DType::F32, Device::cpu());
-  tiled_forward(gt, x_shape[0], p.groups, g.C, gout.data<float>(), pwt, nullptr, dx.data<float>());
+  tiled_forward(t.gt, x_shape[0], p.groups, g.C, gout.data<float>(), t.wt.data<float>(), nullptr, dx.data<float>());
+  return dx;
+}
+
+Tensor conv2d_winograd_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
+                           const Shape& out_shape) {
+  Tensor out = Tensor::empty(out_shape, DType::F32, Device::cpu());
+  winograd::forward(geometry(x.shape(), w.shape(), out_shape, p), x.size(0), w.size(0), x.data<float>(),
+                    w.data<float>(), bias.defined() ? bias.data<float>() : nullptr, out.data<float>());
+  return out;
+}
+
+// As the tiled one: a stride-1 convolution of gout with the flipped kernel.
+Tensor conv2d_winograd_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shape& x_shape,
+                                          const Conv2dParams& p) {
+  ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
+  InputGradientConv t = input_gradient_conv(g, w, 1);
+  Tensor dx = Tensor::empty(x_shape, DType::F32, Device::cpu());
+  winograd::forward(t.gt, x_shape[0], g.C, gout.data<float>(), t.wt.data<float>(), nullptr, dx.data<float>());
   return dx;
 }
 
@@ -394,46 +429,6 @@ Tensor conv2d_direct_backward_weight_cpu(const Tensor& gout, const Tensor& x, co
 
 }  // namespace
 
-void set_cpu_conv_algo(CpuConvAlgo algo) { g_cpu_conv_algo.store(algo, std::memory_order_relaxed); }
-CpuConvAlgo cpu_conv_algo() { return g_cpu_conv_algo.load(std::memory_order_relaxed); }
-
-namespace {
-constexpr std::pair<CpuConvAlgo, const char*> kCpuConvAlgoNames[] = {{CpuConvAlgo::Auto, "auto"},
-                                                                     {CpuConvAlgo::Im2col, "im2col"},
-                                                                     {CpuConvAlgo::DirectRows, "rows"},
-                                                                     {CpuConvAlgo::DirectTiled, "tiled"}};
-}  // namespace
-
-const char* cpu_conv_algo_name(CpuConvAlgo algo) {
-  for (const auto& [a, name] : kCpuConvAlgoNames)
-    if (a == algo) return name;
-  return "?";
-}
-
-CpuConvAlgo parse_cpu_conv_algo(const std::string& name) {
-  for (const auto& [a, n] : kCpuConvAlgoNames)
-    if (name == n) return a;
-  ANIMA_FAIL("unknown CPU convolution algorithm '", name, "' (choose auto, im2col, rows or tiled)");
-}
-
-Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
-  ANIMA_CHECK(x.ndim == 4 && w.ndim == 4, "conv2d: expected input [N, C, H, W] and weight ",
-              "[Co, C/groups, kh, kw], got ", x.str(), " and ", w.str());
-  ANIMA_CHECK(p.groups >= 1 && p.stride_h >= 1 && p.stride_w >= 1 && p.dil_h >= 1 && p.dil_w >= 1 && p.pad_h >= 0 &&
-                  p.pad_w >= 0,
-              "conv2d: invalid parameters (groups ", p.groups, ", stride ", p.stride_h, "x", p.stride_w, ", dilation ",
-              p.dil_h, "x", p.dil_w, ", padding ", p.pad_h, "x", p.pad_w, ")");
-  ANIMA_CHECK(x[1] % p.groups == 0 && w[0] % p.groups == 0 && w[1] * p.groups == x[1], "conv2d: input ", x.str(),
-              " and weight ", w.str(), " do not match for ", p.groups,
-              " groups (need C = weight[1] * groups, Co divisible by groups)");
-  int64_t eff_h = p.dil_h * (w[2] - 1) + 1, eff_w = p.dil_w * (w[3] - 1) + 1;
-  int64_t Ho = (x[2] + 2 * p.pad_h - eff_h) / p.stride_h + 1;
-  int64_t Wo = (x[3] + 2 * p.pad_w - eff_w) / p.stride_w + 1;
-  ANIMA_CHECK(x[2] + 2 * p.pad_h >= eff_h && x[3] + 2 * p.pad_w >= eff_w, "conv2d: kernel ", w[2], "x", w[3],
-              " (dilation ", p.dil_h, "x", p.dil_w, ") is larger than the padded input ", x.str());
-  return Shape{x[0], w[0], Ho, Wo};
-}
-
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
   check_inputs("conv2d", x, w);
   Shape out = conv2d_output_shape(x.shape(), w.shape(), p);
@@ -446,11 +441,13 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   if (out.numel() == 0 || x.numel() == 0) return kernels::full(out, 0.0, DType::F32, x.device());
   if (x.is_cuda()) return cudnn::conv2d_forward(x, w, bias, p, out);
   ops::ConvGeometry g = geometry(x.shape(), w.shape(), out, p);
-  switch (choose_path(g, w.size(0) / p.groups, tiled_applies(g), 16)) {
+  switch (choose_path(g, w.size(0) / p.groups, tiled_applies(g), 16, winograd::applies(g, p.groups), x.size(0))) {
     case Path::Tiled:
       return conv2d_tiled_cpu(x, w, bias, p, out);
     case Path::Rows:
       return conv2d_direct_cpu(x, w, bias, p, out);
+    case Path::Winograd:
+      return conv2d_winograd_cpu(x, w, bias, p, out);
     case Path::Im2col:
       break;
   }
@@ -464,11 +461,14 @@ Tensor conv2d_backward_input(const Tensor& gout, const Tensor& w, const Shape& x
   if (gout.numel() == 0 || x_shape.numel() == 0) return kernels::full(x_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_data(gout, w, x_shape, p);
   ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
-  switch (choose_path(g, w.size(0) / p.groups, tiled_input_gradient_applies(g), 16)) {
+  bool winograd_ok = winograd::applies(g, p.groups) && tiled_input_gradient_applies(g);
+  switch (choose_path(g, w.size(0) / p.groups, tiled_input_gradient_applies(g), 16, winograd_ok, x_shape[0])) {
     case Path::Tiled:
       return conv2d_tiled_backward_input_cpu(gout, w, x_shape, p);
     case Path::Rows:
       return conv2d_direct_backward_input_cpu(gout, w, x_shape, p);
+    case Path::Winograd:
+      return conv2d_winograd_backward_input_cpu(gout, w, x_shape, p);
     case Path::Im2col:
       break;
   }
@@ -487,6 +487,7 @@ Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& 
       return conv2d_tiled_backward_weight_cpu(gout, x, w_shape, p);
     case Path::Rows:
       return conv2d_direct_backward_weight_cpu(gout, x, w_shape, p);
+    case Path::Winograd:  // not chosen for the weight gradient
     case Path::Im2col:
       break;
   }

@@ -36,14 +36,16 @@ namespace anima::kernels {
 
 // Which CPU algorithm convolves. Auto (the default), for stride 1: tiled up to 16 output
 // channels per group (12 for the weight gradient; rows narrower than a 16-column tile only up to
-// 4); direct rows for strided convolutions with at most 4 output channels per group; im2col for
-// the rest (more channels, where the GEMM wins) and for 1x1 stride-1 convolutions. DirectTiled
-// takes the tiled kernels wherever they apply and the rows elsewhere. Process-wide; tests and
-// benchmarks force one algorithm to compare them.
-enum class CpuConvAlgo { Auto, Im2col, DirectRows, DirectTiled };
+// 4); Winograd F(2x2, 3x3) (conv_winograd.h) for 3x3 kernels of one group with more channels,
+// forward and input gradient; direct rows for strided convolutions with at most 4 output
+// channels per group; im2col for the rest (more channels, where the GEMM wins) and for 1x1
+// stride-1 convolutions. DirectTiled takes the tiled kernels wherever they apply and the rows
+// elsewhere; Winograd takes Winograd wherever it applies and Auto's choice elsewhere.
+// Process-wide; tests and benchmarks force one algorithm to compare them.
+enum class CpuConvAlgo { Auto, Im2col, DirectRows, DirectTiled, Winograd };
 void set_cpu_conv_algo(CpuConvAlgo algo);
 CpuConvAlgo cpu_conv_algo();
-// "auto", "im2col", "rows", "tiled": the names `anima bench --cpu-conv` takes and the reports print.
+// "auto", "im2col", "rows", "tiled", "winograd": the names `anima bench --cpu-conv` takes and the reports print.
 const char* cpu_conv_algo_name(CpuConvAlgo algo);
 // The algorithm of one of those names; throws naming the choices for any other.
 CpuConvAlgo parse_cpu_conv_algo(const std::string& name);

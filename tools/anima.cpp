@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
   // Which CPU convolution algorithm the benchmarks run (kernels/conv.h), to compare them.
   std::string cpu_conv = "auto";
   for (CLI::App* sub : {bench_ops, bench_kernels, bench_model})
-    sub->add_option("--cpu-conv", cpu_conv, "CPU convolution: auto, im2col, rows (direct) or tiled (direct)")
-        ->check(CLI::IsMember({"auto", "im2col", "rows", "tiled"}));
+    sub->add_option("--cpu-conv", cpu_conv, "CPU convolution: auto, im2col, rows (direct), tiled (direct) or winograd")
+        ->check(CLI::IsMember({"auto", "im2col", "rows", "tiled", "winograd"}));
   auto* bench_data = bench->add_subcommand("data", "read a dataset in the FOMM layout and time the loader");
   anima::tools::BenchDataOptions data_opt;
   bench_data->add_option("--data", data_opt.data, "dataset root (with train/)")->required();

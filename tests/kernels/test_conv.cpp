@@ -1,7 +1,10 @@
 // conv2d (kernels/conv.h): values against PyTorch goldens and the reference loop, every CPU algorithm, gradchecks,
 // errors, TF32 and the cuDNN algorithm cache, CUDA-vs-CPU parity.
 
+#include <omp.h>
+
 #include "autograd/nn_functions.h"
+#include "kernels/conv_winograd.h"
 #include "kernels/cpu_report.h"
 #include "kernels/cudnn_backend.h"
 #include "tests/parity.h"
@@ -151,6 +154,71 @@ TEST_CASE("conv2d: every CPU algorithm matches the definition, forward and both 
 }
 
 // The tiled kernel adds the same products in the same order as the row body it replaces.
+TEST_CASE("conv2d: Winograd F(2x2, 3x3) matches the definition, forward and input gradient") {
+  // odd and even sizes (partial 2x2 blocks), padding 0, 1 and 2, channel counts on both sides of
+  // Auto's threshold, a batch, and an image narrower than a tile
+  const ConvCase cases[] = {
+      {"3x3 5->7, 9x13, padding 1", {2, 5, 9, 13}, {7, 5, 3, 3}, {1, 1, 1, 1, 1, 1, 1}},
+      {"3x3 16->24, 8x8, padding 1", {1, 16, 8, 8}, {24, 16, 3, 3}, {1, 1, 1, 1, 1, 1, 1}},
+      {"3x3 17->16, 7x10, no padding", {3, 17, 7, 10}, {16, 17, 3, 3}, {1, 1, 0, 0, 1, 1, 1}},
+      {"3x3 4->3, 6x5, padding 2 and 0", {1, 4, 6, 5}, {3, 4, 3, 3}, {1, 1, 2, 0, 1, 1, 1}},
+      {"3x3 3->2, 3x2, padding 1 and 2", {2, 3, 3, 2}, {2, 3, 3, 3}, {1, 1, 1, 2, 1, 1, 1}},
+  };
+  uint64_t seed = 300;
+  ConvAlgoScope scope(kernels::CpuConvAlgo::Winograd);
+  for (const ConvCase& c : cases) {
+    INFO(c.name);
+    Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++), b = random_tensor(Shape{c.w[0]}, seed++);
+    Tensor y = kernels::conv2d_reference(x, w, b, c.p);
+    Tensor gy = random_tensor(y.shape(), seed++);
+    auto [dx, dw] = conv_gradients_by_definition(x, w, gy, c.p);
+    CHECK_CLOSE(kernels::conv2d(x, w, b, c.p), y, 1e-5, 1e-5);
+    CHECK_CLOSE(kernels::conv2d_backward_input(gy, w, x.shape(), c.p), dx, 1e-5, 1e-5);
+    CHECK_CLOSE(kernels::conv2d_backward_weight(gy, x, w.shape(), c.p), dw, 1e-4, 1e-5);  // im2col's
+  }
+}
+
+TEST_CASE("conv2d: Auto takes Winograd for a 3x3 convolution 16->32 with 1024 2x2 blocks") {
+  Tensor x = random_tensor(Shape{1, 16, 64, 64}, 350), w = random_tensor(Shape{32, 16, 3, 3}, 351);
+  Tensor b = random_tensor(Shape{32}, 352), gy = random_tensor(Shape{1, 32, 64, 64}, 353);
+  Conv2dParams p{1, 1, 1, 1, 1, 1, 1};
+  auto run = [&](kernels::CpuConvAlgo algo) {
+    ConvAlgoScope scope(algo);
+    return std::make_pair(kernels::conv2d(x, w, b, p), kernels::conv2d_backward_input(gy, w, x.shape(), p));
+  };
+  auto [y_auto, dx_auto] = run(kernels::CpuConvAlgo::Auto);
+  auto [y_wino, dx_wino] = run(kernels::CpuConvAlgo::Winograd);
+  auto [y_gemm, dx_gemm] = run(kernels::CpuConvAlgo::Im2col);
+  CHECK(test::bit_equal(y_auto, y_wino));
+  CHECK(test::bit_equal(dx_auto, dx_wino));
+  CHECK_FALSE(test::bit_equal(y_auto, y_gemm));  // a different summation: Winograd did run
+  CHECK_CLOSE(y_auto, y_gemm, 1e-5, 1e-5);
+  CHECK_CLOSE(dx_auto, dx_gemm, 1e-5, 1e-5);
+}
+
+TEST_CASE("conv2d: Winograd's bits depend neither on the chunking nor on the thread count") {
+  // 2 images of 19x22: 110 2x2 blocks each, in chunks of 16 tiles that cross the images, on the
+  // chunked schedule (many chunks per thread) and one chunk after another
+  Tensor x = random_tensor(Shape{2, 6, 19, 22}, 400), w = random_tensor(Shape{5, 6, 3, 3}, 401);
+  Tensor b = random_tensor(Shape{5}, 402);
+  kernels::ops::ConvGeometry g{6, 19, 22, 3, 3, 19, 22, 1, 1, 1, 1, 1, 1};
+  auto run = [&](int64_t chunk, int threads) {
+    Tensor out = Tensor::empty(Shape{2, 5, 19, 22});
+    int previous = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    kernels::winograd::forward(g, 2, 5, x.data<float>(), w.data<float>(), b.data<float>(), out.data<float>(), chunk);
+    omp_set_num_threads(previous);
+    return out;
+  };
+  Tensor whole = run(0, 1);
+  CHECK_CLOSE(whole, kernels::conv2d_reference(x, w, b, Conv2dParams{1, 1, 1, 1, 1, 1, 1}), 1e-5, 1e-5);
+  for (int threads : {1, 2, 3})
+    for (int64_t chunk : {int64_t(0), int64_t(16), int64_t(48)}) {
+      INFO(threads << " threads, chunks of " << chunk);
+      CHECK(test::bit_equal(run(chunk, threads), whole));
+    }
+}
+
 TEST_CASE("conv2d: the tiled forward kernel equals the direct rows bit for bit") {
   uint64_t seed = 200;
   int checked = 0;
@@ -175,15 +243,17 @@ TEST_CASE("conv2d: the tiled forward kernel equals the direct rows bit for bit")
 
 TEST_CASE("conv2d: the CPU algorithm's names, parsing, and the report naming it") {
   for (kernels::CpuConvAlgo a : {kernels::CpuConvAlgo::Auto, kernels::CpuConvAlgo::Im2col,
-                                 kernels::CpuConvAlgo::DirectRows, kernels::CpuConvAlgo::DirectTiled})
+                                 kernels::CpuConvAlgo::DirectRows, kernels::CpuConvAlgo::DirectTiled,
+                                 kernels::CpuConvAlgo::Winograd})
     CHECK(kernels::parse_cpu_conv_algo(kernels::cpu_conv_algo_name(a)) == a);
   CHECK_THROWS_WITH_AS(kernels::parse_cpu_conv_algo("fft"), doctest::Contains("'fft'"), Error);
   ConvAlgoScope scope(kernels::CpuConvAlgo::DirectRows);
   CHECK(kernels::cpu_report().find("convolution rows") != std::string::npos);
 }
 
-TEST_CASE("conv2d: gradcheck through the direct rows and the tiled kernels") {
-  for (kernels::CpuConvAlgo algo : {kernels::CpuConvAlgo::DirectRows, kernels::CpuConvAlgo::DirectTiled}) {
+TEST_CASE("conv2d: gradcheck through the direct rows, the tiled kernels and Winograd") {
+  for (kernels::CpuConvAlgo algo :
+       {kernels::CpuConvAlgo::DirectRows, kernels::CpuConvAlgo::DirectTiled, kernels::CpuConvAlgo::Winograd}) {
     ConvAlgoScope scope(algo);
     INFO("algorithm " << int(algo));
     expect_gradients_match(
@@ -196,6 +266,11 @@ TEST_CASE("conv2d: gradcheck through the direct rows and the tiled kernels") {
           return conv2d(t[0], t[1], t[2], Conv2dParams{2, 1, 1, 1, 1, 1, 2});
         },
         {random_tensor(Shape{2, 4, 6, 7}, 14), random_tensor(Shape{2, 2, 3, 3}, 15), random_tensor(Shape{2}, 16)});
+    expect_gradients_match(
+        [](auto& t) {
+          return conv2d(t[0], t[1], t[2], Conv2dParams{1, 1, 1, 1, 1, 1, 1});
+        },
+        {random_tensor(Shape{2, 3, 5, 7}, 17), random_tensor(Shape{4, 3, 3, 3}, 18), random_tensor(Shape{4}, 19)});
   }
 }
 

@@ -1,0 +1,191 @@
+#include "kernels/conv_winograd.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu_blas.h"
+#include "kernels/launch.h"
+#include "tensor/tensor.h"
+
+namespace anima::kernels::winograd {
+namespace {
+
+constexpr int64_t kTerms = 16;  // the 4x4 transformed tile
+
+// The transforms' loops, compiled for AVX-512, AVX2 and plain x86-64 (the widest the CPU runs is
+// taken); none fuses a multiply-add (-ffp-contract=off), so all give the same bits.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define ANIMA_WINOGRAD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ANIMA_WINOGRAD_CLONES
+#endif
+
+// U[xi][co][c] = (G g G^T)[xi] for the 3x3 kernel g of (co, c); G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+ANIMA_WINOGRAD_CLONES void transform_weight_row(int64_t Co, int64_t C, int64_t co, const float* w, float* U) {
+  for (int64_t c = 0; c < C; ++c) {
+    const float* g = w + (co * C + c) * 9;
+    float t[4][3], u[4][4];
+    for (int j = 0; j < 3; ++j) {
+      t[0][j] = g[j];
+      t[1][j] = 0.5f * ((g[j] + g[3 + j]) + g[6 + j]);
+      t[2][j] = 0.5f * ((g[j] - g[3 + j]) + g[6 + j]);
+      t[3][j] = g[6 + j];
+    }
+    for (int i = 0; i < 4; ++i) {
+      u[i][0] = t[i][0];
+      u[i][1] = 0.5f * ((t[i][0] + t[i][1]) + t[i][2]);
+      u[i][2] = 0.5f * ((t[i][0] - t[i][1]) + t[i][2]);
+      u[i][3] = t[i][2];
+    }
+    for (int xi = 0; xi < kTerms; ++xi) U[(xi * Co + co) * C + c] = u[xi / 4][xi % 4];
+  }
+}
+
+// A chunk is a run of whole tile rows: rows [r0, r0 + rows) of the N * tiles_h tile rows of the
+// batch (row r: image r / tiles_h, tile row r % tiles_h), tiles_w tiles each, so a chunk's tile t
+// is tile t % tiles_w of its row t / tiles_w.
+struct Chunk {
+  int64_t tiles_h, tiles_w, r0, rows;
+  int64_t tiles() const { return rows * tiles_w; }
+};
+
+// V[xi][c][t] = (B^T d B)[xi] for input channel c and each tile t of the chunk;
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Per tile row: B^T's combination of the 4 input
+// rows (zero outside the image), split into even and odd columns, then B's combination along
+// the row, all of them loops over contiguous columns (vectorised).
+ANIMA_WINOGRAD_CLONES void transform_input_channel(const ops::ConvGeometry& g, const Chunk& k, const float* x,
+                                                   int64_t c, float* V, float* scratch) {
+  const int64_t tw = k.tiles_w, tc = k.tiles(), Wp = 2 * tw + 2, stride_xi = g.C * tc;
+  float* d = scratch;           // 4 padded input rows of Wp
+  float* e = scratch + 4 * Wp;  // 4 rows of B^T d: even columns, then odd ones (tw + 1 each)
+  float* o = e + 4 * (tw + 1);
+  for (int64_t rr = 0; rr < k.rows; ++rr) {
+    int64_t r = k.r0 + rr, n = r / k.tiles_h, h0 = 2 * (r % k.tiles_h) - g.ph;
+    const float* xc = x + (n * g.C + c) * g.H * g.W;
+    for (int i = 0; i < 4; ++i) {
+      float* di = d + i * Wp;
+      int64_t h = h0 + i;
+      for (int64_t j = 0; j < Wp; ++j) {
+        int64_t w = j - g.pw;
+        di[j] = (h >= 0 && h < g.H && w >= 0 && w < g.W) ? xc[h * g.W + w] : 0.f;
+      }
+    }
+    const float *d0 = d, *d1 = d + Wp, *d2 = d + 2 * Wp, *d3 = d + 3 * Wp;
+    for (int64_t j = 0; j <= tw; ++j) {
+      int64_t a = 2 * j, b = 2 * j + 1;
+      e[j] = d0[a] - d2[a];
+      o[j] = d0[b] - d2[b];
+      e[(tw + 1) + j] = d1[a] + d2[a];
+      o[(tw + 1) + j] = d1[b] + d2[b];
+      e[2 * (tw + 1) + j] = d2[a] - d1[a];
+      o[2 * (tw + 1) + j] = d2[b] - d1[b];
+      e[3 * (tw + 1) + j] = d1[a] - d3[a];
+      o[3 * (tw + 1) + j] = d1[b] - d3[b];
+    }
+    float* v = V + c * tc + rr * tw;
+    for (int i = 0; i < 4; ++i) {
+      const float* ei = e + i * (tw + 1);
+      const float* oi = o + i * (tw + 1);
+      float* v0 = v + (4 * i + 0) * stride_xi;
+      float* v1 = v + (4 * i + 1) * stride_xi;
+      float* v2 = v + (4 * i + 2) * stride_xi;
+      float* v3 = v + (4 * i + 3) * stride_xi;
+      for (int64_t t = 0; t < tw; ++t) {  // tile t reads columns 2t .. 2t + 3: e[t], o[t], e[t+1], o[t+1]
+        v0[t] = ei[t] - ei[t + 1];
+        v1[t] = oi[t] + ei[t + 1];
+        v2[t] = ei[t + 1] - oi[t];
+        v3[t] = oi[t] - oi[t + 1];
+      }
+    }
+  }
+}
+
+// out's 2x2 blocks for output channel co from M[xi][co][t]: A^T m A (+ bias), A^T = [1 1 1 0; 0 1 -1 -1];
+// blocks past the image's last row or column write only their inside part.
+ANIMA_WINOGRAD_CLONES void transform_output_channel(const ops::ConvGeometry& g, const Chunk& k, int64_t Co,
+                                                    const float* M, int64_t co, float bias, float* out,
+                                                    float* scratch) {
+  const int64_t tw = k.tiles_w, tc = k.tiles(), stride_xi = Co * tc;
+  float* a = scratch;  // rows 0 and 1 of A^T m, 4 columns of tw each
+  float* y = scratch + 8 * tw;  // two output rows of 2 * tw
+  for (int64_t rr = 0; rr < k.rows; ++rr) {
+    const float* m = M + co * tc + rr * tw;
+    for (int j = 0; j < 4; ++j) {
+      const float *q0 = m + j * stride_xi, *q1 = m + (4 + j) * stride_xi, *q2 = m + (8 + j) * stride_xi,
+                  *q3 = m + (12 + j) * stride_xi;
+      float* a0 = a + j * tw;
+      float* a1 = a + (4 + j) * tw;
+      for (int64_t t = 0; t < tw; ++t) {
+        a0[t] = (q0[t] + q1[t]) + q2[t];
+        a1[t] = (q1[t] - q2[t]) - q3[t];
+      }
+    }
+    for (int i = 0; i < 2; ++i) {
+      const float *b0 = a + (4 * i) * tw, *b1 = b0 + tw, *b2 = b1 + tw, *b3 = b2 + tw;
+      float* yi = y + i * 2 * tw;
+      for (int64_t t = 0; t < tw; ++t) {
+        yi[2 * t] = ((b0[t] + b1[t]) + b2[t]) + bias;
+        yi[2 * t + 1] = ((b1[t] - b2[t]) - b3[t]) + bias;
+      }
+    }
+    int64_t r = k.r0 + rr, n = r / k.tiles_h, ho = 2 * (r % k.tiles_h);
+    float* o = out + ((n * Co + co) * g.Ho + ho) * g.Wo;
+    for (int i = 0; i < 2 && ho + i < g.Ho; ++i) std::copy(y + i * 2 * tw, y + i * 2 * tw + g.Wo, o + i * g.Wo);
+  }
+}
+
+// Scratch floats per thread for the transforms of a chunk with rows of tw tiles.
+int64_t scratch_size(int64_t tw) { return 4 * (2 * tw + 2) + 8 * (tw + 1) + 12 * tw; }
+
+// One chunk: the input transform, the 16 GEMMs, the output transform. `parallel`: each phase
+// splits among the threads (a chunk that is all the work); else one thread does it all.
+void run_chunk(const ops::ConvGeometry& g, int64_t Co, const Chunk& k, const float* x, const float* U,
+               const float* bias, float* V, float* M, float* out, bool parallel) {
+  int64_t tc = k.tiles();
+#pragma omp parallel if (parallel)
+  {
+    std::vector<float> scratch(size_t(scratch_size(k.tiles_w)));
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < g.C; ++c) transform_input_channel(g, k, x, c, V, scratch.data());
+#pragma omp for schedule(static)
+    for (int64_t xi = 0; xi < kTerms; ++xi)
+      cpu_sgemm(false, false, Co, tc, g.C, 1.f, U + xi * Co * g.C, g.C, V + xi * g.C * tc, tc, 0.f,
+                M + xi * Co * tc, tc);
+#pragma omp for schedule(static)
+    for (int64_t co = 0; co < Co; ++co)
+      transform_output_channel(g, k, Co, M, co, bias ? bias[co] : 0.f, out, scratch.data());
+  }
+}
+
+// Tiles per chunk: the transformed tiles of one chunk (V, M) fill about 4 MiB each.
+constexpr int64_t kChunkFloats = int64_t(1) << 18;
+
+}  // namespace
+
+bool applies(const ops::ConvGeometry& g, int64_t groups) {
+  return groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
+}
+
+void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, const float* w, const float* bias,
+             float* out, int64_t chunk_tiles) {
+  Tensor u = Tensor::empty(Shape{kTerms * Co * g.C});
+  float* U = u.data<float>();
+  cpu_for_rows(Co, g.C * 9 * kTerms, [&](int64_t co) { transform_weight_row(Co, g.C, co, w, U); });
+  int64_t tiles_h = (g.Ho + 1) / 2, tiles_w = (g.Wo + 1) / 2, all_rows = N * tiles_h;
+  int64_t target = chunk_tiles > 0 ? chunk_tiles : kChunkFloats / (kTerms * std::max(g.C, Co));
+  int64_t rows = std::clamp<int64_t>(target / tiles_w, 1, all_rows);
+  int64_t chunks = (all_rows + rows - 1) / rows, threads = cpu_max_threads();
+  // Fewer chunks than a few per thread: chunks one after another, each phase split among the threads.
+  bool by_chunks = threads > 1 && chunks >= 4 * threads;
+  int64_t per_thread = kTerms * (g.C + Co) * rows * tiles_w;
+  Tensor buffers = Tensor::empty(Shape{(by_chunks ? threads : 1) * per_thread});
+  float* buf = buffers.data<float>();
+#pragma omp parallel for schedule(dynamic, 1) if (by_chunks)
+  for (int64_t i = 0; i < chunks; ++i) {
+    float* V = buf + (by_chunks ? cpu_thread_index() : 0) * per_thread;
+    Chunk k{tiles_h, tiles_w, i * rows, std::min(rows, all_rows - i * rows)};
+    run_chunk(g, Co, k, x, U, bias, V, V + kTerms * g.C * k.tiles(), out, !by_chunks);
+  }
+}
+
+}  // namespace anima::kernels::winograd
