@@ -43,6 +43,7 @@ const char* cpu_blas_best_kernels() {
 
 namespace {
 char** g_argv = nullptr;
+constexpr const char* kOpenMpSpinCount = "20000";
 constexpr const char* kDeterministicKernels = "Haswell";
 }  // namespace
 
@@ -67,17 +68,41 @@ void cpu_blas_pin_deterministic() {
              " kernels: start with OPENBLAS_CORETYPE=", kDeterministicKernels);
 }
 
+namespace {
+// Whether libgomp runs with the spin count anima sets (cpu_blas.h); set before the re-exec.
+bool g_spin_set_here = false;
+
+// Sets GOMP_SPINCOUNT unless the user chose a wait policy; true when the new value needs a re-exec.
+bool choose_openmp_spin() {
+  if (std::getenv("GOMP_SPINCOUNT") || std::getenv("OMP_WAIT_POLICY")) return false;
+  setenv("GOMP_SPINCOUNT", kOpenMpSpinCount, 1);
+  return true;
+}
+}  // namespace
+
+std::string cpu_openmp_wait() {
+  if (const char* s = std::getenv("GOMP_SPINCOUNT")) return std::string("spin ") + s;
+  if (const char* p = std::getenv("OMP_WAIT_POLICY")) return p;
+  return "libgomp's default";
+}
+
 void cpu_blas_select_kernels(char** argv) {
   g_argv = argv;
+  g_spin_set_here = choose_openmp_spin();
   for (char** a = argv; a && *a; ++a)
-    if (std::strcmp(*a, "--deterministic") == 0) return cpu_blas_pin_deterministic();
-  if (std::getenv("OPENBLAS_CORETYPE")) return;  // also stops a loop if OpenBLAS ignored it
-  if (!cpu_blas_kernels_generic()) return;
-  const char* better = cpu_blas_best_kernels();
-  if (!better) return;
-  setenv("OPENBLAS_CORETYPE", better, 1);
+    if (std::strcmp(*a, "--deterministic") == 0) {
+      if (g_spin_set_here && cpu_blas_deterministic_kernels()) execv("/proc/self/exe", argv);
+      return cpu_blas_pin_deterministic();
+    }
+  const char* better = nullptr;
+  // OPENBLAS_CORETYPE set: the user's choice, or this re-exec's (which also stops a loop)
+  if (!std::getenv("OPENBLAS_CORETYPE") && cpu_blas_kernels_generic()) better = cpu_blas_best_kernels();
+  if (better) setenv("OPENBLAS_CORETYPE", better, 1);
+  if (!better && !g_spin_set_here) return;
   execv("/proc/self/exe", argv);
-  unsetenv("OPENBLAS_CORETYPE");  // the re-exec failed: carry on with the generic kernels
+  // the re-exec failed: carry on as loaded
+  if (better) unsetenv("OPENBLAS_CORETYPE");
+  if (g_spin_set_here) unsetenv("GOMP_SPINCOUNT");
 }
 
 namespace {

@@ -24,6 +24,15 @@ void cpu_blas_single_thread();
 // returns normally when nothing needs changing, when OPENBLAS_CORETYPE is set (the user's choice
 // is kept: OPENBLAS_CORETYPE=Prescott turns this off), or when the re-exec fails.
 void cpu_blas_select_kernels(char** argv);
+// It also sets libgomp's wait at the end of a parallel region (GOMP_SPINCOUNT, read when libgomp
+// loads, hence the same re-exec) to 20000 spins before sleeping, unless GOMP_SPINCOUNT or
+// OMP_WAIT_POLICY is set. libgomp's default (300000, about a millisecond) lets a waiting thread
+// burn the time slice of a thread that a second process has pushed off its core: a demo-size
+// training step (fomm-shapes-64, batch 4, 2 threads) beside a busy loop took 2.45x its idle time,
+// 2.0x with 20000; passive waiting (OMP_WAIT_POLICY=passive) took 1.6x but made small ops 2-4x
+// slower idle (bench/RESULTS.md, "OpenMP wait").
+// cpu_openmp_wait: "spin N", the wait policy, or "libgomp's default", for the run reports.
+std::string cpu_openmp_wait();
 // Whether OpenBLAS runs one of its generic kernel families (Prescott, Core2, Nehalem, Katmai), and
 // the family this CPU could run instead ("SkylakeX", "Haswell"; null when none is better).
 bool cpu_blas_kernels_generic();

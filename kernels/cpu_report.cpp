@@ -10,7 +10,7 @@ namespace anima::kernels {
 std::string cpu_report() {
   const char* core = openblas_get_corename();
   return "CPU: " + std::to_string(cpu_max_threads()) + " threads, OpenBLAS " + (core ? core : "(unknown kernels)") +
-         ", convolution " + cpu_conv_algo_name(cpu_conv_algo());
+         ", convolution " + cpu_conv_algo_name(cpu_conv_algo()) + ", OpenMP wait " + cpu_openmp_wait();
 }
 
 }  // namespace anima::kernels
