@@ -260,7 +260,7 @@ constexpr int64_t kRowsMaxOutChannels = 4;
 
 // Winograd F(2x2, 3x3) (conv_winograd.h) from 16 input and output channels and 1024 2x2 output
 // blocks (over the batch) up, instead of im2col; with fewer blocks its GEMMs are too narrow
-// (bench/RESULTS.md, "Winograd"). The weight gradient stays on im2col.
+// (bench/RESULTS.md, "Winograd").
 bool winograd_pays(const ops::ConvGeometry& g, int64_t N, int64_t Cog) {
   return g.C >= 16 && Cog >= 16 && N * ((g.Ho + 1) / 2) * ((g.Wo + 1) / 2) >= 1024;
 }
@@ -269,7 +269,7 @@ enum class Path { Im2col, Rows, Tiled, Winograd };
 
 // tiled_ok: the tiled kernel computes this convolution; tiled_max: the most output channels per
 // group for which Auto takes it.
-// winograd_ok: Winograd computes it (forward and input gradient only); N: the batch.
+// winograd_ok: Winograd computes it; N: the batch.
 Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, int64_t tiled_max, bool winograd_ok = false,
                  int64_t N = 1) {
   switch (cpu_conv_algo()) {
@@ -331,22 +331,12 @@ Tensor conv2d_tiled_backward_input_cpu(const Tensor& gout, const Tensor& w, cons
   return dx;
 }
 
-Tensor conv2d_winograd_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
-                           const Shape& out_shape) {
-  Tensor out = Tensor::empty(out_shape, DType::F32, Device::cpu());
-  winograd::forward(geometry(x.shape(), w.shape(), out_shape, p), x.size(0), w.size(0), x.data<float>(),
-                    w.data<float>(), bias.defined() ? bias.data<float>() : nullptr, out.data<float>());
-  return out;
-}
-
 // As the tiled one: a stride-1 convolution of gout with the flipped kernel.
 Tensor conv2d_winograd_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shape& x_shape,
                                           const Conv2dParams& p) {
   ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
   InputGradientConv t = input_gradient_conv(g, w, 1);
-  Tensor dx = Tensor::empty(x_shape, DType::F32, Device::cpu());
-  winograd::forward(t.gt, x_shape[0], g.C, gout.data<float>(), t.wt.data<float>(), nullptr, dx.data<float>());
-  return dx;
+  return winograd::conv2d(gout, t.wt, Tensor(), t.gt, x_shape);
 }
 
 // dw: tasks (block of up to 8 output channels, input channel, kernel row) in parallel, each
@@ -447,7 +437,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     case Path::Rows:
       return conv2d_direct_cpu(x, w, bias, p, out);
     case Path::Winograd:
-      return conv2d_winograd_cpu(x, w, bias, p, out);
+      return winograd::conv2d(x, w, bias, g, out);
     case Path::Im2col:
       break;
   }
@@ -482,12 +472,13 @@ Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& 
   if (gout.numel() == 0 || x.numel() == 0) return kernels::full(w_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_filter(gout, x, w_shape, p);
   ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
-  switch (choose_path(g, w_shape[0] / p.groups, tiled_applies(g), 12)) {
+  switch (choose_path(g, w_shape[0] / p.groups, tiled_applies(g), 12, winograd::applies(g, p.groups), x.size(0))) {
     case Path::Tiled:
       return conv2d_tiled_backward_weight_cpu(gout, x, w_shape, p);
     case Path::Rows:
       return conv2d_direct_backward_weight_cpu(gout, x, w_shape, p);
-    case Path::Winograd:  // not chosen for the weight gradient
+    case Path::Winograd:
+      return winograd::conv2d_backward_weight(gout, x, w_shape, g);
     case Path::Im2col:
       break;
   }

@@ -134,6 +134,62 @@ ANIMA_WINOGRAD_CLONES void transform_output_channel(const ops::ConvGeometry& g, 
   }
 }
 
+// G_hat[xi][co][t] = (A dy A^T)[xi] for the 2x2 block dy of the output gradient of channel co
+// under each tile t of the chunk (zero past the image's last row or column);
+// A = [1 0; 1 1; 1 -1; 0 -1]. The weight gradient's counterpart of the output transform.
+ANIMA_WINOGRAD_CLONES void transform_gradient_channel(const ops::ConvGeometry& g, const Chunk& k, int64_t Co,
+                                                      const float* gout, int64_t co, float* Ghat, float* scratch) {
+  const int64_t tw = k.tiles_w, tc = k.tiles(), stride_xi = Co * tc;
+  float* e = scratch;         // the two gradient rows, even columns (tw), then odd ones (tw)
+  float* o = scratch + 2 * tw;
+  for (int64_t rr = 0; rr < k.rows; ++rr) {
+    int64_t r = k.r0 + rr, n = r / k.tiles_h, ho = 2 * (r % k.tiles_h);
+    const float* gc = gout + (n * Co + co) * g.Ho * g.Wo;
+    for (int i = 0; i < 2; ++i)
+      for (int64_t t = 0; t < tw; ++t) {
+        bool row_in = ho + i < g.Ho;
+        e[i * tw + t] = row_in ? gc[(ho + i) * g.Wo + 2 * t] : 0.f;
+        o[i * tw + t] = row_in && 2 * t + 1 < g.Wo ? gc[(ho + i) * g.Wo + 2 * t + 1] : 0.f;
+      }
+    float* gh = Ghat + co * tc + rr * tw;
+    for (int i = 0; i < 4; ++i) {  // row i of A dy: dy0, dy0 + dy1, dy0 - dy1, -dy1
+      const float *e0 = e, *e1 = e + tw, *o0 = o, *o1 = o + tw;
+      float* h0 = gh + (4 * i + 0) * stride_xi;
+      float* h1 = gh + (4 * i + 1) * stride_xi;
+      float* h2 = gh + (4 * i + 2) * stride_xi;
+      float* h3 = gh + (4 * i + 3) * stride_xi;
+      for (int64_t t = 0; t < tw; ++t) {
+        float a = i == 0 ? e0[t] : i == 1 ? e0[t] + e1[t] : i == 2 ? e0[t] - e1[t] : -e1[t];
+        float b = i == 0 ? o0[t] : i == 1 ? o0[t] + o1[t] : i == 2 ? o0[t] - o1[t] : -o1[t];
+        h0[t] = a;  // times A^T along the row: a, a + b, a - b, -b
+        h1[t] = a + b;
+        h2[t] = a - b;
+        h3[t] = -b;
+      }
+    }
+  }
+}
+
+// dW[co][c] = G^T dU G for dU[xi][co][c]; G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
+ANIMA_WINOGRAD_CLONES void transform_weight_gradient_row(int64_t Co, int64_t C, int64_t co, const float* dU,
+                                                         float* dw) {
+  for (int64_t c = 0; c < C; ++c) {
+    float x[4][4], r[3][4];
+    for (int xi = 0; xi < kTerms; ++xi) x[xi / 4][xi % 4] = dU[(xi * Co + co) * C + c];
+    for (int j = 0; j < 4; ++j) {
+      r[0][j] = x[0][j] + 0.5f * (x[1][j] + x[2][j]);
+      r[1][j] = 0.5f * (x[1][j] - x[2][j]);
+      r[2][j] = 0.5f * (x[1][j] + x[2][j]) + x[3][j];
+    }
+    float* d = dw + (co * C + c) * 9;
+    for (int i = 0; i < 3; ++i) {
+      d[3 * i + 0] = r[i][0] + 0.5f * (r[i][1] + r[i][2]);
+      d[3 * i + 1] = 0.5f * (r[i][1] - r[i][2]);
+      d[3 * i + 2] = 0.5f * (r[i][1] + r[i][2]) + r[i][3];
+    }
+  }
+}
+
 // Scratch floats per thread for the transforms of a chunk with rows of tw tiles.
 int64_t scratch_size(int64_t tw) { return 4 * (2 * tw + 2) + 8 * (tw + 1) + 12 * tw; }
 
@@ -186,6 +242,52 @@ void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, 
     Chunk k{tiles_h, tiles_w, i * rows, std::min(rows, all_rows - i * rows)};
     run_chunk(g, Co, k, x, U, bias, V, V + kTerms * g.C * k.tiles(), out, !by_chunks);
   }
+}
+
+void backward_weight(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* gout, const float* x,
+                     float* dw, int64_t chunk_tiles) {
+  int64_t tiles_h = (g.Ho + 1) / 2, tiles_w = (g.Wo + 1) / 2, all_rows = N * tiles_h;
+  int64_t target = chunk_tiles > 0 ? chunk_tiles : kChunkFloats / (kTerms * std::max(g.C, Co));
+  int64_t rows = std::clamp<int64_t>(target / tiles_w, 1, all_rows);
+  int64_t tmax = rows * tiles_w;
+  Tensor buffers = Tensor::empty(Shape{kTerms * (g.C + Co) * tmax});
+  Tensor du = Tensor::empty(Shape{kTerms * Co * g.C});
+  float* V = buffers.data<float>();
+  float* Ghat = V + kTerms * g.C * tmax;
+  float* dU = du.data<float>();
+  // The chunks one after another in a fixed order, each GEMM adding to dU: the same sums at any
+  // thread count.
+  for (int64_t r0 = 0; r0 < all_rows; r0 += rows) {
+    Chunk k{tiles_h, tiles_w, r0, std::min(rows, all_rows - r0)};
+    int64_t tc = k.tiles();
+    float beta = r0 == 0 ? 0.f : 1.f;
+#pragma omp parallel
+    {
+      std::vector<float> scratch(size_t(scratch_size(tiles_w)));
+#pragma omp for schedule(static)
+      for (int64_t c = 0; c < g.C; ++c) transform_input_channel(g, k, x, c, V, scratch.data());
+#pragma omp for schedule(static)
+      for (int64_t co = 0; co < Co; ++co) transform_gradient_channel(g, k, Co, gout, co, Ghat, scratch.data());
+#pragma omp for schedule(static)
+      for (int64_t xi = 0; xi < kTerms; ++xi)  // dU_xi (Co x C) += G_hat_xi (Co x tc) @ V_xi^T (tc x C)
+        cpu_sgemm(false, true, Co, g.C, tc, 1.f, Ghat + xi * Co * tc, tc, V + xi * g.C * tc, tc, beta,
+                  dU + xi * Co * g.C, g.C);
+    }
+  }
+  cpu_for_rows(Co, g.C * 9 * kTerms, [&](int64_t co) { transform_weight_gradient_row(Co, g.C, co, dU, dw); });
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const ops::ConvGeometry& g, const Shape& out_shape) {
+  Tensor out = Tensor::empty(out_shape, DType::F32, Device::cpu());
+  forward(g, x.size(0), w.size(0), x.data<float>(), w.data<float>(), bias.defined() ? bias.data<float>() : nullptr,
+          out.data<float>());
+  return out;
+}
+
+Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& w_shape, const ops::ConvGeometry& g) {
+  Tensor dw = Tensor::empty(w_shape, DType::F32, Device::cpu());
+  backward_weight(g, x.size(0), w_shape[0], gout.data<float>(), x.data<float>(), dw.data<float>());
+  return dw;
 }
 
 }  // namespace anima::kernels::winograd

@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "kernels/conv_ops.h"
+#include "tensor/tensor.h"
 
 namespace anima::kernels::winograd {
 
@@ -29,5 +30,18 @@ bool applies(const ops::ConvGeometry& g, int64_t groups);
 // tiles; tests pass small ones to reach the chunked schedule on small images).
 void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, const float* w, const float* bias,
              float* out, int64_t chunk_tiles = 0);
+
+// dw [Co, g.C, 3, 3] of that convolution from gout [N, Co, g.Ho, g.Wo] and x: with
+// dM = A dy A^T for each 2x2 block dy of the output gradient, dw = G^T [ sum_t dM_t . V_t ] G,
+// the 16 sums over the tiles t GEMMs [Co x tiles] @ [tiles x C]. The chunks (a fixed number of
+// tiles, whatever the thread count) add to the sum one after another, each phase split among
+// the threads.
+void backward_weight(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* gout, const float* x, float* dw,
+                     int64_t chunk_tiles = 0);
+
+// The same on tensors (CPU, float32, contiguous; shapes checked by the caller): out of
+// out_shape, and the weight gradient of w_shape.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const ops::ConvGeometry& g, const Shape& out_shape);
+Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& w_shape, const ops::ConvGeometry& g);
 
 }  // namespace anima::kernels::winograd

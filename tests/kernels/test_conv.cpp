@@ -154,7 +154,7 @@ TEST_CASE("conv2d: every CPU algorithm matches the definition, forward and both 
 }
 
 // The tiled kernel adds the same products in the same order as the row body it replaces.
-TEST_CASE("conv2d: Winograd F(2x2, 3x3) matches the definition, forward and input gradient") {
+TEST_CASE("conv2d: Winograd F(2x2, 3x3) matches the definition, forward and both gradients") {
   // odd and even sizes (partial 2x2 blocks), padding 0, 1 and 2, channel counts on both sides of
   // Auto's threshold, a batch, and an image narrower than a tile
   const ConvCase cases[] = {
@@ -174,26 +174,29 @@ TEST_CASE("conv2d: Winograd F(2x2, 3x3) matches the definition, forward and inpu
     auto [dx, dw] = conv_gradients_by_definition(x, w, gy, c.p);
     CHECK_CLOSE(kernels::conv2d(x, w, b, c.p), y, 1e-5, 1e-5);
     CHECK_CLOSE(kernels::conv2d_backward_input(gy, w, x.shape(), c.p), dx, 1e-5, 1e-5);
-    CHECK_CLOSE(kernels::conv2d_backward_weight(gy, x, w.shape(), c.p), dw, 1e-4, 1e-5);  // im2col's
+    CHECK_CLOSE(kernels::conv2d_backward_weight(gy, x, w.shape(), c.p), dw, 1e-4, 1e-5);
   }
 }
 
-TEST_CASE("conv2d: Auto takes Winograd for a 3x3 convolution 16->32 with 1024 2x2 blocks") {
+TEST_CASE("conv2d: Auto takes Winograd for a 3x3 convolution 16->32 with 1024 2x2 blocks, and both gradients") {
   Tensor x = random_tensor(Shape{1, 16, 64, 64}, 350), w = random_tensor(Shape{32, 16, 3, 3}, 351);
   Tensor b = random_tensor(Shape{32}, 352), gy = random_tensor(Shape{1, 32, 64, 64}, 353);
   Conv2dParams p{1, 1, 1, 1, 1, 1, 1};
   auto run = [&](kernels::CpuConvAlgo algo) {
     ConvAlgoScope scope(algo);
-    return std::make_pair(kernels::conv2d(x, w, b, p), kernels::conv2d_backward_input(gy, w, x.shape(), p));
+    return std::make_tuple(kernels::conv2d(x, w, b, p), kernels::conv2d_backward_input(gy, w, x.shape(), p),
+                           kernels::conv2d_backward_weight(gy, x, w.shape(), p));
   };
-  auto [y_auto, dx_auto] = run(kernels::CpuConvAlgo::Auto);
-  auto [y_wino, dx_wino] = run(kernels::CpuConvAlgo::Winograd);
-  auto [y_gemm, dx_gemm] = run(kernels::CpuConvAlgo::Im2col);
+  auto [y_auto, dx_auto, dw_auto] = run(kernels::CpuConvAlgo::Auto);
+  auto [y_wino, dx_wino, dw_wino] = run(kernels::CpuConvAlgo::Winograd);
+  auto [y_gemm, dx_gemm, dw_gemm] = run(kernels::CpuConvAlgo::Im2col);
   CHECK(test::bit_equal(y_auto, y_wino));
   CHECK(test::bit_equal(dx_auto, dx_wino));
+  CHECK(test::bit_equal(dw_auto, dw_wino));
   CHECK_FALSE(test::bit_equal(y_auto, y_gemm));  // a different summation: Winograd did run
   CHECK_CLOSE(y_auto, y_gemm, 1e-5, 1e-5);
   CHECK_CLOSE(dx_auto, dx_gemm, 1e-5, 1e-5);
+  CHECK_CLOSE(dw_auto, dw_gemm, 1e-4, 1e-5);
 }
 
 TEST_CASE("conv2d: Winograd's bits depend neither on the chunking nor on the thread count") {
@@ -217,6 +220,28 @@ TEST_CASE("conv2d: Winograd's bits depend neither on the chunking nor on the thr
       INFO(threads << " threads, chunks of " << chunk);
       CHECK(test::bit_equal(run(chunk, threads), whole));
     }
+  // The weight gradient sums over the tiles chunk after chunk: the same bits at every thread
+  // count for a given chunking (which depends on the shape only), close for another.
+  Tensor gy = random_tensor(Shape{2, 5, 19, 22}, 403);
+  auto grad = [&](int64_t chunk, int threads) {
+    Tensor dw = Tensor::empty(Shape{5, 6, 3, 3});
+    int previous = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    kernels::winograd::backward_weight(g, 2, 5, gy.data<float>(), x.data<float>(), dw.data<float>(), chunk);
+    omp_set_num_threads(previous);
+    return dw;
+  };
+  Tensor dw_whole = grad(0, 1);
+  auto [dx_def, dw_def] = conv_gradients_by_definition(x, w, gy, Conv2dParams{1, 1, 1, 1, 1, 1, 1});
+  CHECK_CLOSE(dw_whole, dw_def, 1e-4, 1e-5);
+  for (int64_t chunk : {int64_t(0), int64_t(16)}) {
+    Tensor one = grad(chunk, 1);
+    CHECK_CLOSE(one, dw_def, 1e-4, 1e-5);
+    for (int threads : {2, 3}) {
+      INFO(threads << " threads, chunks of " << chunk);
+      CHECK(test::bit_equal(grad(chunk, threads), one));
+    }
+  }
 }
 
 TEST_CASE("conv2d: the tiled forward kernel equals the direct rows bit for bit") {
