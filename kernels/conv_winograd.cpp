@@ -50,46 +50,60 @@ struct Chunk {
 };
 
 // V[xi][c][t] = (B^T d B)[xi] for input channel c and each tile t of the chunk;
-// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Per tile row: B^T's combination of the 4 input
-// rows (zero outside the image), split into even and odd columns, then B's combination along
-// the row, all of them loops over contiguous columns (vectorised).
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Per tile row: the 4 input rows, padded with
+// zeros (row copies), B^T's combination of them along whole rows, split into even and odd
+// columns, then B's combination along the row: loops over contiguous columns (vectorised).
 ANIMA_WINOGRAD_CLONES void transform_input_channel(const ops::ConvGeometry& g, const Chunk& k, const float* x,
                                                    int64_t c, float* V, float* scratch) {
   const int64_t tw = k.tiles_w, tc = k.tiles(), Wp = 2 * tw + 2, stride_xi = g.C * tc;
-  float* d = scratch;           // 4 padded input rows of Wp
-  float* e = scratch + 4 * Wp;  // 4 rows of B^T d: even columns, then odd ones (tw + 1 each)
+  float* d = scratch;                 // 4 padded input rows of Wp
+  float* rows = scratch + 4 * Wp;     // the 4 rows of B^T d, Wp each
+  float* e = scratch + 8 * Wp;        // their even columns (tw + 1 each), then the odd ones
   float* o = e + 4 * (tw + 1);
+  const int64_t left = std::min<int64_t>(g.pw, Wp), inside = std::max<int64_t>(0, std::min(g.W, Wp - left));
   for (int64_t rr = 0; rr < k.rows; ++rr) {
     int64_t r = k.r0 + rr, n = r / k.tiles_h, h0 = 2 * (r % k.tiles_h) - g.ph;
     const float* xc = x + (n * g.C + c) * g.H * g.W;
     for (int i = 0; i < 4; ++i) {
       float* di = d + i * Wp;
       int64_t h = h0 + i;
-      for (int64_t j = 0; j < Wp; ++j) {
-        int64_t w = j - g.pw;
-        di[j] = (h >= 0 && h < g.H && w >= 0 && w < g.W) ? xc[h * g.W + w] : 0.f;
+      if (h < 0 || h >= g.H) {
+        std::fill(di, di + Wp, 0.f);
+        continue;
       }
+      std::fill(di, di + left, 0.f);
+      std::copy(xc + h * g.W, xc + h * g.W + inside, di + left);
+      std::fill(di + left + inside, di + Wp, 0.f);
     }
-    const float *d0 = d, *d1 = d + Wp, *d2 = d + 2 * Wp, *d3 = d + 3 * Wp;
-    for (int64_t j = 0; j <= tw; ++j) {
-      int64_t a = 2 * j, b = 2 * j + 1;
-      e[j] = d0[a] - d2[a];
-      o[j] = d0[b] - d2[b];
-      e[(tw + 1) + j] = d1[a] + d2[a];
-      o[(tw + 1) + j] = d1[b] + d2[b];
-      e[2 * (tw + 1) + j] = d2[a] - d1[a];
-      o[2 * (tw + 1) + j] = d2[b] - d1[b];
-      e[3 * (tw + 1) + j] = d1[a] - d3[a];
-      o[3 * (tw + 1) + j] = d1[b] - d3[b];
+    const float *__restrict d0 = d, *__restrict d1 = d + Wp, *__restrict d2 = d + 2 * Wp, *__restrict d3 = d + 3 * Wp;
+    float *__restrict r0 = rows, *__restrict r1 = rows + Wp, *__restrict r2 = rows + 2 * Wp,
+                      *__restrict r3 = rows + 3 * Wp;
+#pragma omp simd
+    for (int64_t j = 0; j < Wp; ++j) {
+      r0[j] = d0[j] - d2[j];
+      r1[j] = d1[j] + d2[j];
+      r2[j] = d2[j] - d1[j];
+      r3[j] = d1[j] - d3[j];
+    }
+    for (int i = 0; i < 4; ++i) {
+      const float* __restrict ri = rows + i * Wp;
+      float* __restrict ei = e + i * (tw + 1);
+      float* __restrict oi = o + i * (tw + 1);
+#pragma omp simd
+      for (int64_t j = 0; j <= tw; ++j) {
+        ei[j] = ri[2 * j];
+        oi[j] = ri[2 * j + 1];
+      }
     }
     float* v = V + c * tc + rr * tw;
     for (int i = 0; i < 4; ++i) {
-      const float* ei = e + i * (tw + 1);
-      const float* oi = o + i * (tw + 1);
-      float* v0 = v + (4 * i + 0) * stride_xi;
-      float* v1 = v + (4 * i + 1) * stride_xi;
-      float* v2 = v + (4 * i + 2) * stride_xi;
-      float* v3 = v + (4 * i + 3) * stride_xi;
+      const float* __restrict ei = e + i * (tw + 1);
+      const float* __restrict oi = o + i * (tw + 1);
+      float* __restrict v0 = v + (4 * i + 0) * stride_xi;
+      float* __restrict v1 = v + (4 * i + 1) * stride_xi;
+      float* __restrict v2 = v + (4 * i + 2) * stride_xi;
+      float* __restrict v3 = v + (4 * i + 3) * stride_xi;
+#pragma omp simd
       for (int64_t t = 0; t < tw; ++t) {  // tile t reads columns 2t .. 2t + 3: e[t], o[t], e[t+1], o[t+1]
         v0[t] = ei[t] - ei[t + 1];
         v1[t] = oi[t] + ei[t + 1];
@@ -111,18 +125,21 @@ ANIMA_WINOGRAD_CLONES void transform_output_channel(const ops::ConvGeometry& g, 
   for (int64_t rr = 0; rr < k.rows; ++rr) {
     const float* m = M + co * tc + rr * tw;
     for (int j = 0; j < 4; ++j) {
-      const float *q0 = m + j * stride_xi, *q1 = m + (4 + j) * stride_xi, *q2 = m + (8 + j) * stride_xi,
-                  *q3 = m + (12 + j) * stride_xi;
-      float* a0 = a + j * tw;
-      float* a1 = a + (4 + j) * tw;
+      const float *__restrict q0 = m + j * stride_xi, *__restrict q1 = m + (4 + j) * stride_xi,
+                             *__restrict q2 = m + (8 + j) * stride_xi, *__restrict q3 = m + (12 + j) * stride_xi;
+      float* __restrict a0 = a + j * tw;
+      float* __restrict a1 = a + (4 + j) * tw;
+#pragma omp simd
       for (int64_t t = 0; t < tw; ++t) {
         a0[t] = (q0[t] + q1[t]) + q2[t];
         a1[t] = (q1[t] - q2[t]) - q3[t];
       }
     }
     for (int i = 0; i < 2; ++i) {
-      const float *b0 = a + (4 * i) * tw, *b1 = b0 + tw, *b2 = b1 + tw, *b3 = b2 + tw;
-      float* yi = y + i * 2 * tw;
+      const float *__restrict b0 = a + (4 * i) * tw, *__restrict b1 = b0 + tw, *__restrict b2 = b1 + tw,
+                             *__restrict b3 = b2 + tw;
+      float* __restrict yi = y + i * 2 * tw;
+#pragma omp simd
       for (int64_t t = 0; t < tw; ++t) {
         yi[2 * t] = ((b0[t] + b1[t]) + b2[t]) + bias;
         yi[2 * t + 1] = ((b1[t] - b2[t]) - b3[t]) + bias;
@@ -140,31 +157,57 @@ ANIMA_WINOGRAD_CLONES void transform_output_channel(const ops::ConvGeometry& g, 
 ANIMA_WINOGRAD_CLONES void transform_gradient_channel(const ops::ConvGeometry& g, const Chunk& k, int64_t Co,
                                                       const float* gout, int64_t co, float* Ghat, float* scratch) {
   const int64_t tw = k.tiles_w, tc = k.tiles(), stride_xi = Co * tc;
-  float* e = scratch;         // the two gradient rows, even columns (tw), then odd ones (tw)
-  float* o = scratch + 2 * tw;
+  float* e = scratch;  // rows of A dy (dy0, dy0 + dy1, dy0 - dy1, -dy1): even columns (4 of tw), then odd ones
+  float* o = scratch + 4 * tw;
   for (int64_t rr = 0; rr < k.rows; ++rr) {
     int64_t r = k.r0 + rr, n = r / k.tiles_h, ho = 2 * (r % k.tiles_h);
     const float* gc = gout + (n * Co + co) * g.Ho * g.Wo;
-    for (int i = 0; i < 2; ++i)
-      for (int64_t t = 0; t < tw; ++t) {
-        bool row_in = ho + i < g.Ho;
-        e[i * tw + t] = row_in ? gc[(ho + i) * g.Wo + 2 * t] : 0.f;
-        o[i * tw + t] = row_in && 2 * t + 1 < g.Wo ? gc[(ho + i) * g.Wo + 2 * t + 1] : 0.f;
+    for (int i = 0; i < 2; ++i) {  // the two gradient rows, split into even and odd columns, zero outside
+      float* __restrict ei = e + i * tw;
+      float* __restrict oi = o + i * tw;
+      if (ho + i >= g.Ho) {
+        std::fill(ei, ei + tw, 0.f);
+        std::fill(oi, oi + tw, 0.f);
+        continue;
       }
+      const float* __restrict row = gc + (ho + i) * g.Wo;
+      int64_t pairs = g.Wo / 2;
+#pragma omp simd
+      for (int64_t t = 0; t < pairs; ++t) {
+        ei[t] = row[2 * t];
+        oi[t] = row[2 * t + 1];
+      }
+      if (pairs < tw) {  // an odd width: the last block's second column is outside
+        ei[pairs] = row[2 * pairs];
+        oi[pairs] = 0.f;
+      }
+    }
+    {
+      float *__restrict e0 = e, *__restrict e1 = e + tw, *__restrict e2 = e + 2 * tw, *__restrict e3 = e + 3 * tw;
+      float *__restrict o0 = o, *__restrict o1 = o + tw, *__restrict o2 = o + 2 * tw, *__restrict o3 = o + 3 * tw;
+#pragma omp simd
+      for (int64_t t = 0; t < tw; ++t) {  // rows 2 and 3 first: row 1 is overwritten
+        e2[t] = e0[t] - e1[t];
+        e3[t] = -e1[t];
+        o2[t] = o0[t] - o1[t];
+        o3[t] = -o1[t];
+        e1[t] = e0[t] + e1[t];
+        o1[t] = o0[t] + o1[t];
+      }
+    }
     float* gh = Ghat + co * tc + rr * tw;
-    for (int i = 0; i < 4; ++i) {  // row i of A dy: dy0, dy0 + dy1, dy0 - dy1, -dy1
-      const float *e0 = e, *e1 = e + tw, *o0 = o, *o1 = o + tw;
-      float* h0 = gh + (4 * i + 0) * stride_xi;
-      float* h1 = gh + (4 * i + 1) * stride_xi;
-      float* h2 = gh + (4 * i + 2) * stride_xi;
-      float* h3 = gh + (4 * i + 3) * stride_xi;
-      for (int64_t t = 0; t < tw; ++t) {
-        float a = i == 0 ? e0[t] : i == 1 ? e0[t] + e1[t] : i == 2 ? e0[t] - e1[t] : -e1[t];
-        float b = i == 0 ? o0[t] : i == 1 ? o0[t] + o1[t] : i == 2 ? o0[t] - o1[t] : -o1[t];
-        h0[t] = a;  // times A^T along the row: a, a + b, a - b, -b
-        h1[t] = a + b;
-        h2[t] = a - b;
-        h3[t] = -b;
+    for (int i = 0; i < 4; ++i) {
+      const float *__restrict ai = e + i * tw, *__restrict bi = o + i * tw;
+      float* __restrict h0 = gh + (4 * i + 0) * stride_xi;
+      float* __restrict h1 = gh + (4 * i + 1) * stride_xi;
+      float* __restrict h2 = gh + (4 * i + 2) * stride_xi;
+      float* __restrict h3 = gh + (4 * i + 3) * stride_xi;
+#pragma omp simd
+      for (int64_t t = 0; t < tw; ++t) {  // times A^T along the row: a, a + b, a - b, -b
+        h0[t] = ai[t];
+        h1[t] = ai[t] + bi[t];
+        h2[t] = ai[t] - bi[t];
+        h3[t] = -bi[t];
       }
     }
   }
@@ -191,7 +234,7 @@ ANIMA_WINOGRAD_CLONES void transform_weight_gradient_row(int64_t Co, int64_t C, 
 }
 
 // Scratch floats per thread for the transforms of a chunk with rows of tw tiles.
-int64_t scratch_size(int64_t tw) { return 4 * (2 * tw + 2) + 8 * (tw + 1) + 12 * tw; }
+int64_t scratch_size(int64_t tw) { return 8 * (2 * tw + 2) + 8 * (tw + 1) + 12 * tw; }
 
 // One chunk: the input transform, the 16 GEMMs, the output transform. `parallel`: each phase
 // splits among the threads (a chunk that is all the work); else one thread does it all.
@@ -228,9 +271,16 @@ void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, 
   float* U = u.data<float>();
   cpu_for_rows(Co, g.C * 9 * kTerms, [&](int64_t co) { transform_weight_row(Co, g.C, co, w, U); });
   int64_t tiles_h = (g.Ho + 1) / 2, tiles_w = (g.Wo + 1) / 2, all_rows = N * tiles_h;
-  int64_t target = chunk_tiles > 0 ? chunk_tiles : kChunkFloats / (kTerms * std::max(g.C, Co));
-  int64_t rows = std::clamp<int64_t>(target / tiles_w, 1, all_rows);
-  int64_t chunks = (all_rows + rows - 1) / rows, threads = cpu_max_threads();
+  // Large chunks repack each GEMM's kernel matrix U less often; 4 or more chunks per thread
+  // balance the dynamic schedule. So: the largest chunk up to 4 kChunkFloats that leaves 4 per
+  // thread, and never below kChunkFloats' size.
+  int64_t threads = cpu_max_threads(), per_tile = kTerms * std::max(g.C, Co);
+  int64_t most = std::max<int64_t>(1, 4 * kChunkFloats / per_tile / tiles_w);
+  int64_t least = std::max<int64_t>(1, kChunkFloats / per_tile / tiles_w);
+  int64_t rows = std::clamp<int64_t>(all_rows / (4 * threads), least, most);
+  if (chunk_tiles > 0) rows = std::max<int64_t>(1, chunk_tiles / tiles_w);
+  rows = std::min(rows, all_rows);
+  int64_t chunks = (all_rows + rows - 1) / rows;
   // Fewer chunks than a few per thread: chunks one after another, each phase split among the threads.
   bool by_chunks = threads > 1 && chunks >= 4 * threads;
   int64_t per_thread = kTerms * (g.C + Co) * rows * tiles_w;
