@@ -21,23 +21,37 @@ constexpr int64_t kTerms = 16;  // the 4x4 transformed tile
 #endif
 
 // U[xi][co][c] = (G g G^T)[xi] for the 3x3 kernel g of (co, c); G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+// The 9 taps of output channel co's kernels go to tap-major rows first (kt[tap][c]), so that the
+// loop over c reads contiguous memory and vectorises.
 ANIMA_WINOGRAD_CLONES void transform_weight_row(int64_t Co, int64_t C, int64_t co, const float* w, float* U) {
+  std::vector<float> taps(size_t(9 * C));
+  const float* g = w + co * C * 9;
+  for (int64_t c = 0; c < C; ++c)
+    for (int j = 0; j < 9; ++j) taps[size_t(j * C + c)] = g[c * 9 + j];
+  const float* __restrict kt = taps.data();
+  float* __restrict u = U + co * C;
+  const int64_t s = Co * C;  // between the 16 terms
+#pragma omp simd
   for (int64_t c = 0; c < C; ++c) {
-    const float* g = w + (co * C + c) * 9;
-    float t[4][3], u[4][4];
+    float k[9];
+#pragma GCC unroll 9
+    for (int j = 0; j < 9; ++j) k[j] = kt[j * C + c];
+    // G g, column by column, then times G^T along each row: a, (a + b + c) / 2, (a - b + c) / 2, c
+    float t[4][3];
+#pragma GCC unroll 3
     for (int j = 0; j < 3; ++j) {
-      t[0][j] = g[j];
-      t[1][j] = 0.5f * ((g[j] + g[3 + j]) + g[6 + j]);
-      t[2][j] = 0.5f * ((g[j] - g[3 + j]) + g[6 + j]);
-      t[3][j] = g[6 + j];
+      t[0][j] = k[j];
+      t[1][j] = 0.5f * ((k[j] + k[3 + j]) + k[6 + j]);
+      t[2][j] = 0.5f * ((k[j] - k[3 + j]) + k[6 + j]);
+      t[3][j] = k[6 + j];
     }
+#pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
-      u[i][0] = t[i][0];
-      u[i][1] = 0.5f * ((t[i][0] + t[i][1]) + t[i][2]);
-      u[i][2] = 0.5f * ((t[i][0] - t[i][1]) + t[i][2]);
-      u[i][3] = t[i][2];
+      u[(4 * i + 0) * s + c] = t[i][0];
+      u[(4 * i + 1) * s + c] = 0.5f * ((t[i][0] + t[i][1]) + t[i][2]);
+      u[(4 * i + 2) * s + c] = 0.5f * ((t[i][0] - t[i][1]) + t[i][2]);
+      u[(4 * i + 3) * s + c] = t[i][2];
     }
-    for (int xi = 0; xi < kTerms; ++xi) U[(xi * Co + co) * C + c] = u[xi / 4][xi % 4];
   }
 }
 
