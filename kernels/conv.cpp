@@ -258,20 +258,22 @@ bool tiled_input_gradient_applies(const ops::ConvGeometry& g) {
 // per group; im2col for everything else, 1x1 stride-1 convolutions included (a plain GEMM on x).
 constexpr int64_t kRowsMaxOutChannels = 4;
 
-// Winograd F(2x2, 3x3) (conv_winograd.h) from 16 input and output channels and 1024 2x2 output
-// blocks (over the batch) up, instead of im2col; with fewer blocks its GEMMs are too narrow
-// (bench/RESULTS.md, "Winograd").
-bool winograd_pays(const ops::ConvGeometry& g, int64_t N, int64_t Cog) {
-  return g.C >= 16 && Cog >= 16 && N * ((g.Ho + 1) / 2) * ((g.Wo + 1) / 2) >= 1024;
+enum class Path { Im2col, Rows, Tiled, Winograd };
+enum class Pass { Forward, InputGradient, WeightGradient };
+
+// Winograd F(2x2, 3x3) (conv_winograd.h), ahead of the tiled kernels and im2col, from 16 input and
+// output channels (48 together) and 1024 2x2 output blocks over the batch; the weight gradient
+// also with fewer blocks: for any batch above 1, and at batch 1 from a block per 8 channels.
+// Narrower, its GEMMs lose (bench/RESULTS.md, "Winograd").
+bool winograd_pays(const ops::ConvGeometry& g, int64_t N, int64_t Cog, Pass pass) {
+  int64_t blocks = N * ((g.Ho + 1) / 2) * ((g.Wo + 1) / 2);
+  if (g.C < 16 || Cog < 16) return false;
+  if (pass == Pass::WeightGradient) return N > 1 || 8 * blocks >= std::max(g.C, Cog);
+  return g.C + Cog >= 48 && blocks >= 1024;
 }
 
-enum class Path { Im2col, Rows, Tiled, Winograd };
-
-// tiled_ok: the tiled kernel computes this convolution; tiled_max: the most output channels per
-// group for which Auto takes it.
-// winograd_ok: Winograd computes it; N: the batch.
-Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, int64_t tiled_max, bool winograd_ok = false,
-                 int64_t N = 1) {
+// tiled_ok: the tiled kernel computes this convolution; winograd_ok: Winograd does; N: the batch.
+Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, Pass pass, bool winograd_ok, int64_t N) {
   switch (cpu_conv_algo()) {
     case CpuConvAlgo::Im2col:
       return Path::Im2col;
@@ -286,9 +288,10 @@ Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, int64_t
       break;
   }
   bool few_outputs = Cog <= kRowsMaxOutChannels;
+  int64_t tiled_max = pass == Pass::WeightGradient ? 12 : 16;
   if (is_pointwise(g)) return Path::Im2col;
+  if (winograd_ok && winograd_pays(g, N, Cog, pass)) return Path::Winograd;
   if (tiled_ok && Cog <= tiled_max && (g.Wo >= ops::kTile || few_outputs)) return Path::Tiled;
-  if (winograd_ok && winograd_pays(g, N, Cog)) return Path::Winograd;
   return few_outputs ? Path::Rows : Path::Im2col;
 }
 
@@ -431,7 +434,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   if (out.numel() == 0 || x.numel() == 0) return kernels::full(out, 0.0, DType::F32, x.device());
   if (x.is_cuda()) return cudnn::conv2d_forward(x, w, bias, p, out);
   ops::ConvGeometry g = geometry(x.shape(), w.shape(), out, p);
-  switch (choose_path(g, w.size(0) / p.groups, tiled_applies(g), 16, winograd::applies(g, p.groups), x.size(0))) {
+  switch (choose_path(g, w.size(0) / p.groups, tiled_applies(g), Pass::Forward, winograd::applies(g, p.groups),
+                      x.size(0))) {
     case Path::Tiled:
       return conv2d_tiled_cpu(x, w, bias, p, out);
     case Path::Rows:
@@ -452,7 +456,8 @@ Tensor conv2d_backward_input(const Tensor& gout, const Tensor& w, const Shape& x
   if (gout.is_cuda()) return cudnn::conv2d_backward_data(gout, w, x_shape, p);
   ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
   bool winograd_ok = winograd::applies(g, p.groups) && tiled_input_gradient_applies(g);
-  switch (choose_path(g, w.size(0) / p.groups, tiled_input_gradient_applies(g), 16, winograd_ok, x_shape[0])) {
+  switch (choose_path(g, w.size(0) / p.groups, tiled_input_gradient_applies(g), Pass::InputGradient, winograd_ok,
+                      x_shape[0])) {
     case Path::Tiled:
       return conv2d_tiled_backward_input_cpu(gout, w, x_shape, p);
     case Path::Rows:
@@ -472,7 +477,8 @@ Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& 
   if (gout.numel() == 0 || x.numel() == 0) return kernels::full(w_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_filter(gout, x, w_shape, p);
   ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
-  switch (choose_path(g, w_shape[0] / p.groups, tiled_applies(g), 12, winograd::applies(g, p.groups), x.size(0))) {
+  switch (choose_path(g, w_shape[0] / p.groups, tiled_applies(g), Pass::WeightGradient,
+                      winograd::applies(g, p.groups), x.size(0))) {
     case Path::Tiled:
       return conv2d_tiled_backward_weight_cpu(gout, x, w_shape, p);
     case Path::Rows:
