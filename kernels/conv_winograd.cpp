@@ -285,13 +285,14 @@ void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, 
   float* U = u.data<float>();
   cpu_for_rows(Co, g.C * 9 * kTerms, [&](int64_t co) { transform_weight_row(Co, g.C, co, w, U); });
   int64_t tiles_h = (g.Ho + 1) / 2, tiles_w = (g.Wo + 1) / 2, all_rows = N * tiles_h;
-  // Large chunks repack each GEMM's kernel matrix U less often; 4 or more chunks per thread
-  // balance the dynamic schedule. So: the largest chunk up to 4 kChunkFloats that leaves 4 per
-  // thread, and never below kChunkFloats' size.
+  // Large chunks repack each GEMM's kernel matrix U less often; several chunks per thread
+  // balance the dynamic schedule. So: the largest chunk up to 4 kChunkFloats that leaves 4, and
+  // never below kChunkFloats' size. The chunking depends on the shape only, never on the thread
+  // count: OpenBLAS's Haswell kernels round a GEMM of other width differently (cpu_blas.h).
   int64_t threads = cpu_max_threads(), per_tile = kTerms * std::max(g.C, Co);
   int64_t most = std::max<int64_t>(1, 4 * kChunkFloats / per_tile / tiles_w);
   int64_t least = std::max<int64_t>(1, kChunkFloats / per_tile / tiles_w);
-  int64_t rows = std::clamp<int64_t>(all_rows / (4 * threads), least, most);
+  int64_t rows = std::clamp<int64_t>(all_rows / 4, least, most);
   if (chunk_tiles > 0) rows = std::max<int64_t>(1, chunk_tiles / tiles_w);
   rows = std::min(rows, all_rows);
   int64_t chunks = (all_rows + rows - 1) / rows;

@@ -122,9 +122,12 @@ void sgemm_call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, 
 void cpu_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   cpu_blas_single_thread();
+  // OpenBLAS's Haswell kernels (deterministic mode's) round a block of C differently from the
+  // whole (measured: test "conv2d: a batch-1 im2col GEMM split ..."), so they never split.
+  static const bool split_keeps_bits = !cpu_blas_deterministic_kernels();
   int64_t threads = 1;
 #ifdef _OPENMP
-  if (!omp_in_parallel() && M * N * K >= kSplitGemmMinWork) threads = omp_get_max_threads();
+  if (split_keeps_bits && !omp_in_parallel() && M * N * K >= kSplitGemmMinWork) threads = omp_get_max_threads();
 #endif
   bool by_columns = N >= 2 * kSplitAlign * threads;
   bool by_rows = !by_columns && M >= 2 * kSplitAlign * threads;

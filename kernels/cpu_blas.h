@@ -52,8 +52,11 @@ bool cpu_blas_deterministic_kernels();  // whether OpenBLAS runs the pinned kern
 // (a batch-1 convolution, one large matmul), a large GEMM runs on all the threads: each thread
 // computes a block of C's columns (or rows, when C is narrow) with its own single-threaded GEMM,
 // on anima's OpenMP threads rather than OpenBLAS's pool. Every element of C is the same dot
-// product, summed in the same order, as one call computes it, so the bits do not depend on the
-// thread count. Inside a parallel region (the callers' loops over images) it is one call.
+// product as one call computes it: with OpenBLAS's SkylakeX kernels the bits do not depend on
+// the thread count (test). Its Haswell kernels (deterministic mode's, and AVX2 CPUs' default)
+// round a split block differently, so with them a GEMM never splits: deterministic mode stays
+// thread-count independent. Inside a parallel region (the callers' loops over images) it is one
+// call.
 void cpu_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 

@@ -55,6 +55,40 @@ void reduce_rows_cpu(Load in, float* out, int64_t rows, int64_t K, Op op) {
   });
 }
 
+// CPU, one reduced dimension that is not the last (softmax's channel max and sum, amax over C):
+// x as [outer, K, inner] reduced over K in place, without the permuting copy, vectorised along
+// the inner dimension. Each output takes exactly reduce_rows_cpu's order for a row of K <=
+// kCpuChunk (8 accumulators by k mod 8, the tail into the first, then combined in order, then
+// combined with the identity), so the bits are those of the permuted path.
+template <class Op>
+void reduce_middle_cpu(const float* x, float* out, int64_t outer, int64_t K, int64_t inner, Op op) {
+  constexpr int64_t B = 64;  // inner elements per task: 8 accumulator rows of B floats stay in L1
+  int64_t blocks = (inner + B - 1) / B;
+  cpu_for_rows(outer * blocks, K * B, [=](int64_t t) {
+    int64_t o = t / blocks, i0 = (t % blocks) * B, w = std::min(B, inner - i0);
+    const float* base = x + o * K * inner + i0;
+    float acc[8][B];
+    for (auto& a : acc)
+      for (float& v : a) v = op.identity();
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8)
+      for (int j = 0; j < 8; ++j) {
+        const float* row = base + (k + j) * inner;
+        for (int64_t l = 0; l < w; ++l) acc[j][l] = op.combine(acc[j][l], row[l]);
+      }
+    for (; k < K; ++k) {
+      const float* row = base + k * inner;
+      for (int64_t l = 0; l < w; ++l) acc[0][l] = op.combine(acc[0][l], row[l]);
+    }
+    float* o_row = out + o * inner + i0;
+    for (int64_t l = 0; l < w; ++l) {
+      float r = acc[0][l];
+      for (int j = 1; j < 8; ++j) r = op.combine(r, acc[j][l]);
+      o_row[l] = op.finish(op.combine(op.identity(), r), K);
+    }
+  });
+}
+
 #if ANIMA_CUDA && defined(__CUDACC__)
 template <class Op>
 __device__ float warp_reduce(float v, Op op) {
@@ -184,26 +218,34 @@ Tensor reduce(const Tensor& x, ReduceOp op, const std::vector<int>& dims_in, boo
     Tensor partial = reduce(x, op, trailing, true);
     return raw::view(reduce(partial, op, rest, true), out_shape);
   }
-  Tensor rows = identity_perm ? x : permute(x, perm);
   Tensor out = Tensor::empty(out_shape, DType::F32, x.device());
-  int64_t M = out.numel();
-  detail::RowLoad in{rows.data<float>(), K};
   float* po = out.data<float>();
-  Device dev = x.device();
-  switch (op) {
-    case ReduceOp::Sum:
-      detail::reduce_rows(dev, in, po, M, K, ops::SumReduce{});
-      break;
-    case ReduceOp::Mean:
-      detail::reduce_rows(dev, in, po, M, K, ops::MeanReduce{});
-      break;
-    case ReduceOp::Max:
-      detail::reduce_rows(dev, in, po, M, K, ops::MaxReduce{});
-      break;
-    case ReduceOp::Min:
-      detail::reduce_rows(dev, in, po, M, K, ops::MinReduce{});
-      break;
+  // run(reduction body): the body for `op`
+  auto with_op = [op](auto run) {
+    switch (op) {
+      case ReduceOp::Sum:
+        return run(ops::SumReduce{});
+      case ReduceOp::Mean:
+        return run(ops::MeanReduce{});
+      case ReduceOp::Max:
+        return run(ops::MaxReduce{});
+      case ReduceOp::Min:
+        return run(ops::MinReduce{});
+    }
+  };
+  if (x.device().is_cpu() && dims.size() == 1 && dims[0] != x.dim() - 1 && K <= detail::kCpuChunk) {
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < dims[0]; ++d) outer *= x.shape()[d];
+    for (int d = dims[0] + 1; d < x.dim(); ++d) inner *= x.shape()[d];
+    const float* px = x.data<float>();
+    with_op([&](auto body) { detail::reduce_middle_cpu(px, po, outer, K, inner, body); });
+    return out;
   }
+  Tensor rows = identity_perm ? x : permute(x, perm);
+  detail::RowLoad in{rows.data<float>(), K};
+  int64_t M = out.numel();
+  Device dev = x.device();
+  with_op([&](auto body) { detail::reduce_rows(dev, in, po, M, K, body); });
   return out;
 }
 

@@ -1,6 +1,7 @@
 // conv2d (kernels/conv.h): values against PyTorch goldens and the reference loop, every CPU algorithm, gradchecks,
 // errors, TF32 and the cuDNN algorithm cache, CUDA-vs-CPU parity.
 
+#include <cblas.h>
 #include <omp.h>
 
 #include "autograd/nn_functions.h"
@@ -197,6 +198,38 @@ TEST_CASE("conv2d: Auto takes Winograd for a 3x3 convolution 16->32 with 1024 2x
   CHECK_CLOSE(y_auto, y_gemm, 1e-5, 1e-5);
   CHECK_CLOSE(dx_auto, dx_gemm, 1e-5, 1e-5);
   CHECK_CLOSE(dw_auto, dw_gemm, 1e-4, 1e-5);
+}
+
+TEST_CASE("conv2d: a batch-1 im2col GEMM split among the threads gives the bits of one GEMM") {
+  // 3x3 32->64 at 64x64: 75M multiply-adds per pass, above cpu_sgemm's split threshold; at one
+  // thread each pass is one GEMM, at two and three its columns (rows) are split (with the
+  // SkylakeX kernels; with the Haswell ones nothing splits, cpu_blas.h)
+  const char* core = openblas_get_corename();
+  std::string family = core ? core : "";
+  if (family != "SkylakeX" && family != "Haswell" && family != "skylakex" && family != "haswell") {
+    test::mark_skipped("OpenBLAS runs its " + family + " kernels: the split's bits are known for SkylakeX and Haswell");
+    return;
+  }
+  Tensor x = random_tensor(Shape{1, 32, 64, 64}, 360), w = random_tensor(Shape{64, 32, 3, 3}, 361);
+  Tensor b = random_tensor(Shape{64}, 362), gy = random_tensor(Shape{1, 64, 64, 64}, 363);
+  Conv2dParams p{1, 1, 1, 1, 1, 1, 1};
+  ConvAlgoScope scope(kernels::CpuConvAlgo::Im2col);
+  auto run = [&](int threads) {
+    int previous = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    auto r = std::make_tuple(kernels::conv2d(x, w, b, p), kernels::conv2d_backward_input(gy, w, x.shape(), p),
+                             kernels::conv2d_backward_weight(gy, x, w.shape(), p));
+    omp_set_num_threads(previous);
+    return r;
+  };
+  auto [y1, dx1, dw1] = run(1);
+  for (int threads : {2, 3}) {
+    INFO(threads << " threads");
+    auto [y, dx, dw] = run(threads);
+    CHECK(test::bit_equal(y, y1));
+    CHECK(test::bit_equal(dx, dx1));
+    CHECK(test::bit_equal(dw, dw1));
+  }
 }
 
 TEST_CASE("conv2d: Winograd's bits depend neither on the chunking nor on the thread count") {

@@ -1,7 +1,9 @@
+#include <cmath>
 
 #include "autograd/functions.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
+#include "kernels/shape_ops.h"
 #include "tests/parity.h"
 #include "tests/test_util.h"
 
@@ -33,6 +35,27 @@ TEST_CASE("sum, mean, amax, amin over chosen dims and over all") {
   CHECK(K::amin(x, {0, 1}).to_vector<float>() == std::vector<float>{0, 1});
   CHECK(K::amax(x).item() == 121.f);
   CHECK(K::amin(tensor({3, -7, 2}, Shape{3})).item() == -7.f);
+}
+
+TEST_CASE("a reduction over a middle dimension gives the bits of the same reduction over a last one") {
+  // [outer, K, inner] reduced over K in place (kernels/reduce.cu) against the permuted copy
+  // [outer, inner, K] reduced over its last dimension, for K below, at and above a group of 8,
+  // inner widths around the 64-wide blocks, and -0 / +-inf among the values
+  uint64_t seed = 900;
+  for (int64_t k_len : {1, 7, 8, 13, 64, 300})
+    for (int64_t inner : {1, 5, 64, 130}) {
+      Tensor x = random_tensor(Shape{3, k_len, inner}, seed++);
+      float* px = x.data<float>();
+      px[0] = -0.f;
+      if (x.numel() > 3) px[3] = INFINITY, px[1] = -INFINITY;
+      Tensor xt = K::permute(x, {0, 2, 1});
+      INFO("K " << k_len << ", inner " << inner);
+      CHECK(test::bit_equal(K::sum(x, {1}), K::sum(xt, {2})));
+      CHECK(test::bit_equal(K::mean(x, {1}), K::mean(xt, {2})));
+      CHECK(test::bit_equal(K::amax(x, {1}), K::amax(xt, {2})));
+      CHECK(test::bit_equal(K::amin(x, {1}), K::amin(xt, {2})));
+      CHECK(test::bit_equal(K::amax(x, {1}, true), raw::view(K::amax(xt, {2}), Shape{3, 1, inner})));
+    }
 }
 
 TEST_CASE("long reductions agree with a double-precision reference") {

@@ -20,6 +20,25 @@ namespace {
 // the vectorised exp (kernels/elementwise_ops.h).
 constexpr const char* kDeterministicDigest = "b0c34b635ad148012822213dd0505eb9f0c75e0b0d43a5d940a2c41f4ab5c0a8";
 
+// The anima binary beside the test binary, or "" (the test is then marked skipped); and a fresh
+// scratch folder with a synthetic dataset of 4 videos of 4 frames at `size`, in <folder>/data.
+std::string anima_beside_tests() {
+  std::string exe = std::filesystem::read_symlink("/proc/self/exe").parent_path().string() + "/anima";
+  if (::access(exe.c_str(), X_OK) == 0) return exe;
+  test::mark_skipped("no anima binary beside the test binary");
+  return "";
+}
+std::string scratch_with_puppets(const std::string& name, int size) {
+  std::string d = "/tmp/anima_test_" + name + "_" + std::to_string(::getpid());
+  std::system(("rm -rf '" + d + "' && mkdir -p '" + d + "'").c_str());
+  SyntheticOptions so;
+  so.videos = 4;
+  so.frames = 4;
+  so.size = size;
+  make_synthetic_dataset(d + "/data", so);
+  return d;
+}
+
 }  // namespace
 
 TEST_SUITE("tools") {
@@ -33,18 +52,9 @@ TEST_CASE("sha256: the FIPS 180-4 examples") {
 }
 
 TEST_CASE("train --deterministic: the same checkpoint bits at every thread count and BLAS kernel choice") {
-  std::string exe = std::filesystem::read_symlink("/proc/self/exe").parent_path().string() + "/anima";
-  if (::access(exe.c_str(), X_OK) != 0) {
-    test::mark_skipped("no anima binary beside the test binary");
-    return;
-  }
-  std::string d = "/tmp/anima_test_deterministic_" + std::to_string(::getpid());
-  std::system(("rm -rf '" + d + "' && mkdir -p '" + d + "'").c_str());
-  SyntheticOptions so;
-  so.videos = 4;
-  so.frames = 4;
-  so.size = 16;
-  make_synthetic_dataset(d + "/data", so);
+  std::string exe = anima_beside_tests();
+  if (exe.empty()) return;
+  std::string d = scratch_with_puppets("deterministic", 16);
   std::string config = test::golden_path("pytorch/tiny-fomm.yaml");
   int run = 0;
   // OPENBLAS_CORETYPE asks for another kernel family: deterministic mode pins its own.
@@ -57,6 +67,27 @@ TEST_CASE("train --deterministic: the same checkpoint bits at every thread count
     REQUIRE(std::system(cmd.c_str()) == 0);
     CHECK(sha256_file(out + "/checkpoint.safetensors") == std::string(kDeterministicDigest));
   }
+  std::system(("rm -rf '" + d + "'").c_str());
+}
+
+// The tiny model above is too small for the paths that split work by size: Winograd's chunks of
+// tiles and the batch-1 GEMM split (which once made deterministic demo-64 runs differ between 1
+// and 2 threads). demo-64 at its own 64x64 size reaches them; 2 steps at 1 and 2 threads.
+TEST_CASE("train --deterministic: demo-64 gives the same checkpoint bits at 1 and 2 threads") {
+  std::string exe = anima_beside_tests();
+  if (exe.empty()) return;
+  std::string d = scratch_with_puppets("deterministic64", 64);
+  std::string config = test::source_path("configs/demo-64.yaml");
+  std::string digests[2];
+  for (int threads : {1, 2}) {
+    std::string out = d + "/run" + std::to_string(threads);
+    std::string cmd = "env OMP_NUM_THREADS=" + std::to_string(threads) + " '" + exe + "' train --config '" + config +
+                      "' --data '" + d + "/data' --out '" + out +
+                      "' --max-steps 2 --seed 1 --device cpu --quiet --deterministic > '" + out + ".txt' 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    digests[threads - 1] = sha256_file(out + "/checkpoint.safetensors");
+  }
+  CHECK(digests[0] == digests[1]);
   std::system(("rm -rf '" + d + "'").c_str());
 }
 
