@@ -39,7 +39,7 @@ struct State {
   Counters cuda;
   // CUDA free lists: rounded size -> cached blocks of exactly that size.
   std::unordered_map<size_t, std::vector<void*>> cuda_free;
-  // Large CPU blocks kept for reuse (cpu_cache_put), oldest first, and their total size.
+  // Large CPU blocks kept for reuse (deallocate, cpu_cache_take_locked), oldest first, and their total size.
   std::vector<std::pair<size_t, void*>> cpu_free;
   size_t cpu_cached = 0;
 };
@@ -232,7 +232,10 @@ void deallocate_pinned(void* ptr) {
 MemoryStats memory_stats(Device device) {
   State& st = state();
   std::lock_guard<std::mutex> lock(st.mutex);
-  return device.is_cpu() ? st.cpu.stats : st.cuda.stats;
+  if (!device.is_cpu()) return st.cuda.stats;
+  MemoryStats cpu = st.cpu.stats;
+  cpu.reserved = cpu.current + st.cpu_cached;
+  return cpu;
 }
 
 void reset_peak_memory(Device device) {

@@ -19,7 +19,7 @@ namespace anima {
 struct MemoryStats {
   size_t current = 0;             // bytes held by live tensors (rounded sizes)
   size_t peak = 0;                // highest `current` since start or reset_peak
-  size_t reserved = 0;            // bytes obtained from the driver (live + cached)
+  size_t reserved = 0;            // bytes obtained from the driver (live + cached; CPU: + cached large blocks)
   size_t allocations = 0;         // number of allocate() calls
   size_t driver_allocations = 0;  // number of cudaMalloc calls (should stop growing in steady state)
 };

@@ -107,6 +107,32 @@ TEST_CASE("CPU allocator: 64-byte alignment and byte counters") {
   CHECK(memory_stats(Device::cpu()).current == before.current);
 }
 
+TEST_CASE("CPU allocator: blocks of 32 MiB and more are cached for the next request of their size") {
+  empty_cache();
+  MemoryStats before = memory_stats(Device::cpu());
+  const int64_t floats = (int64_t(40) << 20) / 4 + 3;  // 40 MiB and 12 bytes: rounded to 42 MiB
+  void* first = nullptr;
+  {
+    Tensor t = Tensor::empty(Shape{floats});
+    first = t.data_ptr();
+    CHECK(reinterpret_cast<uintptr_t>(first) % 64 == 0);
+    CHECK(memory_stats(Device::cpu()).current == before.current + (size_t(42) << 20));
+    t.data<float>()[floats - 1] = 1.f;  // the whole block is usable
+  }
+  CHECK(memory_stats(Device::cpu()).current == before.current);  // cached blocks are not live
+  CHECK(memory_stats(Device::cpu()).reserved == before.reserved + (size_t(42) << 20));  // but kept
+  {
+    Tensor again = Tensor::empty(Shape{floats - 1});  // another size that rounds the same
+    CHECK(again.data_ptr() == first);
+    Tensor other = Tensor::empty(Shape{floats});  // the cached block is taken: a fresh one
+    CHECK(other.data_ptr() != first);
+  }
+  CHECK(memory_stats(Device::cpu()).reserved == before.reserved + (size_t(84) << 20));  // both cached
+  empty_cache();  // both go back to the OS
+  CHECK(memory_stats(Device::cpu()).current == before.current);
+  CHECK(memory_stats(Device::cpu()).reserved == before.reserved);
+}
+
 TEST_CASE("CUDA caching allocator: bucket sizes") {
   CHECK(cuda_bucket_size(1) == 512);
   CHECK(cuda_bucket_size(512) == 512);
