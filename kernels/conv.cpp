@@ -5,6 +5,7 @@
 #include "kernels/conv_ops.h"
 #include "kernels/conv_winograd.h"
 #include "kernels/cpu_blas.h"
+#include "kernels/cpu_isa.h"
 #include "kernels/cudnn_backend.h"
 #include "kernels/elementwise.h"
 #include "kernels/launch.h"
@@ -138,77 +139,78 @@ Tensor conv2d_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Sha
   return raw::view(sum(partial, {0}), w_shape);
 }
 
-// The direct path (row bodies in conv_ops.h). Its loops are compiled three times, for AVX-512,
-// AVX2 and plain x86-64, and the dynamic loader picks the widest the CPU runs (GCC's
-// target_clones; the rest of anima is built for plain x86-64). Every version adds in the same
-// order and none fuses a multiply-add (-ffp-contract=off), so all three give the same bits.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define ANIMA_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ANIMA_CPU_CLONES
-#endif
-
-ANIMA_CPU_CLONES void direct_row(const ops::ConvGeometry& g, const float* x, const float* wk, float bias, int64_t ho,
-                                 float* out) {
+// The direct path (row bodies in conv_ops.h). Its loops are compiled for AVX-512, AVX2 and plain
+// x86-64 and run the widest the CPU has (kernels/cpu_isa.h); every version adds in the same order
+// and none fuses a multiply-add, so all three give the same bits.
+ANIMA_ISA_BODY void direct_row_body(const ops::ConvGeometry& g, const float* x, const float* wk, float bias, int64_t ho,
+                                    float* out) {
   ops::conv_direct_row(g, x, wk, bias, ho, out);
 }
-ANIMA_CPU_CLONES void direct_backward_input_row(const ops::ConvGeometry& g, int64_t Cog, const float* gout,
-                                                const float* w, int64_t c, int64_t h, float* dx_row) {
+ANIMA_ISA_VERSIONS(direct_row,
+                   (const ops::ConvGeometry& g, const float* x, const float* wk, float bias, int64_t ho, float* out),
+                   (g, x, wk, bias, ho, out))
+ANIMA_ISA_BODY void direct_backward_input_row_body(const ops::ConvGeometry& g, int64_t Cog, const float* gout,
+                                                   const float* w, int64_t c, int64_t h, float* dx_row) {
   ops::conv_direct_backward_input_row(g, Cog, gout, w, c, h, dx_row);
 }
-ANIMA_CPU_CLONES void direct_backward_weight_row(const ops::ConvGeometry& g, int64_t n_images, const float* x,
-                                                 int64_t x_stride, const float* gout, int64_t g_stride, int64_t co,
-                                                 int64_t c, int64_t i, float* acc, float* dw) {
+ANIMA_ISA_VERSIONS(direct_backward_input_row,
+                   (const ops::ConvGeometry& g, int64_t Cog, const float* gout, const float* w, int64_t c, int64_t h,
+                    float* dx_row),
+                   (g, Cog, gout, w, c, h, dx_row))
+ANIMA_ISA_BODY void direct_backward_weight_row_body(const ops::ConvGeometry& g, int64_t n_images, const float* x,
+                                                    int64_t x_stride, const float* gout, int64_t g_stride, int64_t co,
+                                                    int64_t c, int64_t i, float* acc, float* dw) {
   ops::conv_direct_backward_weight_row(g, n_images, x, x_stride, gout, g_stride, co, c, i, acc, dw);
 }
+ANIMA_ISA_VERSIONS(direct_backward_weight_row,
+                   (const ops::ConvGeometry& g, int64_t n_images, const float* x, int64_t x_stride, const float* gout,
+                    int64_t g_stride, int64_t co, int64_t c, int64_t i, float* acc, float* dw),
+                   (g, n_images, x, x_stride, gout, g_stride, co, c, i, acc, dw))
 
 // Tiles of up to kTileChannels output channels (ops::conv_tile_row<CO>). Eight accumulators of 16
 // floats fill a quarter of AVX-512's registers and let each input load serve eight channels:
 // the demo's training step took 166-177 ms with blocks of 4, 141-148 ms with blocks of 8.
 constexpr int64_t kTileChannels = 8;
-ANIMA_CPU_CLONES void tile_row(int CO, const ops::ConvGeometry& g, int64_t Wp, const float* xw, const float* wk,
-                               int64_t w_stride, const float* bias, int64_t ho, float* out, int64_t out_stride) {
+ANIMA_ISA_BODY void tile_row_body(int CO, const ops::ConvGeometry& g, int64_t Wp, const float* xw, const float* wk,
+                                  int64_t w_stride, const float* bias, int64_t ho, float* out, int64_t out_stride) {
+  // clang-format off
   switch (CO) {
-    case 1:
-      return ops::conv_tile_row<1>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 2:
-      return ops::conv_tile_row<2>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 3:
-      return ops::conv_tile_row<3>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 4:
-      return ops::conv_tile_row<4>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 5:
-      return ops::conv_tile_row<5>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 6:
-      return ops::conv_tile_row<6>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    case 7:
-      return ops::conv_tile_row<7>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
-    default:
-      return ops::conv_tile_row<8>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 1: return ops::conv_tile_row<1>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 2: return ops::conv_tile_row<2>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 3: return ops::conv_tile_row<3>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 4: return ops::conv_tile_row<4>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 5: return ops::conv_tile_row<5>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 6: return ops::conv_tile_row<6>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    case 7: return ops::conv_tile_row<7>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
+    default: return ops::conv_tile_row<8>(g, Wp, xw, wk, w_stride, bias, ho, out, out_stride);
   }
+  // clang-format on
 }
-ANIMA_CPU_CLONES void tile_weight_row(int CO, const ops::ConvGeometry& g, int64_t Wp, int64_t Wt, int64_t n_images,
-                                      const float* xw, int64_t x_stride, const float* gw, int64_t g_stride,
-                                      int64_t g_co, int64_t c, int64_t i, float* dw, int64_t dw_stride) {
+ANIMA_ISA_VERSIONS(tile_row,
+                   (int CO, const ops::ConvGeometry& g, int64_t Wp, const float* xw, const float* wk, int64_t w_stride,
+                    const float* bias, int64_t ho, float* out, int64_t out_stride),
+                   (CO, g, Wp, xw, wk, w_stride, bias, ho, out, out_stride))
+ANIMA_ISA_BODY void tile_weight_row_body(int CO, const ops::ConvGeometry& g, int64_t Wp, int64_t Wt, int64_t n_images,
+                                         const float* xw, int64_t x_stride, const float* gw, int64_t g_stride,
+                                         int64_t g_co, int64_t c, int64_t i, float* dw, int64_t dw_stride) {
+  // clang-format off
   switch (CO) {
-    case 1:
-      return ops::conv_tile_weight_row<1>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 2:
-      return ops::conv_tile_weight_row<2>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 3:
-      return ops::conv_tile_weight_row<3>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 4:
-      return ops::conv_tile_weight_row<4>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 5:
-      return ops::conv_tile_weight_row<5>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 6:
-      return ops::conv_tile_weight_row<6>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    case 7:
-      return ops::conv_tile_weight_row<7>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
-    default:
-      return ops::conv_tile_weight_row<8>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 1: return ops::conv_tile_weight_row<1>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 2: return ops::conv_tile_weight_row<2>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 3: return ops::conv_tile_weight_row<3>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 4: return ops::conv_tile_weight_row<4>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 5: return ops::conv_tile_weight_row<5>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 6: return ops::conv_tile_weight_row<6>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    case 7: return ops::conv_tile_weight_row<7>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
+    default: return ops::conv_tile_weight_row<8>(g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride);
   }
+  // clang-format on
 }
+ANIMA_ISA_VERSIONS(tile_weight_row,
+                   (int CO, const ops::ConvGeometry& g, int64_t Wp, int64_t Wt, int64_t n_images, const float* xw,
+                    int64_t x_stride, const float* gw, int64_t g_stride, int64_t g_co, int64_t c, int64_t i, float* dw,
+                    int64_t dw_stride),
+                   (CO, g, Wp, Wt, n_images, xw, x_stride, gw, g_stride, g_co, c, i, dw, dw_stride))
 
 int64_t round_up_to_tile(int64_t n) { return (n + ops::kTile - 1) / ops::kTile * ops::kTile; }
 
@@ -477,8 +479,8 @@ Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& 
   if (gout.numel() == 0 || x.numel() == 0) return kernels::full(w_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_filter(gout, x, w_shape, p);
   ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
-  switch (choose_path(g, w_shape[0] / p.groups, tiled_applies(g), Pass::WeightGradient,
-                      winograd::applies(g, p.groups), x.size(0))) {
+  switch (choose_path(g, w_shape[0] / p.groups, tiled_applies(g), Pass::WeightGradient, winograd::applies(g, p.groups),
+                      x.size(0))) {
     case Path::Tiled:
       return conv2d_tiled_backward_weight_cpu(gout, x, w_shape, p);
     case Path::Rows:

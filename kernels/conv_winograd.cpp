@@ -12,18 +12,13 @@ namespace {
 
 constexpr int64_t kTerms = 16;  // the 4x4 transformed tile
 
-// The transforms' loops, compiled for AVX-512, AVX2 and plain x86-64 (the widest the CPU runs is
-// taken); none fuses a multiply-add (-ffp-contract=off), so all give the same bits.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define ANIMA_WINOGRAD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ANIMA_WINOGRAD_CLONES
-#endif
+// The transforms' loops are compiled for AVX-512, AVX2 and plain x86-64 and run the widest the
+// CPU has (kernels/cpu_isa.h); none fuses a multiply-add, so all give the same bits.
 
 // U[xi][co][c] = (G g G^T)[xi] for the 3x3 kernel g of (co, c); G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
 // The 9 taps of output channel co's kernels go to tap-major rows first (kt[tap][c]), so that the
 // loop over c reads contiguous memory and vectorises.
-ANIMA_WINOGRAD_CLONES void transform_weight_row(int64_t Co, int64_t C, int64_t co, const float* w, float* U) {
+ANIMA_ISA_BODY void transform_weight_row_body(int64_t Co, int64_t C, int64_t co, const float* w, float* U) {
   std::vector<float> taps(size_t(9 * C));
   const float* g = w + co * C * 9;
   for (int64_t c = 0; c < C; ++c)
@@ -54,6 +49,8 @@ ANIMA_WINOGRAD_CLONES void transform_weight_row(int64_t Co, int64_t C, int64_t c
     }
   }
 }
+ANIMA_ISA_VERSIONS(transform_weight_row, (int64_t Co, int64_t C, int64_t co, const float* w, float* U),
+                   (Co, C, co, w, U))
 
 // A chunk is a run of whole tile rows: rows [r0, r0 + rows) of the N * tiles_h tile rows of the
 // batch (row r: image r / tiles_h, tile row r % tiles_h), tiles_w tiles each, so a chunk's tile t
@@ -67,12 +64,12 @@ struct Chunk {
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Per tile row: the 4 input rows, padded with
 // zeros (row copies), B^T's combination of them along whole rows, split into even and odd
 // columns, then B's combination along the row: loops over contiguous columns (vectorised).
-ANIMA_WINOGRAD_CLONES void transform_input_channel(const ops::ConvGeometry& g, const Chunk& k, const float* x,
-                                                   int64_t c, float* V, float* scratch) {
+ANIMA_ISA_BODY void transform_input_channel_body(const ops::ConvGeometry& g, const Chunk& k, const float* x, int64_t c,
+                                                 float* V, float* scratch) {
   const int64_t tw = k.tiles_w, tc = k.tiles(), Wp = 2 * tw + 2, stride_xi = g.C * tc;
-  float* d = scratch;                 // 4 padded input rows of Wp
-  float* rows = scratch + 4 * Wp;     // the 4 rows of B^T d, Wp each
-  float* e = scratch + 8 * Wp;        // their even columns (tw + 1 each), then the odd ones
+  float* d = scratch;              // 4 padded input rows of Wp
+  float* rows = scratch + 4 * Wp;  // the 4 rows of B^T d, Wp each
+  float* e = scratch + 8 * Wp;     // their even columns (tw + 1 each), then the odd ones
   float* o = e + 4 * (tw + 1);
   const int64_t left = std::min<int64_t>(g.pw, Wp), inside = std::max<int64_t>(0, std::min(g.W, Wp - left));
   for (int64_t rr = 0; rr < k.rows; ++rr) {
@@ -89,9 +86,8 @@ ANIMA_WINOGRAD_CLONES void transform_input_channel(const ops::ConvGeometry& g, c
       std::copy(xc + h * g.W, xc + h * g.W + inside, di + left);
       std::fill(di + left + inside, di + Wp, 0.f);
     }
-    const float *__restrict d0 = d, *__restrict d1 = d + Wp, *__restrict d2 = d + 2 * Wp, *__restrict d3 = d + 3 * Wp;
-    float *__restrict r0 = rows, *__restrict r1 = rows + Wp, *__restrict r2 = rows + 2 * Wp,
-                      *__restrict r3 = rows + 3 * Wp;
+    const float* __restrict d0 = d, * __restrict d1 = d + Wp, * __restrict d2 = d + 2 * Wp, * __restrict d3 = d + 3 * Wp;
+    float* __restrict r0 = rows, * __restrict r1 = rows + Wp, * __restrict r2 = rows + 2 * Wp, * __restrict r3 = rows + 3 * Wp;
 #pragma omp simd
     for (int64_t j = 0; j < Wp; ++j) {
       r0[j] = d0[j] - d2[j];
@@ -127,20 +123,21 @@ ANIMA_WINOGRAD_CLONES void transform_input_channel(const ops::ConvGeometry& g, c
     }
   }
 }
+ANIMA_ISA_VERSIONS(transform_input_channel,
+                   (const ops::ConvGeometry& g, const Chunk& k, const float* x, int64_t c, float* V, float* scratch),
+                   (g, k, x, c, V, scratch))
 
 // out's 2x2 blocks for output channel co from M[xi][co][t]: A^T m A (+ bias), A^T = [1 1 1 0; 0 1 -1 -1];
 // blocks past the image's last row or column write only their inside part.
-ANIMA_WINOGRAD_CLONES void transform_output_channel(const ops::ConvGeometry& g, const Chunk& k, int64_t Co,
-                                                    const float* M, int64_t co, float bias, float* out,
-                                                    float* scratch) {
+ANIMA_ISA_BODY void transform_output_channel_body(const ops::ConvGeometry& g, const Chunk& k, int64_t Co,
+                                                  const float* M, int64_t co, float bias, float* out, float* scratch) {
   const int64_t tw = k.tiles_w, tc = k.tiles(), stride_xi = Co * tc;
-  float* a = scratch;  // rows 0 and 1 of A^T m, 4 columns of tw each
+  float* a = scratch;           // rows 0 and 1 of A^T m, 4 columns of tw each
   float* y = scratch + 8 * tw;  // two output rows of 2 * tw
   for (int64_t rr = 0; rr < k.rows; ++rr) {
     const float* m = M + co * tc + rr * tw;
     for (int j = 0; j < 4; ++j) {
-      const float *__restrict q0 = m + j * stride_xi, *__restrict q1 = m + (4 + j) * stride_xi,
-                             *__restrict q2 = m + (8 + j) * stride_xi, *__restrict q3 = m + (12 + j) * stride_xi;
+      const float* __restrict q0 = m + j * stride_xi, * __restrict q1 = m + (4 + j) * stride_xi, * __restrict q2 = m + (8 + j) * stride_xi, * __restrict q3 = m + (12 + j) * stride_xi;
       float* __restrict a0 = a + j * tw;
       float* __restrict a1 = a + (4 + j) * tw;
 #pragma omp simd
@@ -150,8 +147,7 @@ ANIMA_WINOGRAD_CLONES void transform_output_channel(const ops::ConvGeometry& g, 
       }
     }
     for (int i = 0; i < 2; ++i) {
-      const float *__restrict b0 = a + (4 * i) * tw, *__restrict b1 = b0 + tw, *__restrict b2 = b1 + tw,
-                             *__restrict b3 = b2 + tw;
+      const float* __restrict b0 = a + (4 * i) * tw, * __restrict b1 = b0 + tw, * __restrict b2 = b1 + tw, * __restrict b3 = b2 + tw;
       float* __restrict yi = y + i * 2 * tw;
 #pragma omp simd
       for (int64_t t = 0; t < tw; ++t) {
@@ -164,12 +160,16 @@ ANIMA_WINOGRAD_CLONES void transform_output_channel(const ops::ConvGeometry& g, 
     for (int i = 0; i < 2 && ho + i < g.Ho; ++i) std::copy(y + i * 2 * tw, y + i * 2 * tw + g.Wo, o + i * g.Wo);
   }
 }
+ANIMA_ISA_VERSIONS(transform_output_channel,
+                   (const ops::ConvGeometry& g, const Chunk& k, int64_t Co, const float* M, int64_t co, float bias,
+                    float* out, float* scratch),
+                   (g, k, Co, M, co, bias, out, scratch))
 
 // G_hat[xi][co][t] = (A dy A^T)[xi] for the 2x2 block dy of the output gradient of channel co
 // under each tile t of the chunk (zero past the image's last row or column);
 // A = [1 0; 1 1; 1 -1; 0 -1]. The weight gradient's counterpart of the output transform.
-ANIMA_WINOGRAD_CLONES void transform_gradient_channel(const ops::ConvGeometry& g, const Chunk& k, int64_t Co,
-                                                      const float* gout, int64_t co, float* Ghat, float* scratch) {
+ANIMA_ISA_BODY void transform_gradient_channel_body(const ops::ConvGeometry& g, const Chunk& k, int64_t Co,
+                                                    const float* gout, int64_t co, float* Ghat, float* scratch) {
   const int64_t tw = k.tiles_w, tc = k.tiles(), stride_xi = Co * tc;
   float* e = scratch;  // rows of A dy (dy0, dy0 + dy1, dy0 - dy1, -dy1): even columns (4 of tw), then odd ones
   float* o = scratch + 4 * tw;
@@ -197,8 +197,8 @@ ANIMA_WINOGRAD_CLONES void transform_gradient_channel(const ops::ConvGeometry& g
       }
     }
     {
-      float *__restrict e0 = e, *__restrict e1 = e + tw, *__restrict e2 = e + 2 * tw, *__restrict e3 = e + 3 * tw;
-      float *__restrict o0 = o, *__restrict o1 = o + tw, *__restrict o2 = o + 2 * tw, *__restrict o3 = o + 3 * tw;
+      float* __restrict e0 = e, * __restrict e1 = e + tw, * __restrict e2 = e + 2 * tw, * __restrict e3 = e + 3 * tw;
+      float* __restrict o0 = o, * __restrict o1 = o + tw, * __restrict o2 = o + 2 * tw, * __restrict o3 = o + 3 * tw;
 #pragma omp simd
       for (int64_t t = 0; t < tw; ++t) {  // rows 2 and 3 first: row 1 is overwritten
         e2[t] = e0[t] - e1[t];
@@ -211,7 +211,7 @@ ANIMA_WINOGRAD_CLONES void transform_gradient_channel(const ops::ConvGeometry& g
     }
     float* gh = Ghat + co * tc + rr * tw;
     for (int i = 0; i < 4; ++i) {
-      const float *__restrict ai = e + i * tw, *__restrict bi = o + i * tw;
+      const float* __restrict ai = e + i * tw, * __restrict bi = o + i * tw;
       float* __restrict h0 = gh + (4 * i + 0) * stride_xi;
       float* __restrict h1 = gh + (4 * i + 1) * stride_xi;
       float* __restrict h2 = gh + (4 * i + 2) * stride_xi;
@@ -226,10 +226,13 @@ ANIMA_WINOGRAD_CLONES void transform_gradient_channel(const ops::ConvGeometry& g
     }
   }
 }
+ANIMA_ISA_VERSIONS(transform_gradient_channel,
+                   (const ops::ConvGeometry& g, const Chunk& k, int64_t Co, const float* gout, int64_t co, float* Ghat,
+                    float* scratch),
+                   (g, k, Co, gout, co, Ghat, scratch))
 
 // dW[co][c] = G^T dU G for dU[xi][co][c]; G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
-ANIMA_WINOGRAD_CLONES void transform_weight_gradient_row(int64_t Co, int64_t C, int64_t co, const float* dU,
-                                                         float* dw) {
+ANIMA_ISA_BODY void transform_weight_gradient_row_body(int64_t Co, int64_t C, int64_t co, const float* dU, float* dw) {
   for (int64_t c = 0; c < C; ++c) {
     float x[4][4], r[3][4];
     for (int xi = 0; xi < kTerms; ++xi) x[xi / 4][xi % 4] = dU[(xi * Co + co) * C + c];
@@ -246,6 +249,8 @@ ANIMA_WINOGRAD_CLONES void transform_weight_gradient_row(int64_t Co, int64_t C, 
     }
   }
 }
+ANIMA_ISA_VERSIONS(transform_weight_gradient_row, (int64_t Co, int64_t C, int64_t co, const float* dU, float* dw),
+                   (Co, C, co, dU, dw))
 
 // Scratch floats per thread for the transforms of a chunk with rows of tw tiles.
 int64_t scratch_size(int64_t tw) { return 8 * (2 * tw + 2) + 8 * (tw + 1) + 12 * tw; }
@@ -262,8 +267,8 @@ void run_chunk(const ops::ConvGeometry& g, int64_t Co, const Chunk& k, const flo
     for (int64_t c = 0; c < g.C; ++c) transform_input_channel(g, k, x, c, V, scratch.data());
 #pragma omp for schedule(static)
     for (int64_t xi = 0; xi < kTerms; ++xi)
-      cpu_sgemm(false, false, Co, tc, g.C, 1.f, U + xi * Co * g.C, g.C, V + xi * g.C * tc, tc, 0.f,
-                M + xi * Co * tc, tc);
+      cpu_sgemm(false, false, Co, tc, g.C, 1.f, U + xi * Co * g.C, g.C, V + xi * g.C * tc, tc, 0.f, M + xi * Co * tc,
+                tc);
 #pragma omp for schedule(static)
     for (int64_t co = 0; co < Co; ++co)
       transform_output_channel(g, k, Co, M, co, bias ? bias[co] : 0.f, out, scratch.data());
@@ -309,8 +314,8 @@ void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, 
   }
 }
 
-void backward_weight(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* gout, const float* x,
-                     float* dw, int64_t chunk_tiles) {
+void backward_weight(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* gout, const float* x, float* dw,
+                     int64_t chunk_tiles) {
   int64_t tiles_h = (g.Ho + 1) / 2, tiles_w = (g.Wo + 1) / 2, all_rows = N * tiles_h;
   int64_t target = chunk_tiles > 0 ? chunk_tiles : kChunkFloats / (kTerms * std::max(g.C, Co));
   int64_t rows = std::clamp<int64_t>(target / tiles_w, 1, all_rows);
@@ -342,7 +347,8 @@ void backward_weight(const ops::ConvGeometry& g, int64_t N, int64_t Co, const fl
   cpu_for_rows(Co, g.C * 9 * kTerms, [&](int64_t co) { transform_weight_gradient_row(Co, g.C, co, dU, dw); });
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const ops::ConvGeometry& g, const Shape& out_shape) {
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const ops::ConvGeometry& g,
+              const Shape& out_shape) {
   Tensor out = Tensor::empty(out_shape, DType::F32, Device::cpu());
   forward(g, x.size(0), w.size(0), x.data<float>(), w.data<float>(), bias.defined() ? bias.data<float>() : nullptr,
           out.data<float>());

@@ -4,7 +4,8 @@
 
 namespace anima::kernels {
 
-// "CPU: <n> threads, OpenBLAS <kernel family>, convolution <algorithm>"
+// "CPU: <n> threads, OpenBLAS <kernel family>, convolution <algorithm>, OpenMP wait <wait>,
+// vector loops <avx512 | avx2 | baseline>"
 std::string cpu_report();
 
 }  // namespace anima::kernels

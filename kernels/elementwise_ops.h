@@ -32,7 +32,9 @@ ANIMA_HD inline float exp_f32(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = (p * (r * r) + r) + 1.f;
-  int ni = int(n), n1 = ni >> 1, n2 = ni - n1;  // n in [-150, 129]: both halves normal exponents
+  // n in [-150, 129]: both halves are normal exponents. A NaN x makes n NaN, whose conversion to
+  // int C++ leaves undefined: it scales by 2^0 instead (p is NaN already).
+  int ni = int(n == n ? n : 0.f), n1 = ni >> 1, n2 = ni - n1;
   uint32_t b1 = uint32_t(n1 + 127) << 23, b2 = uint32_t(n2 + 127) << 23;
   float s1, s2;
   std::memcpy(&s1, &b1, sizeof s1);

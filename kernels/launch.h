@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/cpu_isa.h"
 #include "tensor/device.h"
 #include "tensor/error.h"
 #include "tensor/hd.h"
@@ -23,18 +24,64 @@ namespace anima::kernels {
 // Below this many elements the CPU loop stays on one thread (thread start-up costs more).
 constexpr int64_t kOmpMinWork = 1 << 15;
 
+// Each loop is compiled for AVX-512, AVX2 and plain x86-64, and runs the widest the CPU has (or
+// the cap of kernels/cpu_isa.h); the versions give the same bits. nvcc's host compilation gets
+// one version: there a __host__ __device__ lambda reaches the loop behind a type-erased wrapper
+// that no version could vectorise.
+// clang-format off
+#define ANIMA_CPU_LOOPS(ATTR, SUFFIX)                                                            \
+  template <class Body>                                                                          \
+  ATTR void cpu_for##SUFFIX(int64_t n, Body body) {                                              \
+    _Pragma("omp parallel for schedule(static) if (n >= kOmpMinWork)")                           \
+    for (int64_t i = 0; i < n; ++i) body(i);                                                     \
+  }                                                                                              \
+  template <class Body>                                                                          \
+  ATTR void cpu_for_rows##SUFFIX(int64_t rows, int64_t row_len, Body body) {                     \
+    _Pragma("omp parallel for schedule(static) if (rows > 1 && rows * row_len >= kOmpMinWork)")  \
+    for (int64_t r = 0; r < rows; ++r) body(r);                                                  \
+  }
+// clang-format on
+
+namespace detail {
+ANIMA_CPU_LOOPS(, _baseline)
+#if ANIMA_ISA_DISPATCH
+ANIMA_CPU_LOOPS(ANIMA_TARGET_AVX2, _avx2)
+ANIMA_CPU_LOOPS(ANIMA_TARGET_AVX512, _avx512)
+#endif
+}  // namespace detail
+#undef ANIMA_CPU_LOOPS
+
+// body(i) for i in [0, n); threads split the range when it is large enough.
 template <class Body>
 void cpu_for(int64_t n, Body body) {
-#pragma omp parallel for schedule(static) if (n >= kOmpMinWork)
-  for (int64_t i = 0; i < n; ++i) body(i);
+#if ANIMA_ISA_DISPATCH
+  switch (cpu_isa()) {
+    case CpuIsa::Avx512:
+      return detail::cpu_for_avx512(n, body);
+    case CpuIsa::Avx2:
+      return detail::cpu_for_avx2(n, body);
+    default:
+      break;
+  }
+#endif
+  detail::cpu_for_baseline(n, body);
 }
 
 // The CPU paths that walk whole rows (one division per row instead of one per element): body(r)
 // for r in [0, rows), threads split the rows when there is enough work in all of them together.
 template <class Body>
 void cpu_for_rows(int64_t rows, int64_t row_len, Body body) {
-#pragma omp parallel for schedule(static) if (rows > 1 && rows * row_len >= kOmpMinWork)
-  for (int64_t r = 0; r < rows; ++r) body(r);
+#if ANIMA_ISA_DISPATCH
+  switch (cpu_isa()) {
+    case CpuIsa::Avx512:
+      return detail::cpu_for_rows_avx512(rows, row_len, body);
+    case CpuIsa::Avx2:
+      return detail::cpu_for_rows_avx2(rows, row_len, body);
+    default:
+      break;
+  }
+#endif
+  detail::cpu_for_rows_baseline(rows, row_len, body);
 }
 
 #if ANIMA_CUDA && defined(__CUDACC__)
