@@ -1,4 +1,9 @@
 #include "kernels/grid_sample.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu_isa.h"
 #include "kernels/launch.h"
 #include "kernels/math_mode.h"
 
@@ -122,6 +127,129 @@ __global__ void input_gradient_atomic(GridGeometry g, const float* grid, const f
 }
 #endif
 
+// ---- The CPU path: blocks of output pixels ----
+// The bodies above compute each pixel's source and taps once per channel (the GPU runs them, a
+// thread per pixel). The CPU instead computes the taps of a block of pixels once, keeps them in
+// arrays, and walks the channels over the block: the same sums in the same order, so the same
+// bits (test "grid_sample: the CPU's blocked path ..."), without the repeated tap arithmetic and
+// with each channel plane read in one pass.
+constexpr int64_t kPixelBlock = 256;
+
+// Tap k of pixel q of the block: plane offset, weight, whether in bounds (PyTorch skips the
+// others: they add nothing, not even 0 * inf). Nearest uses tap 0 only.
+struct BlockTaps {
+  int64_t off[4][kPixelBlock];
+  float w[4][kPixelBlock];
+  bool ok[4][kPixelBlock];
+};
+
+ANIMA_ISA_BODY void block_taps(const GridGeometry& g, const float* grid, int64_t p0, int64_t count, BlockTaps& t) {
+  for (int64_t q = 0; q < count; ++q) {
+    Source s = source_of(g, grid, p0 + q);
+    int k = 0;
+    visit_taps(g, s, [&](int64_t off, float w) {  // the in-bounds taps, in visiting order
+      t.off[k][q] = off;
+      t.w[k][q] = w;
+      t.ok[k][q] = true;
+      ++k;
+    });
+    for (; k < 4; ++k) t.ok[k][q] = false;
+  }
+}
+
+ANIMA_ISA_BODY void forward_block_body(const GridGeometry& g, const float* in, const float* grid, float* out,
+                                       int64_t block) {
+  const int64_t HoWo = g.Ho * g.Wo, per_image = (HoWo + kPixelBlock - 1) / kPixelBlock;
+  const int64_t n = block / per_image, q0 = (block % per_image) * kPixelBlock;
+  const int64_t count = std::min(kPixelBlock, HoWo - q0);
+  BlockTaps t;
+  block_taps(g, grid, n * HoWo + q0, count, t);
+  for (int64_t c = 0; c < g.C; ++c) {
+    const float* plane = in + (n * g.C + c) * g.H * g.W;
+    float* o = out + (n * g.C + c) * HoWo + q0;
+    for (int64_t q = 0; q < count; ++q) {
+      float acc = 0.f;
+      for (int k = 0; k < 4; ++k)
+        if (t.ok[k][q]) acc += plane[t.off[k][q]] * t.w[k][q];
+      o[q] = acc;
+    }
+  }
+}
+ANIMA_ISA_VERSIONS(forward_block,
+                   (const GridGeometry& g, const float* in, const float* grid, float* out, int64_t block),
+                   (g, in, grid, out, block))
+
+// d loss / d grid of a block (bilinear): GridGradient's sums, channels outermost.
+ANIMA_ISA_BODY void grid_gradient_block_body(const GridGeometry& g, const float* in, const float* grid,
+                                             const float* gout, float* ggrid, int64_t block) {
+  const int64_t HoWo = g.Ho * g.Wo, per_image = (HoWo + kPixelBlock - 1) / kPixelBlock;
+  const int64_t n = block / per_image, q0 = (block % per_image) * kPixelBlock;
+  const int64_t count = std::min(kPixelBlock, HoWo - q0), p0 = n * HoWo + q0;
+  float ix[kPixelBlock], iy[kPixelBlock], fx[kPixelBlock], fy[kPixelBlock], gix[kPixelBlock], giy[kPixelBlock];
+  int64_t x0[kPixelBlock], y0[kPixelBlock];
+  float gx_mult[kPixelBlock], gy_mult[kPixelBlock];
+  for (int64_t q = 0; q < count; ++q) {
+    Source s = source_of(g, grid, p0 + q);
+    ops::BilinearTaps t = ops::grid_bilinear_taps(s.ix, s.iy);
+    ix[q] = s.ix, iy[q] = s.iy, gx_mult[q] = s.gx_mult, gy_mult[q] = s.gy_mult;
+    x0[q] = t.x0, y0[q] = t.y0, fx[q] = float(t.x0), fy[q] = float(t.y0);
+    gix[q] = giy[q] = 0.f;
+  }
+  for (int64_t c = 0; c < g.C; ++c) {
+    const float* plane = in + (n * g.C + c) * g.H * g.W;
+    const float* go = gout + (n * g.C + c) * HoWo + q0;
+    for (int64_t q = 0; q < count; ++q) {
+      auto val = [&](int64_t x, int64_t y) { return ops::grid_in_bounds(x, y, g.W, g.H) ? plane[y * g.W + x] : 0.f; };
+      int64_t x = x0[q], y = y0[q];
+      float nw = val(x, y), ne = val(x + 1, y), sw = val(x, y + 1), se = val(x + 1, y + 1);
+      float v = go[q], ey = fy[q] + 1.f - iy[q], dy = iy[q] - fy[q], ex = fx[q] + 1.f - ix[q], dx = ix[q] - fx[q];
+      gix[q] += v * (-nw * ey + ne * ey - sw * dy + se * dy);
+      giy[q] += v * (-nw * ex - ne * dx + sw * ex + se * dx);
+    }
+  }
+  for (int64_t q = 0; q < count; ++q) {
+    ggrid[2 * (p0 + q)] = gix[q] * gx_mult[q];
+    ggrid[2 * (p0 + q) + 1] = giy[q] * gy_mult[q];
+  }
+}
+ANIMA_ISA_VERSIONS(grid_gradient_block,
+                   (const GridGeometry& g, const float* in, const float* grid, const float* gout, float* ggrid,
+                    int64_t block),
+                   (g, in, grid, gout, ggrid, block))
+
+// Input gradient: InputGradientPlane's scatter, one plane per thread in output order, from taps
+// computed once per image instead of once per plane.
+void input_gradient_cpu(const GridGeometry& g, const float* grid, const float* gout, float* gin) {
+  const int64_t HoWo = g.Ho * g.Wo, per_image = (HoWo + kPixelBlock - 1) / kPixelBlock;
+  std::vector<BlockTaps> taps(size_t(g.N * per_image));
+  BlockTaps* pt = taps.data();
+  cpu_for_rows(g.N * per_image, kPixelBlock * 4, [&](int64_t b) {
+    int64_t n = b / per_image, q0 = (b % per_image) * kPixelBlock;
+    block_taps(g, grid, n * HoWo + q0, std::min(kPixelBlock, HoWo - q0), pt[b]);
+  });
+  cpu_for_rows(g.N * g.C, HoWo * 4, [&](int64_t plane) {
+    int64_t n = plane / g.C;
+    float* dst = gin + plane * g.H * g.W;
+    for (int64_t k = 0; k < g.H * g.W; ++k) dst[k] = 0.f;
+    const float* go = gout + plane * HoWo;
+    for (int64_t b = 0; b < per_image; ++b) {
+      const BlockTaps& t = pt[n * per_image + b];
+      int64_t q0 = b * kPixelBlock, count = std::min(kPixelBlock, HoWo - q0);
+      for (int64_t q = 0; q < count; ++q) {
+        float v = go[q0 + q];
+        for (int k = 0; k < 4; ++k)
+          if (t.ok[k][q]) dst[t.off[k][q]] += t.w[k][q] * v;
+      }
+    }
+  });
+}
+
+int64_t cpu_pixel_blocks(const GridGeometry& g) { return g.N * ((g.Ho * g.Wo + kPixelBlock - 1) / kPixelBlock); }
+
+// The per-pixel bodies on the CPU (grid_sample_pixelwise_cpu): the GPU's code, the oracle of the
+// blocked path.
+bool g_pixelwise = false;
+
 GridGeometry geometry(const Tensor& input, const Tensor& grid, const GridSampleOptions& o) {
   check_same_device("grid_sample", {&input, &grid});
   check_dtype("grid_sample", input, DType::F32);
@@ -135,9 +263,22 @@ GridGeometry geometry(const Tensor& input, const Tensor& grid, const GridSampleO
 
 }  // namespace detail
 
+bool set_grid_sample_pixelwise_cpu(bool on) {
+  bool before = detail::g_pixelwise;
+  detail::g_pixelwise = on;
+  return before;
+}
+
 Tensor grid_sample(const Tensor& input, const Tensor& grid, const GridSampleOptions& o) {
   detail::GridGeometry g = detail::geometry(input, grid, o);
   Tensor out = Tensor::empty(Shape{g.N, g.C, g.Ho, g.Wo}, DType::F32, input.device());
+  if (input.device().is_cpu() && !detail::g_pixelwise) {
+    const float *pin = input.data<float>(), *pgrid = grid.data<float>();
+    float* pout = out.data<float>();
+    cpu_for_rows(detail::cpu_pixel_blocks(g), detail::kPixelBlock * g.C * 4,
+                 [&](int64_t b) { detail::forward_block(g, pin, pgrid, pout, b); });
+    return out;
+  }
   parallel_for(input.device(), g.N * g.Ho * g.Wo,
                detail::Forward{g, input.data<float>(), grid.data<float>(), out.data<float>()});
   return out;
@@ -152,9 +293,16 @@ GridSampleGrads grid_sample_backward(const Tensor& gout, const Tensor& input, co
   Device dev = input.device();
   if (need_grid) {
     r.grid = Tensor::empty(grid.shape(), DType::F32, dev);
-    parallel_for(
-        dev, g.N * g.Ho * g.Wo,
-        detail::GridGradient{g, input.data<float>(), grid.data<float>(), gout.data<float>(), r.grid.data<float>()});
+    if (dev.is_cpu() && !detail::g_pixelwise && g.mode == GridMode::Bilinear) {
+      const float *pin = input.data<float>(), *pgrid = grid.data<float>(), *pgo = gout.data<float>();
+      float* pgg = r.grid.data<float>();
+      cpu_for_rows(detail::cpu_pixel_blocks(g), detail::kPixelBlock * g.C * 8,
+                   [&](int64_t b) { detail::grid_gradient_block(g, pin, pgrid, pgo, pgg, b); });
+    } else {
+      parallel_for(
+          dev, g.N * g.Ho * g.Wo,
+          detail::GridGradient{g, input.data<float>(), grid.data<float>(), gout.data<float>(), r.grid.data<float>()});
+    }
   }
   if (need_input) {
     r.input = Tensor::empty(input.shape(), DType::F32, dev);
@@ -170,6 +318,10 @@ GridSampleGrads grid_sample_backward(const Tensor& gout, const Tensor& input, co
       return r;
     }
 #endif
+    if (dev.is_cpu() && !detail::g_pixelwise) {
+      detail::input_gradient_cpu(g, grid.data<float>(), gout.data<float>(), r.input.data<float>());
+      return r;
+    }
     parallel_for(dev, g.N * g.C,
                  detail::InputGradientPlane{g, grid.data<float>(), gout.data<float>(), r.input.data<float>()});
   }

@@ -6,6 +6,8 @@
 // grid gradient). The input gradient scatters: on the GPU with float atomics (fast), or, in the
 // deterministic mode, by one thread per (n, c) plane walking the output in order, which is
 // bit-reproducible; on the CPU always per plane.
+// The CPU computes the taps of a block of output pixels once for all channels; it gives the same
+// bits as the per-pixel bodies the GPU runs (set_grid_sample_pixelwise_cpu runs those on the CPU).
 #pragma once
 #include "kernels/grid_sample_ops.h"
 #include "tensor/tensor.h"
@@ -33,5 +35,9 @@ struct GridSampleGrads {
 // need_input / need_grid select which gradients to compute.
 GridSampleGrads grid_sample_backward(const Tensor& grad_out, const Tensor& input, const Tensor& grid,
                                      const GridSampleOptions& o, bool need_input, bool need_grid);
+
+// true: the CPU runs the GPU's per-pixel bodies instead of the blocked path (the oracle of the
+// blocked path's tests). Process-wide; returns the setting before.
+bool set_grid_sample_pixelwise_cpu(bool on);
 
 }  // namespace anima::kernels

@@ -61,6 +61,28 @@ TEST_CASE("grid_sample: identity grid reproduces the input; gradcheck in input a
                        doctest::Contains("grid_sample: expected input"), Error);
 }
 
+TEST_CASE("grid_sample: the CPU's blocked path gives the per-pixel bodies' bits, forward and both gradients") {
+  // 23 x 29 = 667 output pixels: two full blocks of 256 and a part; grid values past [-1, 1]
+  Tensor x = test::random_tensor({2, 5, 13, 11}, 1);
+  Tensor grid = test::random_tensor({2, 23, 29, 2}, 2, -1.3f, 1.3f);
+  Tensor g = test::random_tensor({2, 5, 23, 29}, 3);
+  for (GridMode mode : {GridMode::Bilinear, GridMode::Nearest})
+    for (GridPadding pad : {GridPadding::Zeros, GridPadding::Border, GridPadding::Reflection})
+      for (bool ac : {false, true}) {
+        GridSampleOptions o{mode, pad, ac};
+        INFO("mode ", int(mode), " padding ", int(pad), " align_corners ", ac);
+        Tensor y = kernels::grid_sample(x, grid, o);
+        kernels::GridSampleGrads d = kernels::grid_sample_backward(g, x, grid, o, true, true);
+        bool before = kernels::set_grid_sample_pixelwise_cpu(true);
+        Tensor y_ref = kernels::grid_sample(x, grid, o);
+        kernels::GridSampleGrads d_ref = kernels::grid_sample_backward(g, x, grid, o, true, true);
+        kernels::set_grid_sample_pixelwise_cpu(before);
+        CHECK(test::bit_equal(y, y_ref));
+        CHECK(test::bit_equal(d.input, d_ref.input));
+        CHECK(test::bit_equal(d.grid, d_ref.grid));
+      }
+}
+
 TEST_CASE("grid_sample backward on the GPU: deterministic mode is bit-reproducible [cuda]") {
   REQUIRE_CUDA_OR_SKIP();
   bool previous = deterministic();
