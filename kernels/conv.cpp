@@ -253,7 +253,8 @@ bool tiled_input_gradient_applies(const ops::ConvGeometry& g) {
 // (bench/RESULTS.md, "Direct CPU convolution"): the tiled kernels win clearly up to about 8
 // output channels per group (7x7 16->3 at 64x64: 4.6 ms forward + both gradients against 34),
 // are level around 16 and lose from 32 on, where the GEMM's register blocking reuses each load
-// for many more channels (3x3 256->256 at 16x16: 61 ms against 41). So, for stride 1: tiled
+// for many more channels (3x3 256->256 at 16x16: 61 ms against 41). So, for stride 1, after
+// Winograd where it pays (winograd_pays, below: it comes first for 3x3 kernels): tiled
 // for the forward pass and the input gradient up to 16 output channels per group, for the
 // weight gradient up to 12 (3x3 64->16 at 128x128: 83 ms tiled, 50 im2col); rows narrower than
 // a tile only up to 4. The direct rows for strided convolutions with at most 4 output channels

@@ -3,8 +3,10 @@
 //   out: [N, Co, Ho, Wo], Ho = (H + 2 pad_h - dil_h (kh - 1) - 1) / stride_h + 1 (likewise Wo)
 // GPU: cuDNN, with the algorithm for each (shape, direction, math mode) chosen once by cuDNN's
 // heuristics and cached, and the workspace taken from the caching allocator.
-// CPU, three algorithms (row bodies in kernels/conv_ops.h), none with atomics, so each repeats
+// CPU, four algorithms (row bodies in kernels/conv_ops.h), none with atomics, so each repeats
 // bit for bit:
+// - Winograd F(2x2, 3x3) (conv_winograd.h): 3x3 stride-1 convolutions of one group with many
+//   channels, all three passes; the default where it pays (see CpuConvAlgo).
 // - tiled direct kernels (stride 1): 16 adjacent outputs of up to 8 channels accumulate in
 //   vector registers while the taps run; the input gradient is the same kernel run on the
 //   output gradient with the flipped kernel. The default for stride-1 convolutions with few
@@ -34,12 +36,13 @@ struct Conv2dParams {
 
 namespace anima::kernels {
 
-// Which CPU algorithm convolves. Auto (the default), for stride 1: tiled up to 16 output
-// channels per group (12 for the weight gradient; rows narrower than a 16-column tile only up to
-// 4); Winograd F(2x2, 3x3) (conv_winograd.h) for 3x3 kernels of one group with more channels,
-// forward and input gradient; direct rows for strided convolutions with at most 4 output
-// channels per group; im2col for the rest (more channels, where the GEMM wins) and for 1x1
-// stride-1 convolutions. DirectTiled takes the tiled kernels wherever they apply and the rows
+// Which CPU algorithm convolves. Auto (the default), for stride 1: first Winograd F(2x2, 3x3)
+// (conv_winograd.h) for 3x3 kernels of one group where it pays (16+ channels on each side, 48
+// together and 1024+ output blocks; the weight gradient also at any batch above 1, or from a
+// block per 8 channels); then tiled up to 16 output channels per group (12 for the weight
+// gradient; rows narrower than a 16-column tile only up to 4); direct rows for strided
+// convolutions with at most 4 output channels per group; im2col for the rest (more channels,
+// where the GEMM wins) and for 1x1 stride-1 convolutions. DirectTiled takes the tiled kernels wherever they apply and the rows
 // elsewhere; Winograd takes Winograd wherever it applies and Auto's choice elsewhere.
 // Process-wide; tests and benchmarks force one algorithm to compare them.
 enum class CpuConvAlgo { Auto, Im2col, DirectRows, DirectTiled, Winograd };

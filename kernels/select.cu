@@ -72,7 +72,7 @@ Tensor kth_smallest(const Tensor& x, const Tensor& k) {
   for (int64_t n = 0; n < N; ++n)
     ANIMA_CHECK(kv[size_t(n)] >= 0 && kv[size_t(n)] < K, "kth_smallest: k = ", kv[size_t(n)], " for row ", n,
                 " outside [0, ", K, ")");
-  cpu_for(N, [&](int64_t n) {
+  cpu_for_rows(N, K, [&](int64_t n) {
     std::vector<float> row(px + n * K, px + (n + 1) * K);
     std::nth_element(row.begin(), row.begin() + kv[size_t(n)], row.end());
     po[n] = row[size_t(kv[size_t(n)])];

@@ -70,7 +70,7 @@ void block_copy(const Tensor& src, const Tensor& dst, int dim, int64_t len, int6
     const char* ps = static_cast<const char*>(src.data_ptr());
     char* pd = static_cast<char*>(dst.data_ptr());
     int64_t src_len = ss[dim], dst_len = dst.shape()[dim];
-    cpu_for(outer, [=](int64_t o) {
+    cpu_for_rows(outer, len * inner, [=](int64_t o) {
       std::memcpy(pd + size_t((o * dst_len + dst_start) * inner) * es,
                   ps + size_t((o * src_len + src_start) * inner) * es, run);
     });
