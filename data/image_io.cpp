@@ -22,6 +22,29 @@ std::string sniff_image_format(const std::string& b) {
   return "unknown";
 }
 
+namespace {
+uint32_t be32(const std::string& b, size_t at) {
+  auto u = [&](size_t k) { return uint32_t(static_cast<unsigned char>(b[at + k])); };
+  return (u(0) << 24) | (u(1) << 16) | (u(2) << 8) | u(3);
+}
+
+// Every chunk before IEND must fit in the file. stb_image grows its IDAT buffer to a chunk's
+// declared length before reading it: a 132-byte file declaring a 1.7 GB IDAT made it reallocate
+// 2 GiB (the image fuzzer's out-of-memory finding, fuzz/corpus/image/png-idat-oversize).
+void check_png_chunks(const std::string& b, const std::string& what) {
+  size_t at = 8;  // after the signature
+  while (at + 8 <= b.size()) {
+    uint64_t length = be32(b, at);
+    std::string type = b.substr(at + 4, 4);
+    size_t left = b.size() - at - 8;
+    ANIMA_CHECK(length + 4 <= left, what, ": cannot decode image (corrupt PNG): chunk '", printable(type), "' at byte ",
+                at, " declares ", length, " bytes, the file has ", left < 4 ? 0 : left - 4, " left");
+    if (type == "IEND") return;
+    at += 12 + size_t(length);
+  }
+}
+}  // namespace
+
 Tensor decode_image(const std::string& bytes, const std::string& what) {
   ANIMA_CHECK(bytes.size() < (size_t(1) << 31), what, ": file too large for the image decoder");
   int w = 0, h = 0, channels = 0;
@@ -33,6 +56,7 @@ Tensor decode_image(const std::string& bytes, const std::string& what) {
   std::string format = sniff_image_format(bytes);
   ANIMA_CHECK(format != "unknown", what, ": not an image anima reads (PNG, JPEG, BMP or GIF, told by the bytes)");
   if (format == "jpeg") return decode_jpeg(bytes, what);  // libjpeg-turbo, not stb (data/jpeg_decode.h)
+  if (format == "png") check_png_chunks(bytes, what);
   // The declared size first: a few bytes can declare gigapixels.
   if (stbi_info_from_memory(data, int(bytes.size()), &w, &h, &channels)) {
     check_image_size(w, h, what);

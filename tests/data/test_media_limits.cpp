@@ -25,8 +25,8 @@ TEST_SUITE("data") {
 
 TEST_CASE("media limits: a PNG declaring 60000 x 60000 pixels is refused before decoding") {
   // A valid PNG signature and IHDR chunk declaring 60000 x 60000 RGB, then nothing: 33 bytes.
-  const unsigned char ihdr[] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R',
-                                0,    0,   0xEA, 0x60, 0, 0, 0xEA, 0x60, 8, 2, 0, 0, 0, 0x2A, 0x0F, 0x45, 0x1E};
+  const unsigned char ihdr[] = {0x89, 'P',  'N',  'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I',  'H',  'D',  'R', 0,
+                                0,    0xEA, 0x60, 0,   0,    0xEA, 0x60, 8,    2, 0, 0, 0,  0x2A, 0x0F, 0x45, 0x1E};
   std::string bytes(reinterpret_cast<const char*>(ihdr), sizeof ihdr);
   CHECK_THROWS_WITH_AS(decode_image(bytes, "huge.png"),
                        doctest::Contains("huge.png: 60000x60000 pixels exceed the limit of 50000000 pixels per image"),
@@ -35,10 +35,30 @@ TEST_CASE("media limits: a PNG declaring 60000 x 60000 pixels is refused before 
 
 TEST_CASE("images: only PNG, JPEG, BMP and GIF are decoded (a 30-byte 16-bit PGM overflowed stb's heap)") {
   // The fuzzer's finding (build-fuzz/image-crash-...): P5, 3x2, maxval 2255, truncated data.
-  const unsigned char pgm[] = {'P', '5', 0x0a, '3', ' ', '2', 0x0a, '2', '2', '5', 0x35, 0x0e, 0x97, 0xff, 0xff,
-                               0x01, 0, 0, 0x0e, 0xff, 0xff, 0xce, 0x63, 0x4b, 0x14, 0x31, 0x07, 0x14, 0x2e, 0x54};
+  const unsigned char pgm[] = {'P',  '5', 0x0a, '3',  ' ',  '2',  0x0a, '2',  '2',  '5',  0x35, 0x0e, 0x97, 0xff, 0xff,
+                               0x01, 0,   0,    0x0e, 0xff, 0xff, 0xce, 0x63, 0x4b, 0x14, 0x31, 0x07, 0x14, 0x2e, 0x54};
   CHECK_THROWS_WITH_AS(decode_image(std::string(reinterpret_cast<const char*>(pgm), sizeof pgm), "crash.pgm"),
                        doctest::Contains("crash.pgm: not an image anima reads (PNG, JPEG, BMP or GIF"), Error);
+}
+
+TEST_CASE("images: a PNG chunk longer than the file is a clear error (stb reallocated 2 GiB for a 132-byte file)") {
+  // The fuzzer's finding (build-fuzz/image-oom-...): IHDR 6x65540, an IDAT, then an IDAT that
+  // declares 1728053269 bytes.
+  std::string path = test::source_path("fuzz/corpus/image/png-idat-oversize");
+  if (::access(path.c_str(), R_OK) != 0) {
+    test::mark_skipped("the fuzz corpus is not here");
+    return;
+  }
+  CHECK_THROWS_WITH_AS(
+      read_image(path),
+      doctest::Contains("cannot decode image (corrupt PNG): chunk 'IDAT' at byte 66 declares 1728053269 bytes"), Error);
+  // a whole PNG still reads
+  std::string d = "/tmp/anima_test_png_" + std::to_string(::getpid());
+  std::system(("mkdir -p '" + d + "'").c_str());
+  Tensor img = Tensor::zeros(Shape{5, 7, 3}, DType::U8);
+  write_image(d + "/ok.png", img);
+  CHECK(read_image(d + "/ok.png").shape() == Shape{5, 7, 3});
+  std::system(("rm -rf '" + d + "'").c_str());
 }
 
 TEST_CASE("images: JPEG goes to libjpeg-turbo (stb's Huffman decoder read out of bounds on these two inputs)") {
