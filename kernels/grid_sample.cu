@@ -143,6 +143,16 @@ struct BlockTaps {
   bool ok[4][kPixelBlock];
 };
 
+// Block b of the output pixels: image n, its pixels [q0, q0 + count).
+struct PixelBlock {
+  int64_t n, q0, count;
+};
+inline int64_t blocks_per_image(const GridGeometry& g) { return (g.Ho * g.Wo + kPixelBlock - 1) / kPixelBlock; }
+inline PixelBlock pixel_block(const GridGeometry& g, int64_t b) {
+  int64_t per_image = blocks_per_image(g), q0 = (b % per_image) * kPixelBlock;
+  return {b / per_image, q0, std::min(kPixelBlock, g.Ho * g.Wo - q0)};
+}
+
 ANIMA_ISA_BODY void block_taps(const GridGeometry& g, const float* grid, int64_t p0, int64_t count, BlockTaps& t) {
   for (int64_t q = 0; q < count; ++q) {
     Source s = source_of(g, grid, p0 + q);
@@ -159,9 +169,8 @@ ANIMA_ISA_BODY void block_taps(const GridGeometry& g, const float* grid, int64_t
 
 ANIMA_ISA_BODY void forward_block_body(const GridGeometry& g, const float* in, const float* grid, float* out,
                                        int64_t block) {
-  const int64_t HoWo = g.Ho * g.Wo, per_image = (HoWo + kPixelBlock - 1) / kPixelBlock;
-  const int64_t n = block / per_image, q0 = (block % per_image) * kPixelBlock;
-  const int64_t count = std::min(kPixelBlock, HoWo - q0);
+  const int64_t HoWo = g.Ho * g.Wo;
+  const auto [n, q0, count] = pixel_block(g, block);
   BlockTaps t;
   block_taps(g, grid, n * HoWo + q0, count, t);
   for (int64_t c = 0; c < g.C; ++c) {
@@ -182,9 +191,9 @@ ANIMA_ISA_VERSIONS(forward_block,
 // d loss / d grid of a block (bilinear): GridGradient's sums, channels outermost.
 ANIMA_ISA_BODY void grid_gradient_block_body(const GridGeometry& g, const float* in, const float* grid,
                                              const float* gout, float* ggrid, int64_t block) {
-  const int64_t HoWo = g.Ho * g.Wo, per_image = (HoWo + kPixelBlock - 1) / kPixelBlock;
-  const int64_t n = block / per_image, q0 = (block % per_image) * kPixelBlock;
-  const int64_t count = std::min(kPixelBlock, HoWo - q0), p0 = n * HoWo + q0;
+  const int64_t HoWo = g.Ho * g.Wo;
+  const auto [n, q0, count] = pixel_block(g, block);
+  const int64_t p0 = n * HoWo + q0;
   float ix[kPixelBlock], iy[kPixelBlock], fx[kPixelBlock], fy[kPixelBlock], gix[kPixelBlock], giy[kPixelBlock];
   int64_t x0[kPixelBlock], y0[kPixelBlock];
   float gx_mult[kPixelBlock], gy_mult[kPixelBlock];
@@ -220,23 +229,23 @@ ANIMA_ISA_VERSIONS(grid_gradient_block,
 // Input gradient: InputGradientPlane's scatter, one plane per thread in output order, from taps
 // computed once per image instead of once per plane.
 void input_gradient_cpu(const GridGeometry& g, const float* grid, const float* gout, float* gin) {
-  const int64_t HoWo = g.Ho * g.Wo, per_image = (HoWo + kPixelBlock - 1) / kPixelBlock;
+  const int64_t HoWo = g.Ho * g.Wo, per_image = blocks_per_image(g);
   std::vector<BlockTaps> taps(size_t(g.N * per_image));
   BlockTaps* pt = taps.data();
   cpu_for_rows(g.N * per_image, kPixelBlock * 4, [&](int64_t b) {
-    int64_t n = b / per_image, q0 = (b % per_image) * kPixelBlock;
-    block_taps(g, grid, n * HoWo + q0, std::min(kPixelBlock, HoWo - q0), pt[b]);
+    PixelBlock blk = pixel_block(g, b);
+    block_taps(g, grid, blk.n * HoWo + blk.q0, blk.count, pt[b]);
   });
   cpu_for_rows(g.N * g.C, HoWo * 4, [&](int64_t plane) {
     int64_t n = plane / g.C;
     float* dst = gin + plane * g.H * g.W;
     for (int64_t k = 0; k < g.H * g.W; ++k) dst[k] = 0.f;
     const float* go = gout + plane * HoWo;
-    for (int64_t b = 0; b < per_image; ++b) {
-      const BlockTaps& t = pt[n * per_image + b];
-      int64_t q0 = b * kPixelBlock, count = std::min(kPixelBlock, HoWo - q0);
-      for (int64_t q = 0; q < count; ++q) {
-        float v = go[q0 + q];
+    for (int64_t b = n * per_image; b < (n + 1) * per_image; ++b) {
+      const BlockTaps& t = pt[b];
+      PixelBlock blk = pixel_block(g, b);
+      for (int64_t q = 0; q < blk.count; ++q) {
+        float v = go[blk.q0 + q];
         for (int k = 0; k < 4; ++k)
           if (t.ok[k][q]) dst[t.off[k][q]] += t.w[k][q] * v;
       }
@@ -244,7 +253,7 @@ void input_gradient_cpu(const GridGeometry& g, const float* grid, const float* g
   });
 }
 
-int64_t cpu_pixel_blocks(const GridGeometry& g) { return g.N * ((g.Ho * g.Wo + kPixelBlock - 1) / kPixelBlock); }
+int64_t cpu_pixel_blocks(const GridGeometry& g) { return g.N * blocks_per_image(g); }
 
 // The per-pixel bodies on the CPU (grid_sample_pixelwise_cpu): the GPU's code, the oracle of the
 // blocked path.
