@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/conv_im2col.h"
 #include "kernels/conv_ops.h"
 #include "kernels/conv_winograd.h"
 #include "kernels/cpu_blas.h"
@@ -18,125 +19,6 @@ void check_inputs(const char* op, const Tensor& x, const Tensor& w) {
   check_same_device(op, {&x, &w});
   check_dtype(op, x, DType::F32);
   check_dtype(op, w, DType::F32);
-}
-
-ops::ConvGeometry geometry(const Shape& x, const Shape& w, const Shape& out, const Conv2dParams& p) {
-  return {x[1] / p.groups, x[2],       x[3],    w[2],    w[3],    out[2], out[3],
-          p.stride_h,      p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
-}
-
-bool is_pointwise(const ops::ConvGeometry& g) {
-  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
-}
-
-// col (rows C*kh*kw, cols Ho*Wo) of one image-group; a 1x1 stride-1 conv reads x directly.
-const float* im2col(const ops::ConvGeometry& g, const float* x, float* col) {
-  if (is_pointwise(g)) return x;
-  int64_t q = g.Ho * g.Wo;
-#pragma omp parallel for schedule(static) if (g.C * g.kh * g.kw * q >= kOmpMinWork)
-  for (int64_t r = 0; r < g.C * g.kh * g.kw; ++r) ops::im2col_row(g, x, r, col + r * q);
-  return col;
-}
-
-// The CPU convolution is im2col + one single-threaded GEMM per image and group (cpu_blas.h). The
-// images and groups run in parallel, each thread with its own column buffer; a single item
-// (batch 1) parallelises its im2col / col2im and splits its GEMM among the threads (cpu_sgemm)
-// instead (inside the parallel loop those run on one thread).
-struct ConvItems {
-  int64_t count, threads;
-  bool parallel() const { return threads > 1; }
-};
-
-ConvItems conv_items(int64_t n, int64_t groups, int64_t work_per_item) {
-  cpu_blas_single_thread();
-  int64_t count = n * groups;
-  bool many = count > 1 && count * work_per_item >= kOmpMinWork;
-  return {count, many ? std::min<int64_t>(count, cpu_max_threads()) : 1};
-}
-
-Tensor conv2d_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, const Shape& out_shape) {
-  Tensor out = Tensor::empty(out_shape, DType::F32, Device::cpu());
-  ops::ConvGeometry g = geometry(x.shape(), w.shape(), out_shape, p);
-  int64_t Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
-  ConvItems items = conv_items(x.size(0), p.groups, Cog * K * Q);
-  int64_t col_size = is_pointwise(g) ? 1 : K * Q;
-  Tensor col = Tensor::empty(Shape{items.threads * col_size});
-  const float* px = x.data<float>();
-  const float* pw = w.data<float>();
-  float* po = out.data<float>();
-  float* pcol = col.data<float>();
-  // The bias initialises each output row and the GEMM adds to it (beta 1): acc + b, as an add after.
-  const float* pb = bias.defined() ? bias.data<float>() : nullptr;
-#pragma omp parallel for schedule(static) num_threads(items.threads) if (items.parallel())
-  for (int64_t it = 0; it < items.count; ++it) {
-    int64_t n = it / p.groups, grp = it % p.groups;
-    float* o = po + (n * Co + grp * Cog) * Q;
-    if (pb)
-      for (int64_t co = 0; co < Cog; ++co) std::fill(o + co * Q, o + (co + 1) * Q, pb[grp * Cog + co]);
-    const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pcol + cpu_thread_index() * col_size);
-    cpu_sgemm(false, false, Cog, Q, K, 1.f, pw + grp * Cog * K, K, c, Q, pb ? 1.f : 0.f, o, Q);
-  }
-  return out;
-}
-
-Tensor conv2d_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
-  Tensor dx = Tensor::empty(x_shape, DType::F32, Device::cpu());
-  ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
-  int64_t Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
-  ConvItems items = conv_items(x_shape[0], p.groups, Cog * K * Q);
-  bool direct = is_pointwise(g);
-  Tensor col = Tensor::empty(Shape{direct ? 1 : items.threads * K * Q});
-  float* pcol = col.data<float>();
-  const float* pg = gout.data<float>();
-  const float* pw = w.data<float>();
-  float* pdx = dx.data<float>();
-#pragma omp parallel for schedule(static) num_threads(items.threads) if (items.parallel())
-  for (int64_t it = 0; it < items.count; ++it) {
-    int64_t n = it / p.groups, grp = it % p.groups;
-    float* dst = pdx + (n * p.groups + grp) * g.C * g.H * g.W;
-    float* pc = direct ? dst : pcol + cpu_thread_index() * K * Q;
-    // col = W_g^T @ grad_out (K x Q); a pointwise conv writes it straight into dx.
-    cpu_sgemm(true, false, K, Q, Cog, 1.f, pw + grp * Cog * K, K, pg + (n * Co + grp * Cog) * Q, Q, 0.f, pc, Q);
-    if (!direct) {
-      std::fill(dst, dst + g.C * g.H * g.W, 0.f);
-#pragma omp parallel for schedule(static) if (K * Q >= kOmpMinWork)
-      for (int64_t c = 0; c < g.C; ++c) ops::col2im_channel(g, pc, c, dst + c * g.H * g.W);
-    }
-  }
-  return dx;
-}
-
-// dW sums over the images. The images are cut into two contiguous halves (a fixed count, not one
-// per thread; one range below the parallel threshold); each half accumulates its images in order
-// into its own copy of dW, the halves (and groups) run in parallel, and the copies are added. So
-// the sum is the same at every thread count, and equals what two threads computed when each
-// thread kept its own copy (the runs before 7c11464 on 2-core machines).
-Tensor conv2d_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Shape& w_shape, const Conv2dParams& p) {
-  ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
-  int64_t N = x.size(0), Co = w_shape[0], Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
-  int64_t col_size = is_pointwise(g) ? 1 : K * Q, dw_size = Co * K;
-  // Small convolutions (below the parallel threshold) sum all images in one range.
-  bool split = N * p.groups > 1 && N * p.groups * Cog * K * Q >= kOmpMinWork;
-  int64_t ranges = split ? std::min<int64_t>(N, 2) : 1;
-  ConvItems items = conv_items(ranges, p.groups, (N / ranges) * Cog * K * Q);
-  Tensor col = Tensor::empty(Shape{items.threads * col_size});
-  Tensor partial = Tensor::zeros(Shape{ranges, dw_size});
-  const float* px = x.data<float>();
-  const float* pg = gout.data<float>();
-  float* pcol = col.data<float>();
-  float* ppart = partial.data<float>();
-#pragma omp parallel for schedule(static) num_threads(items.threads) if (items.parallel())
-  for (int64_t it = 0; it < items.count; ++it) {
-    int64_t range = it / p.groups, grp = it % p.groups, t = cpu_thread_index();
-    for (int64_t n = range * N / ranges; n < (range + 1) * N / ranges; ++n) {
-      const float* c = im2col(g, px + (n * p.groups + grp) * g.C * g.H * g.W, pcol + t * col_size);
-      // dW_g += grad_out (Cog x Q) @ col^T (Q x K)
-      cpu_sgemm(false, true, Cog, K, Q, 1.f, pg + (n * Co + grp * Cog) * Q, Q, c, Q, 1.f,
-                ppart + range * dw_size + grp * Cog * K, K);
-    }
-  }
-  if (ranges == 1) return raw::view(partial, w_shape);
-  return raw::view(sum(partial, {0}), w_shape);
 }
 
 // The direct path (row bodies in conv_ops.h). Its loops are compiled for AVX-512, AVX2 and plain
@@ -292,7 +174,7 @@ Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, Pass pa
   }
   bool few_outputs = Cog <= kRowsMaxOutChannels;
   int64_t tiled_max = pass == Pass::WeightGradient ? 12 : 16;
-  if (is_pointwise(g)) return Path::Im2col;
+  if (ops::is_pointwise(g)) return Path::Im2col;
   if (winograd_ok && winograd_pays(g, N, Cog, pass)) return Path::Winograd;
   if (tiled_ok && Cog <= tiled_max && (g.Wo >= ops::kTile || few_outputs)) return Path::Tiled;
   return few_outputs ? Path::Rows : Path::Im2col;
@@ -301,7 +183,7 @@ Path choose_path(const ops::ConvGeometry& g, int64_t Cog, bool tiled_ok, Pass pa
 Tensor conv2d_tiled_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
                         const Shape& out_shape) {
   Tensor out = Tensor::empty(out_shape, DType::F32, Device::cpu());
-  tiled_forward(geometry(x.shape(), w.shape(), out_shape, p), x.size(0), p.groups, w.size(0) / p.groups,
+  tiled_forward(conv_geometry(x.shape(), w.shape(), out_shape, p), x.size(0), p.groups, w.size(0) / p.groups,
                 x.data<float>(), w.data<float>(), bias.defined() ? bias.data<float>() : nullptr, out.data<float>());
   return out;
 }
@@ -330,7 +212,7 @@ InputGradientConv input_gradient_conv(const ops::ConvGeometry& g, const Tensor& 
 
 Tensor conv2d_tiled_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shape& x_shape,
                                        const Conv2dParams& p) {
-  ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
+  ops::ConvGeometry g = conv_geometry(x_shape, w.shape(), gout.shape(), p);
   InputGradientConv t = input_gradient_conv(g, w, p.groups);
   Tensor dx = Tensor::empty(x_shape, DType::F32, Device::cpu());
   tiled_forward(t.gt, x_shape[0], p.groups, g.C, gout.data<float>(), t.wt.data<float>(), nullptr, dx.data<float>());
@@ -340,7 +222,7 @@ Tensor conv2d_tiled_backward_input_cpu(const Tensor& gout, const Tensor& w, cons
 // As the tiled one: a stride-1 convolution of gout with the flipped kernel.
 Tensor conv2d_winograd_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shape& x_shape,
                                           const Conv2dParams& p) {
-  ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
+  ops::ConvGeometry g = conv_geometry(x_shape, w.shape(), gout.shape(), p);
   InputGradientConv t = input_gradient_conv(g, w, 1);
   return winograd::conv2d(gout, t.wt, Tensor(), t.gt, x_shape);
 }
@@ -349,7 +231,7 @@ Tensor conv2d_winograd_backward_input_cpu(const Tensor& gout, const Tensor& w, c
 // summing over all images in a fixed order.
 Tensor conv2d_tiled_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Shape& w_shape,
                                         const Conv2dParams& p) {
-  ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
+  ops::ConvGeometry g = conv_geometry(x.shape(), w_shape, gout.shape(), p);
   int64_t N = x.size(0), Ct = x.size(1), Co = w_shape[0], Cog = Co / p.groups, K = g.C * g.kh * g.kw;
   int64_t Wt = round_up_to_tile(g.Wo), Wp = Wt + (g.kw - 1) * g.dw;
   Tensor xw = padded_rows(x.data<float>(), N * Ct * g.H, g.W, g.pw, Wp);
@@ -373,7 +255,7 @@ Tensor conv2d_tiled_backward_weight_cpu(const Tensor& gout, const Tensor& x, con
 Tensor conv2d_direct_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
                          const Shape& out_shape) {
   Tensor out = Tensor::empty(out_shape, DType::F32, Device::cpu());
-  ops::ConvGeometry g = geometry(x.shape(), w.shape(), out_shape, p);
+  ops::ConvGeometry g = conv_geometry(x.shape(), w.shape(), out_shape, p);
   int64_t Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw;
   const float* px = x.data<float>();
   const float* pw = w.data<float>();
@@ -390,7 +272,7 @@ Tensor conv2d_direct_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, c
 Tensor conv2d_direct_backward_input_cpu(const Tensor& gout, const Tensor& w, const Shape& x_shape,
                                         const Conv2dParams& p) {
   Tensor dx = Tensor::empty(x_shape, DType::F32, Device::cpu());
-  ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
+  ops::ConvGeometry g = conv_geometry(x_shape, w.shape(), gout.shape(), p);
   int64_t Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo, Ct = x_shape[1];
   const float* pg = gout.data<float>();
   const float* pw = w.data<float>();
@@ -407,7 +289,7 @@ Tensor conv2d_direct_backward_input_cpu(const Tensor& gout, const Tensor& w, con
 Tensor conv2d_direct_backward_weight_cpu(const Tensor& gout, const Tensor& x, const Shape& w_shape,
                                          const Conv2dParams& p) {
   Tensor dw = Tensor::empty(w_shape, DType::F32, Device::cpu());
-  ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
+  ops::ConvGeometry g = conv_geometry(x.shape(), w_shape, gout.shape(), p);
   int64_t N = x.size(0), Co = w_shape[0], Cog = Co / p.groups, Q = g.Ho * g.Wo;
   int64_t acc_size = g.kw * g.Wo;
   Tensor acc = Tensor::empty(Shape{cpu_max_threads() * acc_size});
@@ -436,7 +318,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   }
   if (out.numel() == 0 || x.numel() == 0) return kernels::full(out, 0.0, DType::F32, x.device());
   if (x.is_cuda()) return cudnn::conv2d_forward(x, w, bias, p, out);
-  ops::ConvGeometry g = geometry(x.shape(), w.shape(), out, p);
+  ops::ConvGeometry g = conv_geometry(x.shape(), w.shape(), out, p);
   switch (choose_path(g, w.size(0) / p.groups, tiled_applies(g), Pass::Forward, winograd::applies(g, p.groups),
                       x.size(0))) {
     case Path::Tiled:
@@ -448,7 +330,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     case Path::Im2col:
       break;
   }
-  return conv2d_cpu(x, w, bias, p, out);
+  return im2col::forward(x, w, bias, p, out);
 }
 
 Tensor conv2d_backward_input(const Tensor& gout, const Tensor& w, const Shape& x_shape, const Conv2dParams& p) {
@@ -457,7 +339,7 @@ Tensor conv2d_backward_input(const Tensor& gout, const Tensor& w, const Shape& x
               gout.shape().str(), " does not match the output of ", x_shape.str(), " * ", w.shape().str());
   if (gout.numel() == 0 || x_shape.numel() == 0) return kernels::full(x_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_data(gout, w, x_shape, p);
-  ops::ConvGeometry g = geometry(x_shape, w.shape(), gout.shape(), p);
+  ops::ConvGeometry g = conv_geometry(x_shape, w.shape(), gout.shape(), p);
   bool winograd_ok = winograd::applies(g, p.groups) && tiled_input_gradient_applies(g);
   switch (choose_path(g, w.size(0) / p.groups, tiled_input_gradient_applies(g), Pass::InputGradient, winograd_ok,
                       x_shape[0])) {
@@ -470,7 +352,7 @@ Tensor conv2d_backward_input(const Tensor& gout, const Tensor& w, const Shape& x
     case Path::Im2col:
       break;
   }
-  return conv2d_backward_input_cpu(gout, w, x_shape, p);
+  return im2col::backward_input(gout, w, x_shape, p);
 }
 
 Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& w_shape, const Conv2dParams& p) {
@@ -479,7 +361,7 @@ Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& 
               gout.shape().str(), " does not match the output of ", x.shape().str(), " * ", w_shape.str());
   if (gout.numel() == 0 || x.numel() == 0) return kernels::full(w_shape, 0.0, DType::F32, gout.device());
   if (gout.is_cuda()) return cudnn::conv2d_backward_filter(gout, x, w_shape, p);
-  ops::ConvGeometry g = geometry(x.shape(), w_shape, gout.shape(), p);
+  ops::ConvGeometry g = conv_geometry(x.shape(), w_shape, gout.shape(), p);
   switch (choose_path(g, w_shape[0] / p.groups, tiled_applies(g), Pass::WeightGradient, winograd::applies(g, p.groups),
                       x.size(0))) {
     case Path::Tiled:
@@ -491,7 +373,7 @@ Tensor conv2d_backward_weight(const Tensor& gout, const Tensor& x, const Shape& 
     case Path::Im2col:
       break;
   }
-  return conv2d_backward_weight_cpu(gout, x, w_shape, p);
+  return im2col::backward_weight(gout, x, w_shape, p);
 }
 
 Tensor conv2d_backward_bias(const Tensor& gout) { return sum(gout, {0, 2, 3}); }

@@ -17,6 +17,11 @@ struct ConvGeometry {
   int64_t sh, sw, ph, pw, dh, dw;
 };
 
+// A 1x1 stride-1 convolution without padding: its column matrix is the image itself.
+inline bool is_pointwise(const ConvGeometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+}
+
 // The output columns wo that read inside the image for kernel column j: input column
 // wo*sw + off with off = j*dw - pw lies in [0, W) exactly for wo in [lo, hi).
 struct ValidColumns {
@@ -56,11 +61,11 @@ inline void im2col_row(const ConvGeometry& g, const float* x, int64_t r, float* 
 // The adjoint of im2col for one input channel c: dx[c] (H*W, zeroed by the caller) gathers every
 // column entry that read it. Rows (i, j) are added in increasing order, so each element's sum
 // runs over its kernel taps in the same order on every run.
-inline void col2im_channel(const ConvGeometry& g, const float* col, int64_t c, float* dx_plane) {
-  int64_t q = g.Ho * g.Wo;
+// col's rows are ld floats apart (Ho*Wo for one image's matrix, more when several images share it).
+inline void col2im_channel(const ConvGeometry& g, const float* col, int64_t ld, int64_t c, float* dx_plane) {
   for (int64_t i = 0; i < g.kh; ++i)
     for (int64_t j = 0; j < g.kw; ++j) {
-      const float* row = col + ((c * g.kh + i) * g.kw + j) * q;
+      const float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
       ValidColumns v = valid_columns(g, j);
       for (int64_t ho = 0; ho < g.Ho; ++ho) {
         int64_t h = ho * g.sh - g.ph + i * g.dh;

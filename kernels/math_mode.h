@@ -1,9 +1,10 @@
-// Process-wide numeric switches, read by the GPU backends.
+// Process-wide numeric switches, read by the GPU backends and some CPU kernels.
 // - allow_tf32 (default on, as PyTorch for convolutions): cuDNN convolutions may use TF32 tensor
 //   cores (10-bit mantissa products, FP32 accumulation). Off: strict FP32 (CUDNN_FMA_MATH).
 //   Matmul (cuBLAS) is always strict FP32, as PyTorch's default.
 // - deterministic (default off): pick only deterministic cuDNN algorithms and avoid float atomics,
-//   so a run repeats bit for bit on the same GPU.
+//   so a run repeats bit for bit on the same GPU; on the CPU, keep the summation orders that
+//   deterministic training's committed digest was checked with (kernels/conv_im2col.h).
 #pragma once
 #include <string>
 

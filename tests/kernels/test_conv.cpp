@@ -5,7 +5,9 @@
 #include <omp.h>
 
 #include "autograd/nn_functions.h"
+#include "kernels/conv_im2col.h"
 #include "kernels/conv_winograd.h"
+#include "kernels/math_mode.h"
 #include "kernels/cpu_report.h"
 #include "kernels/cudnn_backend.h"
 #include "tests/parity.h"
@@ -229,6 +231,47 @@ TEST_CASE("conv2d: a batch-1 im2col GEMM split among the threads gives the bits 
     CHECK(test::bit_equal(y, y1));
     CHECK(test::bit_equal(dx, dx1));
     CHECK(test::bit_equal(dw, dw1));
+  }
+}
+
+TEST_CASE("conv2d: small maps share an im2col GEMM among images; the same values as one image per GEMM") {
+  // 20x20 outputs: 2 images per GEMM (kBatchColumns 1024 / 400), so 5 images are GEMMs of 2, 2 and
+  // 1; 9x9: all 5 in one on one thread, runs of 3 and 2 on two; a stride-2 map; 2 groups; a 1x1
+  // convolution (one image per GEMM always)
+  const ConvCase cases[] = {
+      {"3x3 6->8 at 20x20, 5 images", {5, 6, 20, 20}, {8, 6, 3, 3}, {1, 1, 1, 1, 1, 1, 1}},
+      {"3x3 6->8 at 9x9, 5 images", {5, 6, 9, 9}, {8, 6, 3, 3}, {1, 1, 1, 1, 1, 1, 1}},
+      {"stride 2, 2 groups, 3 images", {3, 4, 13, 11}, {6, 2, 3, 3}, {2, 2, 1, 1, 1, 1, 2}},
+      {"1x1 8->5, 4 images", {4, 8, 6, 7}, {5, 8, 1, 1}, {1, 1, 0, 0, 1, 1, 1}},
+  };
+  const int64_t one_thread[] = {2, 5, 3, 1}, two_threads[] = {2, 3, 2, 1};
+  ConvAlgoScope scope(kernels::CpuConvAlgo::Im2col);
+  uint64_t seed = 900;
+  for (size_t k = 0; k < std::size(cases); ++k) {
+    const ConvCase& c = cases[k];
+    INFO(c.name);
+    Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++), b = random_tensor(Shape{c.w[0]}, seed++);
+    Shape ys = kernels::conv2d_output_shape(c.x, c.w, c.p);
+    kernels::ops::ConvGeometry g = kernels::conv_geometry(c.x, c.w, ys, c.p);
+    int previous = omp_get_max_threads();
+    omp_set_num_threads(1);
+    CHECK(kernels::im2col::images_per_gemm(g, c.x[0]) == one_thread[k]);
+    omp_set_num_threads(2);
+    CHECK(kernels::im2col::images_per_gemm(g, c.x[0]) == two_threads[k]);
+    omp_set_num_threads(previous);
+    Tensor gy = random_tensor(ys, seed++);
+    auto [dx_def, dw_def] = conv_gradients_by_definition(x, w, gy, c.p);
+    Tensor y = kernels::conv2d(x, w, b, c.p), dx = kernels::conv2d_backward_input(gy, w, x.shape(), c.p);
+    Tensor dw = kernels::conv2d_backward_weight(gy, x, w.shape(), c.p);
+    CHECK_CLOSE(y, kernels::conv2d_reference(x, w, b, c.p), 1e-5, 1e-5);
+    CHECK_CLOSE(dx, dx_def, 1e-5, 1e-5);
+    CHECK_CLOSE(dw, dw_def, 1e-4, 1e-5);
+    // Deterministic mode keeps one image per GEMM (the order of its committed digest).
+    MathModeScope det(allow_tf32(), true);
+    CHECK(kernels::im2col::images_per_gemm(g, c.x[0]) == 1);
+    CHECK_CLOSE(kernels::conv2d(x, w, b, c.p), y, 1e-6, 1e-6);
+    CHECK_CLOSE(kernels::conv2d_backward_input(gy, w, x.shape(), c.p), dx, 1e-6, 1e-6);
+    CHECK_CLOSE(kernels::conv2d_backward_weight(gy, x, w.shape(), c.p), dw, 1e-5, 1e-6);
   }
 }
 
