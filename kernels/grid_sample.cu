@@ -135,12 +135,19 @@ __global__ void input_gradient_atomic(GridGeometry g, const float* grid, const f
 // with each channel plane read in one pass.
 constexpr int64_t kPixelBlock = 256;
 
-// Tap k of pixel q of the block: plane offset, weight, whether in bounds (PyTorch skips the
-// others: they add nothing, not even 0 * inf). Nearest uses tap 0 only.
+// The four bilinear corners (nw, ne, sw, se) of pixel q of the block in fixed slots k (nearest:
+// slot 0 only): the plane offset, the weight, and whether the corner is inside the image. PyTorch
+// skips the others (they add nothing, not even 0 * inf); their offset is 0, a read that is
+// discarded, so that the loops over a block load unconditionally and vectorise (gathers).
 struct BlockTaps {
-  int64_t off[4][kPixelBlock];
+  int32_t off[4][kPixelBlock];
+  int32_t ok[4][kPixelBlock];
   float w[4][kPixelBlock];
-  bool ok[4][kPixelBlock];
+};
+
+// The block's source coordinates and their derivatives (Source, as arrays).
+struct BlockSources {
+  float ix[kPixelBlock], iy[kPixelBlock], gx_mult[kPixelBlock], gy_mult[kPixelBlock];
 };
 
 // Block b of the output pixels: image n, its pixels [q0, q0 + count).
@@ -153,35 +160,89 @@ inline PixelBlock pixel_block(const GridGeometry& g, int64_t b) {
   return {b / per_image, q0, std::min(kPixelBlock, g.Ho * g.Wo - q0)};
 }
 
-ANIMA_ISA_BODY void block_taps(const GridGeometry& g, const float* grid, int64_t p0, int64_t count, BlockTaps& t) {
+// The blocked path holds plane offsets in 32 bits and compares corners as floats (exact below 2^24).
+inline bool blocked_applies(const GridGeometry& g) {
+  return g.H < (int64_t(1) << 24) && g.W < (int64_t(1) << 24) && g.H * g.W < (int64_t(1) << 31);
+}
+
+// source_of for each pixel of the block, the padding fixed per loop so that the zeros and border
+// loops vectorise (reflection's fmodf does not).
+template <ops::GridPadding P>
+ANIMA_ISA_BODY void block_sources_for(const GridGeometry& g, const float* grid, int64_t p0, int64_t count,
+                                      BlockSources& s) {
   for (int64_t q = 0; q < count; ++q) {
-    Source s = source_of(g, grid, p0 + q);
-    int k = 0;
-    visit_taps(g, s, [&](int64_t off, float w) {  // the in-bounds taps, in visiting order
-      t.off[k][q] = off;
-      t.w[k][q] = w;
-      t.ok[k][q] = true;
-      ++k;
-    });
-    for (; k < 4; ++k) t.ok[k][q] = false;
+    s.ix[q] = ops::grid_source_index(grid[2 * (p0 + q)], g.W, P, g.align_corners, &s.gx_mult[q]);
+    s.iy[q] = ops::grid_source_index(grid[2 * (p0 + q) + 1], g.H, P, g.align_corners, &s.gy_mult[q]);
   }
+}
+ANIMA_ISA_BODY void block_sources(const GridGeometry& g, const float* grid, int64_t p0, int64_t count,
+                                  BlockSources& s) {
+  switch (g.padding) {
+    case ops::GridPadding::Zeros:
+      return block_sources_for<ops::GridPadding::Zeros>(g, grid, p0, count, s);
+    case ops::GridPadding::Border:
+      return block_sources_for<ops::GridPadding::Border>(g, grid, p0, count, s);
+    case ops::GridPadding::Reflection:
+      return block_sources_for<ops::GridPadding::Reflection>(g, grid, p0, count, s);
+  }
+}
+
+// Slot k of pixel q for the corner (cx, cy) (integer-valued floats, or NaN / inf) with weight w.
+// Branch-free, so that the loops over the block vectorise.
+ANIMA_ISA_BODY void set_tap(const GridGeometry& g, BlockTaps& t, int k, int64_t q, float cx, float cy, float w) {
+  float W = float(g.W), H = float(g.H);
+  int32_t ok = int32_t(cx >= 0.f) & int32_t(cx < W) & int32_t(cy >= 0.f) & int32_t(cy < H);  // 0 for NaN
+  // clamped before the conversion, so that every lane converts a value in range
+  int32_t x = int32_t(std::min(std::max(cx, 0.f), W - 1.f)), y = int32_t(std::min(std::max(cy, 0.f), H - 1.f));
+  t.off[k][q] = (y * int32_t(g.W) + x) * ok;
+  t.ok[k][q] = ok;
+  t.w[k][q] = w;
+}
+
+// visit_taps' taps for each pixel: the same corners, weights and bounds (ops::grid_bilinear_taps).
+ANIMA_ISA_BODY void block_taps(const GridGeometry& g, const BlockSources& s, int64_t count, BlockTaps& t) {
+  if (g.mode == GridMode::Nearest) {
+    for (int64_t q = 0; q < count; ++q) set_tap(g, t, 0, q, ::rintf(s.ix[q]), ::rintf(s.iy[q]), 1.f);
+    for (int k = 1; k < 4; ++k)
+      for (int64_t q = 0; q < count; ++q) t.ok[k][q] = t.off[k][q] = 0;
+    return;
+  }
+  for (int64_t q = 0; q < count; ++q) {
+    float ix = s.ix[q], iy = s.iy[q], fx = ::floorf(ix), fy = ::floorf(iy), ex = fx + 1.f, ey = fy + 1.f;
+    set_tap(g, t, 0, q, fx, fy, (ex - ix) * (ey - iy));
+    set_tap(g, t, 1, q, ex, fy, (ix - fx) * (ey - iy));
+    set_tap(g, t, 2, q, fx, ey, (ex - ix) * (iy - fy));
+    set_tap(g, t, 3, q, ex, ey, (ix - fx) * (iy - fy));
+  }
+}
+
+// Tap k's value at pixel q: the plane's value there, 0 outside the image.
+ANIMA_ISA_BODY float tap_value(const BlockTaps& t, const float* plane, int k, int64_t q) {
+  float v = plane[t.off[k][q]];
+  return t.ok[k][q] ? v : 0.f;
 }
 
 ANIMA_ISA_BODY void forward_block_body(const GridGeometry& g, const float* in, const float* grid, float* out,
                                        int64_t block) {
   const int64_t HoWo = g.Ho * g.Wo;
   const auto [n, q0, count] = pixel_block(g, block);
+  BlockSources s;
   BlockTaps t;
-  block_taps(g, grid, n * HoWo + q0, count, t);
+  block_sources(g, grid, n * HoWo + q0, count, s);
+  block_taps(g, s, count, t);
+  float o[kPixelBlock];  // the block's outputs of a channel: a local array, which the plane cannot alias
   for (int64_t c = 0; c < g.C; ++c) {
     const float* plane = in + (n * g.C + c) * g.H * g.W;
-    float* o = out + (n * g.C + c) * HoWo + q0;
     for (int64_t q = 0; q < count; ++q) {
-      float acc = 0.f;
-      for (int k = 0; k < 4; ++k)
-        if (t.ok[k][q]) acc += plane[t.off[k][q]] * t.w[k][q];
-      o[q] = acc;
+      // Adding 0 for a skipped tap leaves the sum as it is: it starts at +0 and never becomes -0.
+      float p0 = plane[t.off[0][q]] * t.w[0][q], p1 = plane[t.off[1][q]] * t.w[1][q];
+      float p2 = plane[t.off[2][q]] * t.w[2][q], p3 = plane[t.off[3][q]] * t.w[3][q];
+      float acc = 0.f + (t.ok[0][q] ? p0 : 0.f);
+      acc += t.ok[1][q] ? p1 : 0.f;
+      acc += t.ok[2][q] ? p2 : 0.f;
+      o[q] = acc + (t.ok[3][q] ? p3 : 0.f);
     }
+    std::copy(o, o + count, out + (n * g.C + c) * HoWo + q0);
   }
 }
 ANIMA_ISA_VERSIONS(forward_block,
@@ -194,31 +255,31 @@ ANIMA_ISA_BODY void grid_gradient_block_body(const GridGeometry& g, const float*
   const int64_t HoWo = g.Ho * g.Wo;
   const auto [n, q0, count] = pixel_block(g, block);
   const int64_t p0 = n * HoWo + q0;
-  float ix[kPixelBlock], iy[kPixelBlock], fx[kPixelBlock], fy[kPixelBlock], gix[kPixelBlock], giy[kPixelBlock];
-  int64_t x0[kPixelBlock], y0[kPixelBlock];
-  float gx_mult[kPixelBlock], gy_mult[kPixelBlock];
+  BlockSources s;
+  BlockTaps t;
+  block_sources(g, grid, p0, count, s);
+  block_taps(g, s, count, t);
+  float fx[kPixelBlock], fy[kPixelBlock], gix[kPixelBlock], giy[kPixelBlock];
   for (int64_t q = 0; q < count; ++q) {
-    Source s = source_of(g, grid, p0 + q);
-    ops::BilinearTaps t = ops::grid_bilinear_taps(s.ix, s.iy);
-    ix[q] = s.ix, iy[q] = s.iy, gx_mult[q] = s.gx_mult, gy_mult[q] = s.gy_mult;
-    x0[q] = t.x0, y0[q] = t.y0, fx[q] = float(t.x0), fy[q] = float(t.y0);
+    ops::BilinearTaps b = ops::grid_bilinear_taps(s.ix[q], s.iy[q]);  // GridGradient's corner as a float
+    fx[q] = float(b.x0), fy[q] = float(b.y0);
     gix[q] = giy[q] = 0.f;
   }
   for (int64_t c = 0; c < g.C; ++c) {
     const float* plane = in + (n * g.C + c) * g.H * g.W;
     const float* go = gout + (n * g.C + c) * HoWo + q0;
     for (int64_t q = 0; q < count; ++q) {
-      auto val = [&](int64_t x, int64_t y) { return ops::grid_in_bounds(x, y, g.W, g.H) ? plane[y * g.W + x] : 0.f; };
-      int64_t x = x0[q], y = y0[q];
-      float nw = val(x, y), ne = val(x + 1, y), sw = val(x, y + 1), se = val(x + 1, y + 1);
-      float v = go[q], ey = fy[q] + 1.f - iy[q], dy = iy[q] - fy[q], ex = fx[q] + 1.f - ix[q], dx = ix[q] - fx[q];
+      float nw = tap_value(t, plane, 0, q), ne = tap_value(t, plane, 1, q);
+      float sw = tap_value(t, plane, 2, q), se = tap_value(t, plane, 3, q);
+      float ix = s.ix[q], iy = s.iy[q];
+      float v = go[q], ey = fy[q] + 1.f - iy, dy = iy - fy[q], ex = fx[q] + 1.f - ix, dx = ix - fx[q];
       gix[q] += v * (-nw * ey + ne * ey - sw * dy + se * dy);
       giy[q] += v * (-nw * ex - ne * dx + sw * ex + se * dx);
     }
   }
   for (int64_t q = 0; q < count; ++q) {
-    ggrid[2 * (p0 + q)] = gix[q] * gx_mult[q];
-    ggrid[2 * (p0 + q) + 1] = giy[q] * gy_mult[q];
+    ggrid[2 * (p0 + q)] = gix[q] * s.gx_mult[q];
+    ggrid[2 * (p0 + q) + 1] = giy[q] * s.gy_mult[q];
   }
 }
 ANIMA_ISA_VERSIONS(grid_gradient_block,
@@ -226,16 +287,22 @@ ANIMA_ISA_VERSIONS(grid_gradient_block,
                     int64_t block),
                    (g, in, grid, gout, ggrid, block))
 
+ANIMA_ISA_BODY void taps_of_block_body(const GridGeometry& g, const float* grid, int64_t block, BlockTaps& t) {
+  PixelBlock blk = pixel_block(g, block);
+  BlockSources s;
+  block_sources(g, grid, blk.n * g.Ho * g.Wo + blk.q0, blk.count, s);
+  block_taps(g, s, blk.count, t);
+}
+ANIMA_ISA_VERSIONS(taps_of_block, (const GridGeometry& g, const float* grid, int64_t block, BlockTaps& t),
+                   (g, grid, block, t))
+
 // Input gradient: InputGradientPlane's scatter, one plane per thread in output order, from taps
 // computed once per image instead of once per plane.
 void input_gradient_cpu(const GridGeometry& g, const float* grid, const float* gout, float* gin) {
   const int64_t HoWo = g.Ho * g.Wo, per_image = blocks_per_image(g);
   std::vector<BlockTaps> taps(size_t(g.N * per_image));
   BlockTaps* pt = taps.data();
-  cpu_for_rows(g.N * per_image, kPixelBlock * 4, [&](int64_t b) {
-    PixelBlock blk = pixel_block(g, b);
-    block_taps(g, grid, blk.n * HoWo + blk.q0, blk.count, pt[b]);
-  });
+  cpu_for_rows(g.N * per_image, kPixelBlock * 4, [&](int64_t b) { taps_of_block(g, grid, b, pt[b]); });
   cpu_for_rows(g.N * g.C, HoWo * 4, [&](int64_t plane) {
     int64_t n = plane / g.C;
     float* dst = gin + plane * g.H * g.W;
@@ -281,7 +348,7 @@ bool set_grid_sample_pixelwise_cpu(bool on) {
 Tensor grid_sample(const Tensor& input, const Tensor& grid, const GridSampleOptions& o) {
   detail::GridGeometry g = detail::geometry(input, grid, o);
   Tensor out = Tensor::empty(Shape{g.N, g.C, g.Ho, g.Wo}, DType::F32, input.device());
-  if (input.device().is_cpu() && !detail::g_pixelwise) {
+  if (input.device().is_cpu() && !detail::g_pixelwise && detail::blocked_applies(g)) {
     const float *pin = input.data<float>(), *pgrid = grid.data<float>();
     float* pout = out.data<float>();
     cpu_for_rows(detail::cpu_pixel_blocks(g), detail::kPixelBlock * g.C * 4,
@@ -302,7 +369,7 @@ GridSampleGrads grid_sample_backward(const Tensor& gout, const Tensor& input, co
   Device dev = input.device();
   if (need_grid) {
     r.grid = Tensor::empty(grid.shape(), DType::F32, dev);
-    if (dev.is_cpu() && !detail::g_pixelwise && g.mode == GridMode::Bilinear) {
+    if (dev.is_cpu() && !detail::g_pixelwise && detail::blocked_applies(g) && g.mode == GridMode::Bilinear) {
       const float *pin = input.data<float>(), *pgrid = grid.data<float>(), *pgo = gout.data<float>();
       float* pgg = r.grid.data<float>();
       cpu_for_rows(detail::cpu_pixel_blocks(g), detail::kPixelBlock * g.C * 8,
@@ -327,7 +394,7 @@ GridSampleGrads grid_sample_backward(const Tensor& gout, const Tensor& input, co
       return r;
     }
 #endif
-    if (dev.is_cpu() && !detail::g_pixelwise) {
+    if (dev.is_cpu() && !detail::g_pixelwise && detail::blocked_applies(g)) {
       detail::input_gradient_cpu(g, grid.data<float>(), gout.data<float>(), r.input.data<float>());
       return r;
     }

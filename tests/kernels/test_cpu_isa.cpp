@@ -5,6 +5,7 @@
 #include "kernels/cpu_isa.h"
 #include "kernels/cpu_report.h"
 #include "kernels/elementwise.h"
+#include "kernels/grid_sample.h"
 #include "kernels/reduce.h"
 #include "kernels/resample.h"
 #include "kernels/softmax.h"
@@ -57,6 +58,17 @@ std::vector<std::pair<std::string, Tensor>> run_ops() {
   ip.scale_h = ip.scale_w = 2.0;
   r.push_back({"interpolate", K::interpolate(x, ip)});
   r.push_back({"avg_pool2d", K::avg_pool2d(x, 2, 2, 2, 2)});
+  // grid_sample's blocked loops (taps, gathers) in each mode and padding, forward and both gradients
+  Tensor grid = random_tensor({2, 19, 17, 2}, 5, -1.3f, 1.3f), ggo = random_tensor({2, 37, 19, 17}, 6);
+  for (GridMode mode : {GridMode::Bilinear, GridMode::Nearest})
+    for (GridPadding pad : {GridPadding::Zeros, GridPadding::Border, GridPadding::Reflection}) {
+      GridSampleOptions o{mode, pad, pad == GridPadding::Border};
+      std::string name = "grid_sample mode " + std::to_string(int(mode)) + " padding " + std::to_string(int(pad));
+      r.push_back({name, K::grid_sample(x, grid, o)});
+      K::GridSampleGrads d = K::grid_sample_backward(ggo, x, grid, o, true, true);
+      r.push_back({name + " input gradient", d.input});
+      r.push_back({name + " grid gradient", d.grid});
+    }
   // convolutions through each CPU algorithm that has vectorised loops of its own
   Tensor cx = random_tensor({2, 16, 19, 21}, 5);
   Tensor cw = random_tensor({5, 16, 3, 3}, 6, -0.2f, 0.2f);
