@@ -39,7 +39,7 @@ BatchNormForward batch_norm_train(const Tensor& x, const Tensor& weight, const T
   float* pi = r.save_invstd.data<float>();
   float* prm = running_mean.data<float>();
   float* prv = running_var.data<float>();
-  cpu_for_rows(C, N * HW, [=](int64_t c) {  // by element count: C alone rarely reaches the threshold
+  cpu_for_rows(C, N * HW, [=](int64_t c) ANIMA_LOOP_BODY {  // by element count: C alone rarely reaches the threshold
     double s = 0, ss = 0;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t k = 0; k < HW; ++k) s += px[(n * C + c) * HW + k];
@@ -88,7 +88,7 @@ BatchNormGrads batch_norm_backward(const Tensor& gy, const Tensor& x, const Tens
   double count = double(N * HW);
   // With xhat = (x - mean) invstd: dbias = sum g, dweight = sum g xhat,
   // dx = weight invstd (g - dbias / count - xhat dweight / count).
-  cpu_for_rows(C, N * HW, [=](int64_t c) {  // by element count: C alone rarely reaches the threshold
+  cpu_for_rows(C, N * HW, [=](int64_t c) ANIMA_LOOP_BODY {  // by element count: C alone rarely reaches the threshold
     double sg = 0, sgx = 0;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t k = 0; k < HW; ++k) {

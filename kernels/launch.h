@@ -24,6 +24,15 @@ namespace anima::kernels {
 // Below this many elements the CPU loop stays on one thread (thread start-up costs more).
 constexpr int64_t kOmpMinWork = 1 << 15;
 
+// Written after a loop body lambda's parameters: inline it into each vector version of the loop.
+// GCC leaves a large lambda out of line, and out of line it is compiled once, for plain x86-64
+// (amax over C ran 4-lane SSE code inside the AVX-512 loop).
+#if ANIMA_ISA_DISPATCH
+#define ANIMA_LOOP_BODY __attribute__((always_inline))
+#else
+#define ANIMA_LOOP_BODY
+#endif
+
 // Each loop is compiled for AVX-512, AVX2 and plain x86-64, and runs the widest the CPU has (or
 // the cap of kernels/cpu_isa.h); the versions give the same bits. nvcc's host compilation gets
 // one version: there a __host__ __device__ lambda reaches the loop behind a type-erased wrapper

@@ -55,7 +55,7 @@ void reduce_rows_cpu(Load in, float* out, int64_t rows, int64_t K, Op op) {
   std::vector<float> partial(static_cast<size_t>(tasks));
   float* pp = partial.data();
   int64_t groups = (tasks + kChunkGroup - 1) / kChunkGroup;
-  cpu_for_rows(groups, kChunkGroup * std::min(K, kCpuChunk), [=](int64_t grp) {
+  cpu_for_rows(groups, kChunkGroup * std::min(K, kCpuChunk), [=](int64_t grp) ANIMA_LOOP_BODY {
     int64_t t0 = grp * kChunkGroup, t1 = std::min(t0 + kChunkGroup, tasks);
     int64_t row[kChunkGroup], b[kChunkGroup];
     bool whole = t1 - t0 == kChunkGroup;
@@ -99,7 +99,7 @@ void reduce_middle_cpu(const float* x, float* out, int64_t outer, int64_t K, int
   // input rows is read as 1 KiB at a time (with 64 floats, 256 bytes, amax over C ran at 15 GB/s)
   constexpr int64_t B = 256;
   int64_t blocks = (inner + B - 1) / B;
-  cpu_for_rows(outer * blocks, K * B, [=](int64_t t) {
+  cpu_for_rows(outer * blocks, K * B, [=](int64_t t) ANIMA_LOOP_BODY {
     int64_t o = t / blocks, i0 = (t % blocks) * B, w = std::min(B, inner - i0);
     const float* base = x + o * K * inner + i0;
     float acc[8][B];
