@@ -1,3 +1,6 @@
+#include <algorithm>
+
+#include "kernels/cpu_isa.h"
 #include "kernels/launch.h"
 #include "kernels/random.h"
 
@@ -30,11 +33,43 @@ struct UniformTransform {
 
 struct NormalTransform {
   float mean, stddev;
-  ANIMA_HD void operator()(const PhiloxWords& b, float* v) const {
+  ANIMA_HD_INLINE void operator()(const PhiloxWords& b, float* v) const {
     philox_normal4(b, v);
+    ANIMA_UNROLL
     for (int j = 0; j < 4; ++j) v[j] = add_rn(mean, mul_rn(stddev, v[j]));
   }
 };
+
+// The CPU's normal draws: runs of whole groups in a loop the compiler vectorises (every helper of
+// philox.h inlined, no branches), at the CPU's vector width (kernels/cpu_isa.h); the same bits.
+constexpr int64_t kNormalRun = 64;  // groups per task
+ANIMA_ISA_BODY void normal_run_body(uint64_t seed, uint64_t stream, int64_t g0, int64_t count, NormalTransform tr,
+                                    float* out) {
+  for (int64_t i = 0; i < count; ++i) {
+    PhiloxWords b = philox_group(seed, stream, uint64_t(g0 + i));
+    float v[4];
+    tr(b, v);
+    ANIMA_UNROLL
+    for (int j = 0; j < 4; ++j) out[4 * i + j] = v[j];
+  }
+}
+ANIMA_ISA_VERSIONS(normal_run,
+                   (uint64_t seed, uint64_t stream, int64_t g0, int64_t count, NormalTransform tr, float* out),
+                   (seed, stream, g0, count, tr, out))
+
+void normal_cpu(const Tensor& t, uint64_t seed, uint64_t stream, NormalTransform tr) {
+  check_dtype("random fill", t, DType::F32);
+  float* p = t.data<float>();
+  int64_t whole = t.numel() / 4, runs = (whole + kNormalRun - 1) / kNormalRun;
+  cpu_for_rows(runs, 4 * kNormalRun, [=](int64_t r) {
+    normal_run(seed, stream, r * kNormalRun, std::min(kNormalRun, whole - r * kNormalRun), tr, p + 4 * r * kNormalRun);
+  });
+  if (t.numel() % 4 == 0) return;
+  PhiloxWords b = philox_group(seed, stream, uint64_t(whole));  // the last, partial group
+  float v[4];
+  tr(b, v);
+  for (int64_t j = 0; 4 * whole + j < t.numel(); ++j) p[4 * whole + j] = v[j];
+}
 
 }  // namespace detail
 
@@ -49,7 +84,10 @@ void uniform_(const Tensor& t, float lo, float hi, uint64_t seed, uint64_t strea
 
 void normal_(const Tensor& t, float mean, float stddev, uint64_t seed, uint64_t stream) {
   ANIMA_CHECK(stddev >= 0, "normal_: negative standard deviation ", stddev);
-  fill_groups(t, seed, stream, NormalTransform{mean, stddev});
+  if (t.device().is_cpu())
+    detail::normal_cpu(t, seed, stream, NormalTransform{mean, stddev});
+  else
+    fill_groups(t, seed, stream, NormalTransform{mean, stddev});
 }
 
 void random_bits_(const Tensor& t, uint64_t seed, uint64_t stream) {

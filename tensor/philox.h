@@ -18,17 +18,18 @@ struct PhiloxWords {
   uint32_t w[4];
 };
 
-ANIMA_HD inline uint32_t philox_mulhilo(uint32_t a, uint32_t b, uint32_t* lo) {
+ANIMA_HD_INLINE uint32_t philox_mulhilo(uint32_t a, uint32_t b, uint32_t* lo) {
   uint64_t p = uint64_t(a) * uint64_t(b);
   *lo = uint32_t(p);
   return uint32_t(p >> 32);
 }
 
 // The raw block function: 10 rounds on counter `c` with key `k`.
-ANIMA_HD inline PhiloxWords philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
+ANIMA_HD_INLINE PhiloxWords philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
                                           uint32_t k1) {
   constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;  // round multipliers
   constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;  // key schedule (Weyl) increments
+  ANIMA_UNROLL
   for (int round = 0; round < 10; ++round) {
     if (round > 0) {
       k0 += kW0;
@@ -47,21 +48,21 @@ ANIMA_HD inline PhiloxWords philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2,
 }
 
 // The four words for elements 4g .. 4g+3 of the random sequence (seed, stream).
-ANIMA_HD inline PhiloxWords philox_group(uint64_t seed, uint64_t stream, uint64_t group) {
+ANIMA_HD_INLINE PhiloxWords philox_group(uint64_t seed, uint64_t stream, uint64_t group) {
   return philox4x32_10(uint32_t(group), uint32_t(group >> 32), uint32_t(stream), uint32_t(stream >> 32), uint32_t(seed),
                        uint32_t(seed >> 32));
 }
 
 // ---- exactly rounded helpers (no contraction into FMA on the device); also used by kernels whose
 // CPU and GPU results must agree to the bit (integer results of float arithmetic, tap indices) ----
-ANIMA_HD inline float mul_rn(float a, float b) {
+ANIMA_HD_INLINE float mul_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fmul_rn(a, b);
 #else
   return a * b;
 #endif
 }
-ANIMA_HD inline float add_rn(float a, float b) {
+ANIMA_HD_INLINE float add_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fadd_rn(a, b);
 #else
@@ -85,13 +86,13 @@ ANIMA_HD inline double add_rn(double a, double b) {
 }
 
 // Uniform in [0, 1): the top 24 bits of the word, scaled exactly.
-ANIMA_HD inline float philox_uniform01(uint32_t w) { return float(w >> 8) * (1.0f / 16777216.0f); }
+ANIMA_HD_INLINE float philox_uniform01(uint32_t w) { return float(w >> 8) * (1.0f / 16777216.0f); }
 // Uniform in (0, 1]: used where a logarithm follows.
-ANIMA_HD inline float philox_uniform01_open0(uint32_t w) { return float((w >> 8) + 1u) * (1.0f / 16777216.0f); }
+ANIMA_HD_INLINE float philox_uniform01_open0(uint32_t w) { return float((w >> 8) + 1u) * (1.0f / 16777216.0f); }
 
 // Natural log of x > 0 (finite, normal), |error| about 1 ulp. x = m * 2^e with m in
 // [sqrt(1/2), sqrt(2)); log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its odd series.
-ANIMA_HD inline float philox_log(float x) {
+ANIMA_HD_INLINE float philox_log(float x) {
   union {
     float f;
     uint32_t u;
@@ -120,7 +121,7 @@ ANIMA_HD inline float philox_log(float x) {
 
 // sin(2 pi u) and cos(2 pi u) for u in [0, 1): quadrant reduction (exact), then Taylor
 // polynomials on [-pi/4, pi/4] (truncation error below 3e-8).
-ANIMA_HD inline void philox_sincos_2pi(float u, float* s_out, float* c_out) {
+ANIMA_HD_INLINE void philox_sincos_2pi(float u, float* s_out, float* c_out) {
   float t = mul_rn(u, 4.0f);  // exact
   int q = int(t);
   float r = add_rn(t, -float(q));  // exact, in [0, 1)
@@ -140,28 +141,17 @@ ANIMA_HD inline void philox_sincos_2pi(float u, float* s_out, float* c_out) {
   cp = add_rn(mul_rn(cp, x2), 1.0f / 24.0f);
   cp = add_rn(mul_rn(cp, x2), -0.5f);
   float cs = add_rn(1.0f, mul_rn(cp, x2));
-  switch (q & 3) {
-    case 0:
-      *s_out = sn;
-      *c_out = cs;
-      break;
-    case 1:
-      *s_out = cs;
-      *c_out = -sn;
-      break;
-    case 2:
-      *s_out = -sn;
-      *c_out = -cs;
-      break;
-    default:
-      *s_out = -cs;
-      *c_out = sn;
-      break;
-  }
+  // quadrant q: (sin, cos) = (sn, cs), (cs, -sn), (-sn, -cs), (-cs, sn); as selects, not a
+  // branch, so that the CPU's loops vectorise
+  bool odd = (q & 1) != 0, neg = (q & 2) != 0;
+  float s = odd ? cs : sn, c = odd ? -sn : cs;
+  *s_out = neg ? -s : s;
+  *c_out = neg ? -c : c;
 }
 
 // Four standard normal draws from one Philox block by Box-Muller on (w0, w1) and (w2, w3).
-ANIMA_HD inline void philox_normal4(const PhiloxWords& b, float out[4]) {
+ANIMA_HD_INLINE void philox_normal4(const PhiloxWords& b, float out[4]) {
+  ANIMA_UNROLL
   for (int pair = 0; pair < 2; ++pair) {
     float u1 = philox_uniform01_open0(b.w[2 * pair]);
     float u2 = philox_uniform01(b.w[2 * pair + 1]);

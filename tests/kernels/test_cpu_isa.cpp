@@ -6,6 +6,7 @@
 #include "kernels/cpu_report.h"
 #include "kernels/elementwise.h"
 #include "kernels/grid_sample.h"
+#include "kernels/random.h"
 #include "kernels/reduce.h"
 #include "kernels/resample.h"
 #include "kernels/softmax.h"
@@ -58,6 +59,8 @@ std::vector<std::pair<std::string, Tensor>> run_ops() {
   ip.scale_h = ip.scale_w = 2.0;
   r.push_back({"interpolate", K::interpolate(x, ip)});
   r.push_back({"avg_pool2d", K::avg_pool2d(x, 2, 2, 2, 2)});
+  Generator gen(7);
+  r.push_back({"normal (a partial last group)", K::normal(Shape{3, 7, 5, 11}, 0.5f, 2.f, gen, Device::cpu())});
   // grid_sample's blocked loops (taps, gathers) in each mode and padding, forward and both gradients
   Tensor grid = random_tensor({2, 19, 17, 2}, 5, -1.3f, 1.3f), ggo = random_tensor({2, 37, 19, 17}, 6);
   for (GridMode mode : {GridMode::Bilinear, GridMode::Nearest})
