@@ -58,12 +58,12 @@ struct LeakyRelu {
   float slope;
   ANIMA_HD float operator()(float x) const { return x > 0.f ? x : x * slope; }
 };
-// Written so that exp never overflows: for x < 0 use e^x / (1 + e^x).
+// Written so that exp never overflows: 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) for x < 0,
+// from the one exponential e^-|x| (a vector loop computes both sides of a branch).
 struct Sigmoid {
   ANIMA_HD float operator()(float x) const {
-    if (x >= 0.f) return 1.f / (1.f + exp_f32(-x));
-    float e = exp_f32(x);
-    return e / (1.f + e);
+    float e = exp_f32(-::fabsf(x));
+    return (x >= 0.f ? 1.f : e) / (1.f + e);
   }
 };
 struct Tanh { ANIMA_HD float operator()(float x) const { return ::tanhf(x); } };
