@@ -96,7 +96,8 @@ Tensor forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2
     // The bias initialises each output row and the GEMM adds to it (beta 1): acc + b, as an add after.
     if (pb)
       for (int64_t co = 0; co < Cog; ++co) std::fill(o + co * ld, o + (co + 1) * ld, pb[grp * Cog + co]);
-    const float* c = columns(g, px + (n0 * p.groups + grp) * plane, p.groups * plane, count, col.data<float>() + t * col_size);
+    const float* c =
+        columns(g, px + (n0 * p.groups + grp) * plane, p.groups * plane, count, col.data<float>() + t * col_size);
     cpu_sgemm(false, false, Cog, ld, K, 1.f, pw + grp * Cog * K, K, c, ld, pb ? 1.f : 0.f, o, ld);
     if (count > 1) scatter(o, Cog, Q, count, dst, Co * Q);
   }
@@ -163,8 +164,8 @@ Tensor backward_weight(const Tensor& gout, const Tensor& x, const Shape& w_shape
     int64_t end = (range + 1) * N / ranges;
     for (int64_t n0 = range * N / ranges; n0 < end; n0 += per_gemm) {
       int64_t count = std::min(per_gemm, end - n0), ld = count * Q;
-      const float* c = columns(g, px + (n0 * p.groups + grp) * plane, p.groups * plane, count,
-                               col.data<float>() + t * col_size);
+      const float* c =
+          columns(g, px + (n0 * p.groups + grp) * plane, p.groups * plane, count, col.data<float>() + t * col_size);
       const float* gm = gradient_matrix(pg, n0, count, Co, grp, Cog, Q, staged.data<float>() + t * gout_size);
       // dW_g += grad_out (Cog x count Q) @ col^T (count Q x K)
       cpu_sgemm(false, true, Cog, K, ld, 1.f, gm, ld, c, ld, 1.f, ppart + range * dw_size + grp * Cog * K, K);

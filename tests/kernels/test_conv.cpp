@@ -7,9 +7,9 @@
 #include "autograd/nn_functions.h"
 #include "kernels/conv_im2col.h"
 #include "kernels/conv_winograd.h"
-#include "kernels/math_mode.h"
 #include "kernels/cpu_report.h"
 #include "kernels/cudnn_backend.h"
+#include "kernels/math_mode.h"
 #include "tests/parity.h"
 #include "tests/test_util.h"
 
