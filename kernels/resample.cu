@@ -3,6 +3,7 @@
 
 #include "kernels/launch.h"
 #include "kernels/math_mode.h"
+#include "kernels/max_pool_2x2.h"
 #include "kernels/resample.h"
 #include "kernels/resample_ops.h"
 #include "kernels/shape_ops.h"
@@ -109,6 +110,13 @@ ANIMA_HD inline int64_t window_argmax(const PoolGeometry& g, const float* src, i
   }
   *best_out = best;
   return arg;
+}
+
+// VGG's pools (2x2, stride 2, no padding) take the row kernels of kernels/max_pool_2x2.h on the
+// CPU; set_max_pool_general_cpu sends them through window_argmax instead (the test's oracle).
+bool g_pool_general = false;  // set_max_pool_general_cpu
+inline bool is_2x2_pool(const PoolGeometry& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
 }
 
 // Bilinear/nearest geometry of one resize.
@@ -327,6 +335,12 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& x_shape, int kh, int
   return dx;
 }
 
+bool set_max_pool_general_cpu(bool on) {
+  bool before = detail::g_pool_general;
+  detail::g_pool_general = on;
+  return before;
+}
+
 MaxPoolResult max_pool2d(const Tensor& x, int k, int s, int p) {
   detail::check_nchw("max_pool2d", x);
   detail::PoolGeometry g = detail::pool_geometry(x.shape(), k, k, s, s, p, p);
@@ -335,6 +349,15 @@ MaxPoolResult max_pool2d(const Tensor& x, int k, int s, int p) {
   const float* px = x.data<float>();
   float* po = r.out.data<float>();
   int32_t* pi = r.indices.data<int32_t>();
+  if (x.device().is_cpu() && detail::is_2x2_pool(g) && !detail::g_pool_general) {
+    cpu_for_rows(x.size(0) * x.size(1) * g.Ho, g.Wo * 4, [=](int64_t row) {
+      int64_t h0 = 2 * (row % g.Ho);
+      const float* r0 = px + (row / g.Ho) * g.H * g.W + h0 * g.W;
+      detail::max_pool_2x2_row(r0, r0 + g.W, int32_t(h0 * g.W), int32_t(g.W), g.Wo, po + row * g.Wo,
+                               pi + row * g.Wo);
+    });
+    return r;
+  }
   if (x.device().is_cpu()) {  // row by row: no index divisions per element
     cpu_for_rows(x.size(0) * x.size(1) * g.Ho, g.Wo * k * k, [=](int64_t row) {
       const float* src = px + (row / g.Ho) * g.H * g.W;
@@ -360,6 +383,19 @@ Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shap
   const float* pg = grad.data<float>();
   const int32_t* pi = indices.data<int32_t>();
   float* pd = dx.data<float>();
+  if (grad.device().is_cpu() && detail::is_2x2_pool(g) && !detail::g_pool_general) {
+    cpu_for_rows(x_shape[0] * x_shape[1] * g.H, g.W, [=](int64_t r) {
+      int64_t h = r % g.H, plane = r / g.H;
+      float* dst = pd + r * g.W;
+      if (h >= 2 * g.Ho) {
+        std::fill(dst, dst + g.W, 0.f);
+        return;
+      }
+      int64_t o = (plane * g.Ho + h / 2) * g.Wo;
+      detail::max_pool_2x2_backward_row(pg + o, pi + o, int32_t(h * g.W), g.W, g.Wo, dst);
+    });
+    return dx;
+  }
   if (grad.device().is_cpu() && !detail::windows_overlap(g)) {  // as the gather below
     detail::pool_backward_rows_cpu(g, x_shape[0] * x_shape[1], pd,
                                    [=](int64_t o, int64_t self) { return pi[o] == self ? 0.f + pg[o] : 0.f; });

@@ -39,6 +39,9 @@ struct MaxPoolResult {
 MaxPoolResult max_pool2d(const Tensor& x, int k, int s, int p = 0);
 // Gathers: each input element sums the gradients of the windows it won (no atomics).
 Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& x_shape, int k, int s, int p = 0);
+// The CPU runs 2x2 stride-2 pools through a vectorised row kernel with the same results as the
+// general window loop; on = the general loop for them too (the test's oracle). Returns the previous setting.
+bool set_max_pool_general_cpu(bool on);
 
 Tensor interpolate(const Tensor& x, const InterpParams& p);
 // The adjoint: scatters the gradient back through the same taps. Deterministic on the CPU

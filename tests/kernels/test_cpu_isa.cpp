@@ -59,6 +59,11 @@ std::vector<std::pair<std::string, Tensor>> run_ops() {
   ip.scale_h = ip.scale_w = 2.0;
   r.push_back({"interpolate", K::interpolate(x, ip)});
   r.push_back({"avg_pool2d", K::avg_pool2d(x, 2, 2, 2, 2)});
+  K::MaxPoolResult pool = K::max_pool2d(x, 2, 2, 0);
+  r.push_back({"max_pool2d 2x2", pool.out});
+  r.push_back({"max_pool2d 2x2 indices", pool.indices});
+  r.push_back({"max_pool2d 2x2 backward", K::max_pool2d_backward(random_tensor(pool.out.shape(), 8), pool.indices,
+                                                                  x.shape(), 2, 2, 0)});
   Generator gen(7);
   r.push_back({"normal (a partial last group)", K::normal(Shape{3, 7, 5, 11}, 0.5f, 2.f, gen, Device::cpu())});
   // grid_sample's blocked loops (taps, gathers) in each mode and padding, forward and both gradients

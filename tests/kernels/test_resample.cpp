@@ -1,6 +1,8 @@
 // Pooling, interpolation and padding (kernels/resample.h): values against PyTorch and by hand, gradchecks, errors,
 // deterministic GPU backward, CUDA-vs-CPU parity.
 
+#include <cmath>
+
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
 #include "tests/parity.h"
@@ -96,6 +98,25 @@ TEST_CASE("max_pool2d matches PyTorch (values, ties to the first, gradients)") {
   ties.set_requires_grad(true);
   max_pool2d(ties, 2).backward(tensor({1}, Shape{1, 1, 1, 1}));
   CHECK(ties.grad().to_vector<float>() == std::vector<float>{1, 0, 0, 0});
+}
+
+TEST_CASE("max_pool2d 2x2 stride 2 on the CPU: the general window loop's maxima, indices and gradients, NaNs and ties") {
+  // odd sizes (an uncovered last row and column), NaNs in every position of a window, ties
+  Tensor x = random_tensor(Shape{2, 3, 9, 37}, 77);
+  float* px = x.data<float>();
+  for (int64_t i = 0; i < x.numel(); i += 7) px[i] = std::nanf("");
+  for (int64_t i = 3; i < x.numel(); i += 11) px[i] = px[i - 1];
+  Tensor gy = random_tensor(Shape{2, 3, 4, 18}, 78);
+  gy.data<float>()[5] = -0.f;
+  kernels::MaxPoolResult fast = kernels::max_pool2d(x, 2, 2, 0);
+  Tensor dx_fast = kernels::max_pool2d_backward(gy, fast.indices, x.shape(), 2, 2, 0);
+  bool before = kernels::set_max_pool_general_cpu(true);
+  kernels::MaxPoolResult ref = kernels::max_pool2d(x, 2, 2, 0);
+  Tensor dx_ref = kernels::max_pool2d_backward(gy, ref.indices, x.shape(), 2, 2, 0);
+  kernels::set_max_pool_general_cpu(before);
+  CHECK(test::bit_equal(fast.out, ref.out));
+  CHECK(test::bit_equal(fast.indices, ref.indices));
+  CHECK(test::bit_equal(dx_fast, dx_ref));
 }
 
 TEST_CASE("max_pool2d backward: gradcheck (overlapping windows, padding)") {
