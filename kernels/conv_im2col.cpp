@@ -16,10 +16,10 @@ ops::ConvGeometry conv_geometry(const Shape& x, const Shape& w, const Shape& out
 
 namespace im2col {
 
-int64_t images_per_gemm(const ops::ConvGeometry& g, int64_t N) {
+int64_t images_per_gemm(const ops::ConvGeometry& g, int64_t N, bool per_thread) {
   if (deterministic() || ops::is_pointwise(g)) return 1;
-  int64_t threads = std::min<int64_t>(std::max<int64_t>(N, 1), cpu_max_threads());
-  return std::clamp<int64_t>(kBatchColumns / (g.Ho * g.Wo), 1, (std::max<int64_t>(N, 1) + threads - 1) / threads);
+  int64_t n = std::max<int64_t>(N, 1), threads = per_thread ? std::min<int64_t>(n, cpu_max_threads()) : 1;
+  return std::clamp<int64_t>(kBatchColumns / (g.Ho * g.Wo), 1, (n + threads - 1) / threads);
 }
 
 namespace {
@@ -149,7 +149,7 @@ Tensor backward_weight(const Tensor& gout, const Tensor& x, const Shape& w_shape
   // Small convolutions (below the parallel threshold) sum all images in one range.
   bool split = N * p.groups > 1 && N * p.groups * Cog * K * Q >= kOmpMinWork;
   int64_t ranges = split ? std::min<int64_t>(N, 2) : 1;
-  int64_t per_gemm = images_per_gemm(g, (N + ranges - 1) / ranges);
+  int64_t per_gemm = images_per_gemm(g, (N + ranges - 1) / ranges, false);
   Items items = items_of(ranges * p.groups, (N / ranges) * Cog * K * Q);
   int64_t col_size = ops::is_pointwise(g) ? 1 : K * Q * per_gemm, gout_size = per_gemm > 1 ? Cog * Q * per_gemm : 1;
   Tensor col = Tensor::empty(Shape{items.threads * col_size});

@@ -8,8 +8,8 @@
 //
 // Small maps put several images into one GEMM: OpenBLAS packs the whole weight matrix into its
 // panel layout on every call, once per image for a few dozen columns each (VGG-19's 512->512
-// layers at 8x8: 9.4 MB packed for 64 columns per image). So images whose maps have fewer than
-// kBatchColumns pixels share a GEMM, their column matrices side by side: [K, images * Q]. The
+// layers at 8x8: 9.4 MB packed for 64 columns per image). So images whose maps have at most
+// kBatchColumns / 2 pixels share a GEMM, their column matrices side by side: [K, images * Q]. The
 // forward pass and the input gradient cut the batch into as many such GEMMs as there are threads
 // (each thread packs the weights once); the weight gradient cuts each of its two fixed halves
 // (so its sums still do not depend on the thread count). Each output of the forward pass and the
@@ -39,8 +39,11 @@ namespace im2col {
 
 constexpr int64_t kBatchColumns = 1024;
 
-// How many of N images share one GEMM.
-int64_t images_per_gemm(const ops::ConvGeometry& g, int64_t N);
+// How many of N images share one GEMM: up to kBatchColumns columns, and with `per_thread` (the
+// forward pass and the input gradient) no more than leaves each thread a GEMM; the weight
+// gradient passes the images of one half and false, so that its sums do not depend on the
+// thread count.
+int64_t images_per_gemm(const ops::ConvGeometry& g, int64_t N, bool per_thread = true);
 
 Tensor forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, const Shape& out_shape);
 Tensor backward_input(const Tensor& gout, const Tensor& w, const Shape& x_shape, const Conv2dParams& p);

@@ -59,10 +59,11 @@ struct LeakyRelu {
   ANIMA_HD float operator()(float x) const { return x > 0.f ? x : x * slope; }
 };
 // Written so that exp never overflows: 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) for x < 0,
-// from the one exponential e^-|x| (a vector loop computes both sides of a branch).
+// from the one exponential e^-|x| (a vector loop computes both sides of a branch; a NaN keeps
+// its sign).
 struct Sigmoid {
   ANIMA_HD float operator()(float x) const {
-    float e = exp_f32(-::fabsf(x));
+    float e = exp_f32(x >= 0.f ? -x : x);
     return (x >= 0.f ? 1.f : e) / (1.f + e);
   }
 };

@@ -192,8 +192,8 @@ ANIMA_ISA_BODY void block_sources(const GridGeometry& g, const float* grid, int6
 ANIMA_ISA_BODY void set_tap(const GridGeometry& g, BlockTaps& t, int k, int64_t q, float cx, float cy, float w) {
   float W = float(g.W), H = float(g.H);
   int32_t ok = int32_t(cx >= 0.f) & int32_t(cx < W) & int32_t(cy >= 0.f) & int32_t(cy < H);  // 0 for NaN
-  // clamped before the conversion, so that every lane converts a value in range
-  int32_t x = int32_t(std::min(std::max(cx, 0.f), W - 1.f)), y = int32_t(std::min(std::max(cy, 0.f), H - 1.f));
+  // clamped before the conversion, so that every lane converts a value in range (max(0, NaN) is 0)
+  int32_t x = int32_t(std::min(W - 1.f, std::max(0.f, cx))), y = int32_t(std::min(H - 1.f, std::max(0.f, cy)));
   t.off[k][q] = (y * int32_t(g.W) + x) * ok;
   t.ok[k][q] = ok;
   t.w[k][q] = w;
@@ -204,7 +204,10 @@ ANIMA_ISA_BODY void block_taps(const GridGeometry& g, const BlockSources& s, int
   if (g.mode == GridMode::Nearest) {
     for (int64_t q = 0; q < count; ++q) set_tap(g, t, 0, q, ::rintf(s.ix[q]), ::rintf(s.iy[q]), 1.f);
     for (int k = 1; k < 4; ++k)
-      for (int64_t q = 0; q < count; ++q) t.ok[k][q] = t.off[k][q] = 0;
+      for (int64_t q = 0; q < count; ++q) {
+        t.ok[k][q] = t.off[k][q] = 0;
+        t.w[k][q] = 0.f;
+      }
     return;
   }
   for (int64_t q = 0; q < count; ++q) {

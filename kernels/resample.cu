@@ -115,8 +115,8 @@ ANIMA_HD inline int64_t window_argmax(const PoolGeometry& g, const float* src, i
 // VGG's pools (2x2, stride 2, no padding) take the row kernels of kernels/max_pool_2x2.h on the
 // CPU; set_max_pool_general_cpu sends them through window_argmax instead (the test's oracle).
 bool g_pool_general = false;  // set_max_pool_general_cpu
-inline bool is_2x2_pool(const PoolGeometry& g) {
-  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
+inline bool is_2x2_pool(const PoolGeometry& g) {  // and flat indices that fit the int32 arithmetic
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.H * g.W < (int64_t(1) << 31);
 }
 
 // Bilinear/nearest geometry of one resize.

@@ -21,6 +21,8 @@
 // Before a short loop of fixed length: unrolled whole, so that a loop around it can vectorise.
 #if defined(__CUDA_ARCH__)
 #define ANIMA_UNROLL _Pragma("unroll")
+#elif defined(__CUDACC__)
+#define ANIMA_UNROLL  // nvcc's host side: one baseline version anyway (kernels/launch.h)
 #else
 #define ANIMA_UNROLL _Pragma("GCC unroll 16")
 #endif

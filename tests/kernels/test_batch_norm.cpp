@@ -32,7 +32,7 @@ TEST_CASE("batch_norm training matches PyTorch, including the running statistics
 // The CPU kernels walk several channels' sums side by side; each channel's sum keeps the order of
 // this loop, one channel at a time, in double: the same bits.
 TEST_CASE("batch_norm on the CPU: the bits of one channel at a time, forward, running statistics and backward") {
-  const int64_t N = 2, C = 7, HW = 5 * 9;  // channel groups of 4 and 3
+  const int64_t N = 2, C = 7, HW = 5 * 9;
   Tensor x = random_tensor({N, C, 5, 9}, 41, -2.f, 3.f), w = random_tensor({C}, 42), b = random_tensor({C}, 43);
   Tensor gy = random_tensor({N, C, 5, 9}, 44), rm = random_tensor({C}, 45), rv = random_tensor({C}, 46, 0.5f, 2.f);
   const double momentum = 0.1, eps = 1e-5, count = double(N * HW);
