@@ -4,20 +4,11 @@
 #include "kernels/launch.h"
 #include "kernels/reduce.h"
 #include "kernels/reduce_ops.h"
+#include "kernels/reduce_order.h"
 #include "kernels/shape_ops.h"
 
 namespace anima::kernels {
 namespace detail {
-
-constexpr int64_t kCpuChunk = 4096;
-
-// Reads element k of row `row`: a plain row-major matrix, or a transform of several inputs
-// (mean_abs_diff reads |a - b| without materialising it).
-struct RowLoad {
-  const float* in;
-  int64_t K;
-  ANIMA_HD float operator()(int64_t row, int64_t k) const { return in[row * K + k]; }
-};
 
 struct AbsDiffLoad {
   const float* a;
@@ -27,21 +18,6 @@ struct AbsDiffLoad {
     return d < 0.f ? -d : d;
   }
 };
-
-// One chunk [b, e) of a row: eight accumulators by k mod 8 (instruction-level parallelism and a
-// shorter error chain), the tail into the first, then combined in order.
-template <class Op, class Load>
-ANIMA_HD inline float reduce_chunk(Load in, int64_t row, int64_t b, int64_t e, Op op) {
-  float acc[8];
-  for (float& a : acc) a = op.identity();
-  int64_t k = b;
-  for (; k + 8 <= e; k += 8)
-    for (int j = 0; j < 8; ++j) acc[j] = op.combine(acc[j], in(row, k + j));
-  for (; k < e; ++k) acc[0] = op.combine(acc[0], in(row, k));
-  float r = acc[0];
-  for (int j = 1; j < 8; ++j) r = op.combine(r, acc[j]);
-  return r;
-}
 
 // CPU: fixed chunks of each row reduced in parallel, then combined in chunk order. A task takes
 // kChunkGroup consecutive chunks; when all are whole it walks them in lockstep, so that their
@@ -90,37 +66,16 @@ void reduce_rows_cpu(Load in, float* out, int64_t rows, int64_t K, Op op) {
 
 // CPU, one reduced dimension that is not the last (softmax's channel max and sum, amax over C):
 // x as [outer, K, inner] reduced over K in place, without the permuting copy, vectorised along
-// the inner dimension. Each output takes exactly reduce_rows_cpu's order for a row of K <=
-// kCpuChunk (8 accumulators by k mod 8, the tail into the first, then combined in order, then
-// combined with the identity), so the bits are those of the permuted path.
+// the inner dimension, each output in reduce_rows_cpu's order (kernels/reduce_order.h), so the
+// bits are those of the permuted path.
 template <class Op>
 void reduce_middle_cpu(const float* x, float* out, int64_t outer, int64_t K, int64_t inner, Op op) {
-  // inner elements per task: 8 accumulator rows of B floats (8 KiB) stay in L1, and each of the K
-  // input rows is read as 1 KiB at a time (with 64 floats, 256 bytes, amax over C ran at 15 GB/s)
-  constexpr int64_t B = 256;
+  constexpr int64_t B = kMiddleBlock;
   int64_t blocks = (inner + B - 1) / B;
   cpu_for_rows(outer * blocks, K * B, [=](int64_t t) ANIMA_LOOP_BODY {
     int64_t o = t / blocks, i0 = (t % blocks) * B, w = std::min(B, inner - i0);
     const float* base = x + o * K * inner + i0;
-    float acc[8][B];
-    for (auto& a : acc)
-      for (float& v : a) v = op.identity();
-    int64_t k = 0;
-    for (; k + 8 <= K; k += 8)
-      for (int j = 0; j < 8; ++j) {
-        const float* row = base + (k + j) * inner;
-        for (int64_t l = 0; l < w; ++l) acc[j][l] = op.combine(acc[j][l], row[l]);
-      }
-    for (; k < K; ++k) {
-      const float* row = base + k * inner;
-      for (int64_t l = 0; l < w; ++l) acc[0][l] = op.combine(acc[0][l], row[l]);
-    }
-    float* o_row = out + o * inner + i0;
-    for (int64_t l = 0; l < w; ++l) {
-      float r = acc[0][l];
-      for (int j = 1; j < 8; ++j) r = op.combine(r, acc[j][l]);
-      o_row[l] = op.finish(op.combine(op.identity(), r), K);
-    }
+    reduce_middle_block([=](int64_t k, int64_t l) ANIMA_LOOP_BODY { return base[k * inner + l]; }, K, w, op, out + o * inner + i0);
   });
 }
 

@@ -114,6 +114,7 @@ TEST_CASE("gradcheck: softmax and log-softmax") {
   expect_gradients_match([](auto& x) { return softmax(x[0], 1); }, {a});
   expect_gradients_match([](auto& x) { return softmax(x[0], -1); }, {a});
   expect_gradients_match([](auto& x) { return log_softmax(x[0], 2); }, {a});
+  expect_gradients_match([](auto& x) { return log_softmax(x[0], 1); }, {a});
 }
 
 TEST_CASE("gradcheck itself detects a wrong gradient") {

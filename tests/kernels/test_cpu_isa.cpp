@@ -53,6 +53,19 @@ std::vector<std::pair<std::string, Tensor>> run_ops() {
   r.push_back({"amax over C", K::amax(x, {1})});
   r.push_back({"softmax over C", K::softmax(x, 1)});
   r.push_back({"softmax backward", K::softmax_backward(g, K::softmax(x, 1), 1)});
+  // the fused softmax's row kernels: the last dimension, one chunk and several
+  for (Shape rs : {Shape{2 * 37, 21 * 23}, Shape{3, 9001}}) {
+    Tensor xr = random_tensor(rs, 11, -30.f, 30.f), gr = random_tensor(rs, 12);
+    std::string name = " over rows " + rs.str();
+    Tensor sr = K::softmax(xr, 1), lr = K::log_softmax(xr, 1);
+    r.push_back({"softmax" + name, sr});
+    r.push_back({"softmax backward" + name, K::softmax_backward(gr, sr, 1)});
+    r.push_back({"log_softmax" + name, lr});
+    r.push_back({"log_softmax backward" + name, K::log_softmax_backward(gr, lr, 1)});
+  }
+  Tensor lc = K::log_softmax(x, 1);
+  r.push_back({"log_softmax over C", lc});
+  r.push_back({"log_softmax backward over C", K::log_softmax_backward(g, lc, 1)});
   InterpParams ip;
   ip.out_h = 42;
   ip.out_w = 46;
