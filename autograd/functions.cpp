@@ -375,6 +375,17 @@ Tensor softmax(const Tensor& x, int dim) {
   });
 }
 
+Tensor weighted_sum(const Tensor& w, const Tensor& v) {
+  Tensor y = K::weighted_sum(w, v);
+  Tensor sw = w.detach(), sv = v.detach();
+  return record("weighted_sum", y, {w, v}, [sw, sv](const Tensor& g, const std::vector<bool>& needs) -> Grads {
+    Grads r(2);
+    if (needs[0]) r[0] = K::weighted_sum_backward_weights(g, sv);
+    if (needs[1]) r[1] = K::weighted_sum_backward_values(g, sw);
+    return r;
+  });
+}
+
 Tensor log_softmax(const Tensor& x, int dim) {
   Tensor y = K::log_softmax(x, dim);
   Tensor sy = y.detach();

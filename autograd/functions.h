@@ -92,6 +92,8 @@ Tensor expand(const Tensor& x, const Shape& shape);  // a copy
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 Tensor softmax(const Tensor& x, int dim);
 Tensor log_softmax(const Tensor& x, int dim);
+// [R, K] weights times [K, C] values, summed over K in the order of `sum` (kernels/reduce.h).
+Tensor weighted_sum(const Tensor& w, const Tensor& v);
 
 // ---- devices and copies ----
 Tensor to(const Tensor& x, Device device);

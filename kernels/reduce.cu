@@ -19,6 +19,27 @@ struct AbsDiffLoad {
   }
 };
 
+// The products summed by weighted_sum and its gradients (w [R, K], v [K, C], g [R, C]), each read
+// in the order of the composed path it replaces (a product tensor, permuted, then summed by rows).
+struct WeightedSumLoad {  // row r * C + c, element k: w[r, k] * v[k, c]
+  const float* w;
+  const float* v;
+  int64_t K, C;
+  ANIMA_HD float operator()(int64_t row, int64_t k) const { return w[row / C * K + k] * v[k * C + row % C]; }
+};
+struct WeightedSumGradWLoad {  // row r * K + k, element c: g[r, c] * v[k, c]
+  const float* g;
+  const float* v;
+  int64_t K, C;
+  ANIMA_HD float operator()(int64_t row, int64_t c) const { return g[row / K * C + c] * v[row % K * C + c]; }
+};
+struct WeightedSumGradVLoad {  // row k * C + c, element r: g[r, c] * w[r, k]
+  const float* g;
+  const float* w;
+  int64_t K, C;
+  ANIMA_HD float operator()(int64_t row, int64_t r) const { return g[r * C + row % C] * w[r * K + row / C]; }
+};
+
 // CPU: fixed chunks of each row reduced in parallel, then combined in chunk order. A task takes
 // kChunkGroup consecutive chunks; when all are whole it walks them in lockstep, so that their
 // accumulator chains overlap (one chain alone waits on the adder's latency), each chunk still
@@ -261,6 +282,42 @@ Tensor mean_abs_diff(const Tensor& a, const Tensor& b) {
   detail::reduce_rows(a.device(), detail::AbsDiffLoad{a.data<float>(), b.data<float>()}, out.data<float>(), 1,
                       a.numel(), ops::MeanReduce{});
   return out;
+}
+
+namespace {
+void check_weighted_sum(const char* op, const Tensor& a, const Tensor& b, bool a_cols_match_b_rows) {
+  check_same_device(op, {&a, &b});
+  check_dtype(op, a, DType::F32);
+  check_dtype(op, b, DType::F32);
+  ANIMA_CHECK(a.dim() == 2 && b.dim() == 2 && a_cols_match_b_rows, op, ": expected [R, K] and [K, C], got ",
+              a.shape().str(), " and ", b.shape().str());
+}
+
+// A [rows, cols] tensor on `dev` whose element i is the sum of in(i, 0 .. K).
+template <class Load>
+Tensor summed_rows(Device dev, int64_t rows, int64_t cols, Load in, int64_t K) {
+  Tensor out = Tensor::empty(Shape{rows, cols}, DType::F32, dev);
+  detail::reduce_rows(dev, in, out.data<float>(), rows * cols, K, ops::SumReduce{});
+  return out;
+}
+}  // namespace
+
+Tensor weighted_sum(const Tensor& w, const Tensor& v) {
+  check_weighted_sum("weighted_sum", w, v, w.dim() == 2 && v.dim() == 2 && w.size(1) == v.size(0));
+  int64_t R = w.size(0), K = w.size(1), C = v.size(1);
+  return summed_rows(w.device(), R, C, detail::WeightedSumLoad{w.data<float>(), v.data<float>(), K, C}, K);
+}
+
+Tensor weighted_sum_backward_weights(const Tensor& g, const Tensor& v) {
+  check_weighted_sum("weighted_sum_backward_weights", g, v, g.dim() == 2 && v.dim() == 2 && g.size(1) == v.size(1));
+  int64_t R = g.size(0), K = v.size(0), C = v.size(1);
+  return summed_rows(g.device(), R, K, detail::WeightedSumGradWLoad{g.data<float>(), v.data<float>(), K, C}, C);
+}
+
+Tensor weighted_sum_backward_values(const Tensor& g, const Tensor& w) {
+  check_weighted_sum("weighted_sum_backward_values", w, g, w.dim() == 2 && g.dim() == 2 && w.size(0) == g.size(0));
+  int64_t R = w.size(0), K = w.size(1), C = g.size(1);
+  return summed_rows(w.device(), K, C, detail::WeightedSumGradVLoad{g.data<float>(), w.data<float>(), K, C}, R);
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {

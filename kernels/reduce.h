@@ -27,6 +27,16 @@ Tensor amin(const Tensor& x, const std::vector<int>& dims = {}, bool keepdim = f
 // the perceptual and reconstruction losses.
 Tensor mean_abs_diff(const Tensor& a, const Tensor& b);
 
+// out[r, c] = sum over k of w[r, k] * v[k, c] for w [R, K] and v [K, C]: an expectation under the
+// rows of w (FOMM's keypoint = the heatmap-weighted mean of the coordinate grid). Not a GEMM: each
+// sum takes the order of `sum`, so the result has the bits of sum(unsqueeze(w, 2) * v, {1}), on
+// either device, without the [R, K, C] product. Its gradients, each with the bits of the composed
+// path's (the broadcast product, summed down to the operand's shape):
+//   d/dw [R, K] = sum over c of g[r, c] * v[k, c];  d/dv [K, C] = sum over r of g[r, c] * w[r, k].
+Tensor weighted_sum(const Tensor& w, const Tensor& v);
+Tensor weighted_sum_backward_weights(const Tensor& g, const Tensor& v);
+Tensor weighted_sum_backward_values(const Tensor& g, const Tensor& w);
+
 // Sums x down to `shape`, which x's shape broadcasts from (the gradient of a broadcast).
 Tensor sum_to(const Tensor& x, const Shape& shape);
 

@@ -24,11 +24,11 @@ Tensor kp2gaussian(const Tensor& kp, int64_t h, int64_t w, float variance) {
 SpatialKeypoints heatmap_to_keypoints(const Tensor& prediction, float temperature) {
   ANIMA_CHECK(prediction.dim() == 4, "heatmap_to_keypoints: expected [N, K, H, W], got ", prediction.shape().str());
   int64_t n = prediction.size(0), k = prediction.size(1), h = prediction.size(2), w = prediction.size(3);
-  Tensor flat = reshape(prediction * (1.f / temperature), {n, k, h * w});
-  Tensor heat = reshape(softmax(flat, 2), {n, k, h, w});
-  Tensor grid = reshape(make_coordinate_grid(h, w, prediction.device()), {1, 1, h, w, 2});
-  Tensor value = sum(unsqueeze(heat, 4) * grid, {2, 3});
-  return {value, heat};
+  Tensor rows = softmax(reshape(prediction * (1.f / temperature), {n * k, h * w}), 1);
+  // sum(heat[..., None] * grid, {2, 3}) without the [N, K, H, W, 2] product, with its bits
+  Tensor grid = reshape(make_coordinate_grid(h, w, prediction.device()), {h * w, 2});
+  Tensor value = reshape(weighted_sum(rows, grid), {n, k, 2});
+  return {value, reshape(rows, {n, k, h, w})};
 }
 
 namespace {

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <tuple>
 
 #include "autograd/functions.h"
 #include "kernels/random.h"
@@ -110,6 +111,31 @@ TEST_CASE("mean_abs_diff: one fused reduction with the sign gradient") {
   CHECK_THROWS_WITH_AS(mean_abs_diff(a, tensor({1}, Shape{1})),
                        doctest::Contains("mean_abs_diff: shapes [2, 2] and [1] differ"), Error);
 }
+
+// weighted_sum against what it replaces: the broadcast product, summed, with the composed
+// gradients; one chunk and several, both gradients, and a gradcheck.
+TEST_CASE("weighted_sum: the bits of sum(w[:, :, None] * v, 1), forward and both gradients") {
+  for (auto [R, Kk, C] : {std::tuple{20, 3364, 2}, std::tuple{3, 9000, 3}, std::tuple{5, 1, 4}}) {
+    INFO(R << " x " << Kk << " x " << C);
+    Tensor w = random_tensor(Shape{R, Kk}, 61), v = random_tensor(Shape{Kk, C}, 62), g = random_tensor(Shape{R, C}, 63);
+    Tensor w1 = w.clone(), v1 = v.clone(), w2 = w.clone(), v2 = v.clone();
+    for (Tensor* t : {&w1, &v1, &w2, &v2}) t->set_requires_grad(true);
+    Tensor fused = weighted_sum(w1, v1);
+    Tensor composed = sum(unsqueeze(w2, 2) * unsqueeze(v2, 0), {1});
+    fused.backward(g);
+    composed.backward(g);
+    CHECK(test::bit_equal(fused, composed));
+    CHECK(test::bit_equal(w1.grad(), w2.grad()));
+    CHECK(test::bit_equal(v1.grad(), v2.grad()));
+  }
+  expect_gradients_match([](auto& t) { return weighted_sum(t[0], t[1]); },
+                         {random_tensor(Shape{3, 5}, 64), random_tensor(Shape{5, 2}, 65)});
+  CHECK_THROWS_WITH_AS(weighted_sum(Tensor::ones(Shape{2, 3}), Tensor::ones(Shape{4, 2})),
+                       doctest::Contains("weighted_sum: expected [R, K] and [K, C], got [2, 3] and [4, 2]"), Error);
+}
+
+PARITY("weighted_sum", 1e-5, 1e-5, ({random_tensor(Shape{20, 3364}, 66, 0, 1), random_tensor(Shape{3364, 2}, 67)}),
+       weighted_sum(x[0], x[1]))
 
 PARITY("sum_dims", 1e-5, 1e-5, ({random_tensor(Shape{8, 16, 32}, 32)}), sum(x[0], {0, 2}))
 
