@@ -69,9 +69,15 @@ void reduce_rows_cpu(Load in, float* out, int64_t rows, int64_t K, Op op) {
     float acc[kChunkGroup][8];
     for (auto& a : acc)
       for (float& v : a) v = op.identity();
-    for (int64_t k = 0; k < kCpuChunk; k += 8)
-      for (int g = 0; g < kChunkGroup; ++g)
+    // unrolled over the chunks: the accumulators stay in registers and each chunk's row offset is
+    // hoisted (rolled, GCC kept acc in memory and reloaded row and b every step: 2.5x slower)
+    for (int64_t k = 0; k < kCpuChunk; k += 8) {
+      ANIMA_UNROLL
+      for (int g = 0; g < kChunkGroup; ++g) {
+        ANIMA_UNROLL
         for (int j = 0; j < 8; ++j) acc[g][j] = op.combine(acc[g][j], in(row[g], b[g] + k + j));
+      }
+    }
     for (int g = 0; g < kChunkGroup; ++g) {
       float r = acc[g][0];
       for (int j = 1; j < 8; ++j) r = op.combine(r, acc[g][j]);

@@ -63,11 +63,11 @@ inline __attribute__((always_inline)) void reduce_middle_block(In in, int64_t K,
       for (int64_t l = 0; l < w; ++l) acc[j][l] = op.combine(acc[j][l], in(k + j, l));
   for (; k < K; ++k)
     for (int64_t l = 0; l < w; ++l) acc[0][l] = op.combine(acc[0][l], in(k, l));
-  for (int64_t l = 0; l < w; ++l) {
-    float r = acc[0][l];
-    for (int j = 1; j < 8; ++j) r = op.combine(r, acc[j][l]);
-    out[l] = op.finish(op.combine(op.identity(), r), K);
-  }
+  // combined into acc[0] one accumulator row at a time, so that the loop over l vectorises (a
+  // loop over j inside one over l ran scalar, with a branch per maximum: 70% of amax over C)
+  for (int j = 1; j < 8; ++j)
+    for (int64_t l = 0; l < w; ++l) acc[0][l] = op.combine(acc[0][l], acc[j][l]);
+  for (int64_t l = 0; l < w; ++l) out[l] = op.finish(op.combine(op.identity(), acc[0][l]), K);
 }
 
 }  // namespace anima::kernels::detail
