@@ -46,6 +46,15 @@ TEST_CASE("metrics: one value per image, channels averaged") {
   CHECK_CLOSE(K::mse_per_image(a, b), tensor({0.01f / 3, 0.04f}, Shape{2}), 1e-8, 1e-6);
 }
 
+// Without a mask the terms are the plain differences; with a mask of ones they are 1 * x - 1 * y,
+// which is x - y: the same bits, summed over several 4096-element chunks.
+TEST_CASE("metrics: L1 and MSE without a mask have the bits of the masked path with a mask of ones") {
+  Tensor a = test::random_tensor(Shape{3, 3, 50, 47}, 7, 0, 1), b = test::random_tensor(Shape{3, 3, 50, 47}, 8, 0, 1);
+  Tensor ones = Tensor::ones(Shape{3, 1, 50, 47});
+  CHECK(test::bit_equal(K::l1_per_image(a, b), K::l1_per_image(a, b, ones, K::MetricRegion::Salient)));
+  CHECK(test::bit_equal(K::mse_per_image(a, b), K::mse_per_image(a, b, ones, K::MetricRegion::Salient)));
+}
+
 TEST_CASE("metrics: identical images give L1 0, PSNR +inf, SSIM exactly 1") {
   Tensor a = test::random_tensor(Shape{2, 3, 16, 16}, 5, 0, 1);
   Tensor m = test::random_tensor(Shape{2, 1, 16, 16}, 6, 0, 1);
