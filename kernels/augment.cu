@@ -45,6 +45,55 @@ struct PoissonBody {
   }
 };
 
+// The CPU's version of PoissonBody: kLanes elements in lockstep. Knuth's loop takes one word of
+// the element's stream per step, in every part, so at step t every lane still running reads word t
+// (group t / 4): the Philox groups are drawn for all lanes at once, and the steps vectorise over the
+// lanes (a lane that is done idles until the slowest one is). Each element gets exactly
+// PoissonBody's draws, products and counts (test "poisson: the CPU's lockstep lanes ...").
+void poisson_cpu(uint64_t seed, uint32_t stream, int parts, double limit, float* out, int64_t n) {
+  constexpr int kLanes = 16;
+  cpu_for_rows((n + kLanes - 1) / kLanes, kLanes * 64, [=](int64_t b) ANIMA_LOOP_BODY {
+    int64_t i0 = b * kLanes;
+    int width = int(std::min<int64_t>(kLanes, n - i0));
+    // one width for every lane's state (doubles and 64-bit integers), or GCC keeps the steps scalar
+    double prod[kLanes];
+    int64_t k[kLanes], total[kLanes], part[kLanes];
+    uint32_t words[4][kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      prod[l] = 1.0;
+      k[l] = -1;
+      total[l] = 0;
+      part[l] = l < width ? 0 : parts;  // the lanes past the end start done
+    }
+    for (uint32_t t = 0;; ++t) {
+      if ((t & 3) == 0)
+        for (int l = 0; l < kLanes; ++l) {
+          uint64_t i = uint64_t(i0 + l);
+          PhiloxWords w = philox4x32_10(uint32_t(i), uint32_t(i >> 32), t >> 2, stream, uint32_t(seed),
+                                        uint32_t(seed >> 32));
+          for (int j = 0; j < 4; ++j) words[j][l] = w.w[j];
+        }
+      int64_t running = 0;
+      for (int l = 0; l < kLanes; ++l) {
+        // 0 / 1 integers, not bools: with bools GCC found no vector type for the lane state
+        int64_t live = part[l] < int64_t(parts) ? 1 : 0;
+        double u = (double(words[t & 3][l]) + 1.0) * (1.0 / 4294967296.0);
+        double p = mul_rn(prod[l], u);
+        int64_t stop = live & (p > limit ? 0 : 1);  // the do-while's exit: this part's count is k + 1
+        prod[l] = stop ? 1.0 : (live ? p : prod[l]);
+        total[l] += stop * (k[l] + 1);
+        k[l] = stop ? -1 : k[l] + live;
+        part[l] += stop;
+        running += part[l] < int64_t(parts) ? 1 : 0;
+      }
+      if (running == 0) break;
+    }
+    for (int l = 0; l < width; ++l) out[i0 + l] = float(total[l]);
+  });
+}
+
+bool g_poisson_per_element = false;  // set_poisson_per_element_cpu
+
 // Host-side uniform draws from (seed, stream): the n-th value of the stream. Used for the few
 // per-sample parameters (cut positions, scale factors, boxes), generated identically for any device.
 struct HostDraws {
@@ -171,8 +220,18 @@ Tensor poisson(const Shape& shape, double lambda, uint64_t seed, uint64_t stream
   Tensor out = Tensor::empty(shape, DType::F32, device);
   int parts = std::max(1, int(std::ceil(lambda / 32.0)));
   double limit = std::exp(-lambda / parts);
+  if (device.is_cpu() && !detail::g_poisson_per_element) {
+    detail::poisson_cpu(seed, uint32_t(stream), parts, limit, out.data<float>(), out.numel());
+    return out;
+  }
   parallel_for(device, out.numel(), detail::PoissonBody{seed, uint32_t(stream), parts, limit, out.data<float>()});
   return out;
+}
+
+bool set_poisson_per_element_cpu(bool on) {
+  bool before = detail::g_poisson_per_element;
+  detail::g_poisson_per_element = on;
+  return before;
 }
 
 Tensor mask_poisson_noise(const Tensor& mask, double lambda, Generator& gen) {

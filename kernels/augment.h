@@ -15,6 +15,9 @@ namespace anima::kernels {
 // ceil(lambda / 32) equal parts whose Poisson counts are summed (Poisson variables add).
 // Element i draws from its own Philox counter range, so the result does not depend on the device.
 Tensor poisson(const Shape& shape, double lambda, uint64_t seed, uint64_t stream, Device device = Device::cpu());
+// Test hook: true runs the CPU one element at a time, as the GPU does (the oracle of the CPU's
+// lockstep lanes). Returns the previous setting.
+bool set_poisson_per_element_cpu(bool on);
 
 // The refined-masking reference code's mask noise: masks in [0, 1] seen as 0..255 intensities;
 // every pixel moves by +-Poisson(lambda) / 255 with a random sign, then is clipped to [0, 1].

@@ -70,7 +70,7 @@ ANIMA_HD_INLINE float add_rn(float a, float b) {
 #endif
 }
 
-ANIMA_HD inline double mul_rn(double a, double b) {
+ANIMA_HD_INLINE double mul_rn(double a, double b) {
 #if defined(__CUDA_ARCH__)
   return __dmul_rn(a, b);
 #else

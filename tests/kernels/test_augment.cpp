@@ -1,5 +1,7 @@
 // Poisson noise, order statistics, mask perturbations, CutMix and PriorityCut masks.
 
+#include <tuple>
+
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
 #include "kernels/augment.h"
@@ -72,6 +74,22 @@ TEST_CASE("Poisson samples: mean, variance, goodness of fit, determinism (lambda
   CHECK(std::fabs(m2 / 50000 - 100.0) < 0.3);
   CHECK(K::poisson(Shape{3}, 0.0, 1, 1).to_vector<float>() == std::vector<float>{0, 0, 0});
   CHECK_THROWS_WITH_AS(K::poisson(Shape{1}, -1.0, 1, 1), doctest::Contains("lambda must be in"), Error);
+}
+
+// The CPU runs 16 elements in lockstep; the per-element body (the GPU's) is its oracle: every
+// count the same, for one part and several (lambda > 32), a partial last block and lambda 0.
+TEST_CASE("poisson: the CPU's lockstep lanes give the per-element counts") {
+  for (auto [n, lambda, seed, stream] : {std::tuple{int64_t(8192), 20.0, uint64_t(3), uint64_t(1)},
+                                         std::tuple{int64_t(1001), 150.0, uint64_t(4), uint64_t(9)},
+                                         std::tuple{int64_t(37), 0.5, uint64_t(5), uint64_t(2)},
+                                         std::tuple{int64_t(5), 0.0, uint64_t(6), uint64_t(3)}}) {
+    INFO("n " << n << " lambda " << lambda);
+    Tensor lanes = K::poisson(Shape{n}, lambda, seed, stream);
+    bool before = K::set_poisson_per_element_cpu(true);
+    Tensor each = K::poisson(Shape{n}, lambda, seed, stream);
+    K::set_poisson_per_element_cpu(before);
+    CHECK(test::bit_equal(lanes, each));
+  }
 }
 
 TEST_CASE("mask noise, thresholding and scaling") {

@@ -2,6 +2,7 @@
 // every version of anima's own loops gives the same bits (element loops, convolution rows and
 // tiles, Winograd's transforms, resampling rows, reductions, softmax).
 #include "kernels/conv.h"
+#include "kernels/augment.h"
 #include "kernels/cpu_isa.h"
 #include "kernels/cpu_report.h"
 #include "kernels/elementwise.h"
@@ -77,6 +78,8 @@ std::vector<std::pair<std::string, Tensor>> run_ops() {
   r.push_back({"max_pool2d 2x2 indices", pool.indices});
   r.push_back({"max_pool2d 2x2 backward", K::max_pool2d_backward(random_tensor(pool.out.shape(), 8), pool.indices,
                                                                   x.shape(), 2, 2, 0)});
+  r.push_back({"poisson lambda 20 (a partial last block)", K::poisson(Shape{1003}, 20.0, 4, 9)});
+  r.push_back({"poisson lambda 150 (5 parts)", K::poisson(Shape{200}, 150.0, 5, 1)});
   Generator gen(7);
   r.push_back({"normal (a partial last group)", K::normal(Shape{3, 7, 5, 11}, 0.5f, 2.f, gen, Device::cpu())});
   // grid_sample's blocked loops (taps, gathers) in each mode and padding, forward and both gradients
