@@ -6,6 +6,7 @@
 #include "kernels/reduce_ops.h"
 #include "kernels/reduce_order.h"
 #include "kernels/shape_ops.h"
+#include "tensor/philox.h"
 
 namespace anima::kernels {
 namespace detail {
@@ -21,23 +22,25 @@ struct AbsDiffLoad {
 
 // The products summed by weighted_sum and its gradients (w [R, K], v [K, C], g [R, C]), each read
 // in the order of the composed path it replaces (a product tensor, permuted, then summed by rows).
+// mul_rn: the product rounded on its own, as the composed path stores it (nvcc would otherwise fuse
+// it with the sum's add into one FMA).
 struct WeightedSumLoad {  // row r * C + c, element k: w[r, k] * v[k, c]
   const float* w;
   const float* v;
   int64_t K, C;
-  ANIMA_HD float operator()(int64_t row, int64_t k) const { return w[row / C * K + k] * v[k * C + row % C]; }
+  ANIMA_HD float operator()(int64_t row, int64_t k) const { return mul_rn(w[row / C * K + k], v[k * C + row % C]); }
 };
 struct WeightedSumGradWLoad {  // row r * K + k, element c: g[r, c] * v[k, c]
   const float* g;
   const float* v;
   int64_t K, C;
-  ANIMA_HD float operator()(int64_t row, int64_t c) const { return g[row / K * C + c] * v[row % K * C + c]; }
+  ANIMA_HD float operator()(int64_t row, int64_t c) const { return mul_rn(g[row / K * C + c], v[row % K * C + c]); }
 };
 struct WeightedSumGradVLoad {  // row k * C + c, element r: g[r, c] * w[r, k]
   const float* g;
   const float* w;
   int64_t K, C;
-  ANIMA_HD float operator()(int64_t row, int64_t r) const { return g[r * C + row % C] * w[r * K + row / C]; }
+  ANIMA_HD float operator()(int64_t row, int64_t r) const { return mul_rn(g[r * C + row % C], w[r * K + row / C]); }
 };
 
 // CPU: fixed chunks of each row reduced in parallel, then combined in chunk order. A task takes
@@ -69,8 +72,9 @@ void reduce_rows_cpu(Load in, float* out, int64_t rows, int64_t K, Op op) {
     float acc[kChunkGroup][8];
     for (auto& a : acc)
       for (float& v : a) v = op.identity();
-    // unrolled over the chunks: the accumulators stay in registers and each chunk's row offset is
-    // hoisted (rolled, GCC kept acc in memory and reloaded row and b every step: 2.5x slower)
+    // unrolled over the chunks (in the CPU build; nvcc's host side has no unroll pragma): the
+    // accumulators stay in registers and each chunk's row offset is hoisted (rolled, GCC kept acc
+    // in memory and reloaded row and b every step: 2.5x slower)
     for (int64_t k = 0; k < kCpuChunk; k += 8) {
       ANIMA_UNROLL
       for (int g = 0; g < kChunkGroup; ++g) {
@@ -291,12 +295,12 @@ Tensor mean_abs_diff(const Tensor& a, const Tensor& b) {
 }
 
 namespace {
-void check_weighted_sum(const char* op, const Tensor& a, const Tensor& b, bool a_cols_match_b_rows) {
+void check_weighted_sum(const char* op, const char* expected, const Tensor& a, const Tensor& b, bool match) {
   check_same_device(op, {&a, &b});
   check_dtype(op, a, DType::F32);
   check_dtype(op, b, DType::F32);
-  ANIMA_CHECK(a.dim() == 2 && b.dim() == 2 && a_cols_match_b_rows, op, ": expected [R, K] and [K, C], got ",
-              a.shape().str(), " and ", b.shape().str());
+  ANIMA_CHECK(a.dim() == 2 && b.dim() == 2 && match, op, ": expected ", expected, ", got ", a.shape().str(), " and ",
+              b.shape().str());
 }
 
 // A [rows, cols] tensor on `dev` whose element i is the sum of in(i, 0 .. K).
@@ -309,19 +313,19 @@ Tensor summed_rows(Device dev, int64_t rows, int64_t cols, Load in, int64_t K) {
 }  // namespace
 
 Tensor weighted_sum(const Tensor& w, const Tensor& v) {
-  check_weighted_sum("weighted_sum", w, v, w.dim() == 2 && v.dim() == 2 && w.size(1) == v.size(0));
+  check_weighted_sum("weighted_sum", "[R, K] and [K, C]", w, v, w.dim() == 2 && v.dim() == 2 && w.size(1) == v.size(0));
   int64_t R = w.size(0), K = w.size(1), C = v.size(1);
   return summed_rows(w.device(), R, C, detail::WeightedSumLoad{w.data<float>(), v.data<float>(), K, C}, K);
 }
 
 Tensor weighted_sum_backward_weights(const Tensor& g, const Tensor& v) {
-  check_weighted_sum("weighted_sum_backward_weights", g, v, g.dim() == 2 && v.dim() == 2 && g.size(1) == v.size(1));
+  check_weighted_sum("weighted_sum_backward_weights", "g [R, C] and v [K, C]", g, v, g.dim() == 2 && v.dim() == 2 && g.size(1) == v.size(1));
   int64_t R = g.size(0), K = v.size(0), C = v.size(1);
   return summed_rows(g.device(), R, K, detail::WeightedSumGradWLoad{g.data<float>(), v.data<float>(), K, C}, C);
 }
 
 Tensor weighted_sum_backward_values(const Tensor& g, const Tensor& w) {
-  check_weighted_sum("weighted_sum_backward_values", w, g, w.dim() == 2 && g.dim() == 2 && w.size(0) == g.size(0));
+  check_weighted_sum("weighted_sum_backward_values", "w [R, K] and g [R, C]", w, g, w.dim() == 2 && g.dim() == 2 && w.size(0) == g.size(0));
   int64_t R = w.size(0), K = w.size(1), C = g.size(1);
   return summed_rows(w.device(), K, C, detail::WeightedSumGradVLoad{g.data<float>(), w.data<float>(), K, C}, R);
 }

@@ -31,7 +31,8 @@ Tensor mean_abs_diff(const Tensor& a, const Tensor& b);
 // rows of w (FOMM's keypoint = the heatmap-weighted mean of the coordinate grid). Not a GEMM: each
 // sum takes the order of `sum`, so the result has the bits of sum(unsqueeze(w, 2) * v, {1}), on
 // either device, without the [R, K, C] product. Its gradients, each with the bits of the composed
-// path's (the broadcast product, summed down to the operand's shape):
+// path's (the broadcast product, summed down to the operand's shape; where that sum is over one
+// element, R == 1 or C == 1, the composed path keeps a -0 product that this one makes +0):
 //   d/dw [R, K] = sum over c of g[r, c] * v[k, c];  d/dv [K, C] = sum over r of g[r, c] * w[r, k].
 Tensor weighted_sum(const Tensor& w, const Tensor& v);
 Tensor weighted_sum_backward_weights(const Tensor& g, const Tensor& v);

@@ -56,8 +56,11 @@ Axes axes_of(const Shape& s, int d) {
 
 // The composed path's reductions follow reduce_row's order for a last dimension of any length,
 // and reduce_middle_block's for another dimension of up to kCpuChunk (beyond, they permute).
+// A single long row stays composed: its reductions split the row's chunks over the threads, the
+// fused row kernel would run it on one.
 bool fused_applies(const Tensor& x, const Axes& a) {
-  return !g_softmax_composed && x.device().is_cpu() && x.dtype() == DType::F32 && a.K > 0 &&
+  bool one_long_row = a.outer == 1 && a.inner == 1 && a.K > detail::kCpuChunk;
+  return !g_softmax_composed && x.device().is_cpu() && x.dtype() == DType::F32 && a.K > 0 && !one_long_row &&
          (a.inner == 1 || a.K <= detail::kCpuChunk);
 }
 
