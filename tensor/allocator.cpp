@@ -2,7 +2,9 @@
 
 #include <fstream>
 #include <malloc.h>
+#include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -42,6 +44,10 @@ struct State {
   // Large CPU blocks kept for reuse (deallocate, cpu_cache_take_locked), oldest first, and their total size.
   std::vector<std::pair<size_t, void*>> cpu_free;
   size_t cpu_cached = 0;
+  // Live large CPU blocks and their sizes (a block from the cache may exceed its request), their
+  // total, and the most that total has been at once (never reset: the cache's bound).
+  std::unordered_map<void*, size_t> cpu_large;
+  size_t cpu_large_live = 0, cpu_large_high = 0;
 };
 
 State& state() {
@@ -51,20 +57,32 @@ State& state() {
 
 size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
-// CPU blocks from this size up are above glibc's largest mmap threshold (tune_host_malloc): each
-// malloc maps fresh pages and each free unmaps them, so every use of, say, a 256x256 im2col
-// buffer page-faulted 150 MB of zeroed pages in again (a sixth of a vox-256 animation frame in
-// the kernel, perf). Such blocks, rounded to 2 MiB, are cached as the CUDA ones are: freed
-// blocks wait in a list for a request of the same size, the oldest given back to the OS once the
-// list holds more than kCpuCacheLimit. Smaller blocks stay in malloc's heap.
-constexpr size_t kCpuCacheMin = size_t(32) << 20, kCpuCacheStep = size_t(2) << 20;
-constexpr size_t kCpuCacheLimit = size_t(512) << 20;
+// CPU blocks of 1 MiB and more (kCpuCacheMin) are mapped by glibc one by one (tune_host_malloc
+// sets its mmap threshold there) and cached here, as the CUDA ones are: a freed block waits in a
+// list for the next request of its rounded size (cpu_block_size). Two costs are traded:
+// - Without a cache, every free of a mapped block unmaps it and the next allocation page-faults
+//   fresh zeroed pages in again: each use of a 256x256 im2col buffer faulted 150 MB in (a sixth
+//   of a vox-256 animation frame in the kernel, perf).
+// - In malloc's heap instead (what anima did below 32 MiB until issue 21's fifth session), the
+//   activations of a step fragment it: a vox-256 training step ended with a 1992 MiB heap of which
+//   600 MiB were in use, the process's peak RSS 2.8 GB for 1.7 GB of tensors.
+// So the cache is bounded by what the tensors themselves needed: the live large blocks and the
+// cached ones together never exceed the highest total of live large blocks so far
+// (cpu_large_high). A request the cache cannot serve first gives back the oldest cached blocks
+// until the fresh block fits under that bound (a request beyond it empties the cache). The peak
+// RSS of large blocks is thus their peak in use; in steady state (a training loop repeats its
+// sizes) most requests are served from the list. Smaller blocks stay in malloc's heap.
+constexpr size_t kCpuCacheMin = size_t(1) << 20;
 
 size_t cpu_block_size(size_t nbytes) {
   size_t n = round_up(nbytes == 0 ? 1 : nbytes, kCpuAlign);
-  return n >= kCpuCacheMin ? round_up(n, kCpuCacheStep) : n;
+  if (n < kCpuCacheMin) return n;
+  // Sixteen size classes per power of two (at most 6.25% over), in steps of at least 64 KiB.
+  size_t top = size_t(1) << (63 - __builtin_clzll(uint64_t(n)));
+  return round_up(n, std::max(top >> 4, size_t(64) << 10));
 }
 
+// Gives cached blocks back to the OS, oldest first, until at most `keep` bytes stay cached.
 void release_cpu_cached_locked(State& st, size_t keep) {
   size_t drop = 0;
   while (drop < st.cpu_free.size() && st.cpu_cached > keep) {
@@ -75,16 +93,82 @@ void release_cpu_cached_locked(State& st, size_t keep) {
   st.cpu_free.erase(st.cpu_free.begin(), st.cpu_free.begin() + ptrdiff_t(drop));
 }
 
-// A cached block of exactly n bytes (the most recently freed), or null.
-void* cpu_cache_take_locked(State& st, size_t n) {
+// The cached block that serves a request of n bytes (rounded), or null: of the blocks from n to
+// n + n/4 bytes the smallest, and of those the most recently freed. Its size goes to `got`.
+void* cpu_cache_take_locked(State& st, size_t n, size_t& got) {
+  size_t best = st.cpu_free.size(), limit = n + n / 4;
   for (size_t i = st.cpu_free.size(); i-- > 0;) {
-    if (st.cpu_free[i].first != n) continue;
-    void* p = st.cpu_free[i].second;
-    st.cpu_free.erase(st.cpu_free.begin() + ptrdiff_t(i));
-    st.cpu_cached -= n;
+    size_t size = st.cpu_free[i].first;
+    if (size >= n && size <= limit && (best == st.cpu_free.size() || size < st.cpu_free[best].first)) best = i;
+    if (size == n) break;
+  }
+  if (best == st.cpu_free.size()) return nullptr;
+  void* p = st.cpu_free[best].second;
+  got = st.cpu_free[best].first;
+  st.cpu_free.erase(st.cpu_free.begin() + ptrdiff_t(best));
+  st.cpu_cached -= got;
+  return p;
+}
+
+// Asks the kernel for transparent huge pages (2 MiB) over a fresh large block: one page fault
+// and one zeroing per 2 MiB instead of per 4 KiB, for the blocks the cache could not serve
+// (vox-256 training, 3 alternating rounds: 3.30-4.06 s per step with them, 3.65-4.64 without).
+// Only whole 2 MiB pages inside the block; a no-op where the kernel's THP setting is "never".
+void advise_huge_pages(void* p, size_t n) {
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  uintptr_t begin = (uintptr_t(p) + kHuge - 1) & ~(kHuge - 1), end = (uintptr_t(p) + n) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+// n bytes from malloc; when that fails, the cache goes back to the OS and malloc is tried once more.
+void* host_malloc_locked(State& st, size_t n, size_t nbytes) {
+  void* p = std::aligned_alloc(kCpuAlign, n);
+  if (!p && st.cpu_cached > 0) {
+    release_cpu_cached_locked(st, 0);
+    p = std::aligned_alloc(kCpuAlign, n);
+  }
+  ANIMA_CHECK(p != nullptr, "allocate: out of host memory allocating ", nbytes, " bytes");
+  return p;
+}
+
+void* cpu_allocate(State& st, size_t nbytes) {
+  size_t n = cpu_block_size(nbytes), got = n;
+  std::lock_guard<std::mutex> lock(st.mutex);
+  if (n < kCpuCacheMin) {
+    void* p = host_malloc_locked(st, n, nbytes);
+    st.cpu.on_alloc(n);
     return p;
   }
-  return nullptr;
+  void* p = cpu_cache_take_locked(st, n, got);
+  if (!p) {  // live + cached + n stay within the bound (the comment at kCpuCacheMin)
+    size_t bound = std::max(st.cpu_large_high, st.cpu_large_live + n);
+    release_cpu_cached_locked(st, bound - st.cpu_large_live - n);
+    p = host_malloc_locked(st, n, nbytes);
+    advise_huge_pages(p, n);
+  }
+  st.cpu.on_alloc(got);
+  st.cpu_large.emplace(p, got);
+  st.cpu_large_live += got;
+  st.cpu_large_high = std::max(st.cpu_large_high, st.cpu_large_live);
+  return p;
+}
+
+void cpu_deallocate(State& st, void* ptr, size_t nbytes) {
+  size_t n = cpu_block_size(nbytes);
+  if (n < kCpuCacheMin) {
+    st.cpu.on_free(n);
+    std::free(ptr);
+    return;
+  }
+  auto it = st.cpu_large.find(ptr);
+  ANIMA_CHECK(it != st.cpu_large.end(), "deallocate: the ", nbytes, "-byte block at ", ptr,
+              " is not a live CPU block");
+  n = it->second;
+  st.cpu_large.erase(it);
+  st.cpu.on_free(n);
+  st.cpu_large_live -= n;
+  st.cpu_free.emplace_back(n, ptr);
+  st.cpu_cached += n;
 }
 
 #if ANIMA_CUDA
@@ -144,15 +228,16 @@ size_t cuda_bucket_size(size_t nbytes) {
   return round_up(nbytes, kLargeStep);
 }
 
-// glibc hands blocks above its mmap threshold (128 KiB at first) back to the OS on free, and the
-// next allocation of that size page-faults fresh zeroed pages in again: on the CPU a training
-// step spent about a third of its time in the kernel doing that. Raising the threshold to its
-// maximum (32 MiB) and the trim threshold to 1 GiB keeps freed activations in the process for
-// reuse, as the CUDA caching allocator does on the device (anima bench model --model
+// glibc hands blocks above its mmap threshold back to the OS on free, and the next allocation of
+// that size page-faults fresh zeroed pages in again: on the CPU a training step spent about a
+// third of its time in the kernel doing that. The blocks from kCpuCacheMin up are mapped one by
+// one and cached by anima (above); the threshold is fixed there (glibc would otherwise move it,
+// up to 32 MiB, as mapped blocks are freed) and the trim threshold raised to 1 GiB, so the
+// heap of the smaller blocks keeps its freed memory for reuse (anima bench model --model
 // refined-mask, small config at batch 4 on 2 CPU cores: 2.9 s -> 2.2-2.5 s per step).
 void tune_host_malloc() {
   static const bool done = [] {
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_MMAP_THRESHOLD, int(kCpuCacheMin));
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     return true;
   }();
@@ -162,19 +247,7 @@ void tune_host_malloc() {
 void* allocate(Device device, size_t nbytes) {
   tune_host_malloc();
   State& st = state();
-  if (device.is_cpu()) {
-    size_t n = cpu_block_size(nbytes);
-    std::lock_guard<std::mutex> lock(st.mutex);
-    void* p = n >= kCpuCacheMin ? cpu_cache_take_locked(st, n) : nullptr;
-    if (!p) p = std::aligned_alloc(kCpuAlign, n);
-    if (!p && st.cpu_cached > 0) {  // give the cache back to the OS and try once more
-      release_cpu_cached_locked(st, 0);
-      p = std::aligned_alloc(kCpuAlign, n);
-    }
-    ANIMA_CHECK(p != nullptr, "allocate: out of host memory allocating ", nbytes, " bytes");
-    st.cpu.on_alloc(n);
-    return p;
-  }
+  if (device.is_cpu()) return cpu_allocate(st, nbytes);
   require_cuda("allocate");
 #if ANIMA_CUDA
   return cuda_allocate(st, nbytes);
@@ -188,15 +261,7 @@ void deallocate(Device device, void* ptr, size_t nbytes) {
   State& st = state();
   std::lock_guard<std::mutex> lock(st.mutex);
   if (device.is_cpu()) {
-    size_t n = cpu_block_size(nbytes);
-    st.cpu.on_free(n);
-    if (n < kCpuCacheMin || n > kCpuCacheLimit) {
-      std::free(ptr);
-      return;
-    }
-    st.cpu_free.emplace_back(n, ptr);
-    st.cpu_cached += n;
-    release_cpu_cached_locked(st, kCpuCacheLimit);
+    cpu_deallocate(st, ptr, nbytes);
     return;
   }
   size_t n = cuda_bucket_size(nbytes);
@@ -235,6 +300,7 @@ MemoryStats memory_stats(Device device) {
   if (!device.is_cpu()) return st.cuda.stats;
   MemoryStats cpu = st.cpu.stats;
   cpu.reserved = cpu.current + st.cpu_cached;
+  cpu.cache_bound = st.cpu_large_high;
   return cpu;
 }
 

@@ -1,7 +1,9 @@
 // Memory for tensors.
 // - CPU: 64-byte aligned blocks (cache line, AVX-512 friendly), size rounded up to 64. Blocks of
-//   32 MiB and more (above glibc's mmap threshold) round up to 2 MiB and are cached on free, up
-//   to 512 MiB of them, for the next request of the same size (allocator.cpp says why).
+//   1 MiB and more round up to one of 16 sizes per power of two, are mapped one by one, and are
+//   cached on free for a later request of their size (or up to a quarter less); the cached and
+//   the live ones together never exceed the most the live ones have ever held (`cache_bound`),
+//   so caching adds nothing to the process's peak memory (allocator.cpp says why).
 // - CUDA: a caching allocator. Freed blocks go to a free list keyed by their rounded size and are
 //   handed out again, so a training step in steady state does no cudaMalloc/cudaFree. Sizes under
 //   1 MiB round up to a power of two (at least 512 B); larger sizes to a multiple of 2 MiB. When
@@ -22,6 +24,7 @@ struct MemoryStats {
   size_t reserved = 0;            // bytes obtained from the driver (live + cached; CPU: + cached large blocks)
   size_t allocations = 0;         // number of allocate() calls
   size_t driver_allocations = 0;  // number of cudaMalloc calls (should stop growing in steady state)
+  size_t cache_bound = 0;         // CPU: the most bytes live blocks of 1 MiB and more have held at once
 };
 
 void* allocate(Device device, size_t nbytes);

@@ -170,6 +170,7 @@ TrainStep RefinedMaskTrainer::step(const Tensor& source, const Tensor& driving) 
   optimizers.zero_grad();
   total.backward();
   optimizers.step();
+  optimizers.zero_grad();  // applied: freed before the next step's forward (as FommTrainer::step)
   return o;
 }
 

@@ -1,4 +1,5 @@
 #include <cstdint>
+#include <vector>
 
 #include "autograd/functions.h"
 #include "tensor/allocator.h"
@@ -107,7 +108,7 @@ TEST_CASE("CPU allocator: 64-byte alignment and byte counters") {
   CHECK(memory_stats(Device::cpu()).current == before.current);
 }
 
-TEST_CASE("CPU allocator: blocks of 32 MiB and more are cached for the next request of their size") {
+TEST_CASE("CPU allocator: blocks of 1 MiB and more are cached for the next request of their size") {
   empty_cache();
   MemoryStats before = memory_stats(Device::cpu());
   const int64_t floats = (int64_t(40) << 20) / 4 + 3;  // 40 MiB and 12 bytes: rounded to 42 MiB
@@ -131,6 +132,69 @@ TEST_CASE("CPU allocator: blocks of 32 MiB and more are cached for the next requ
   empty_cache();  // both go back to the OS
   CHECK(memory_stats(Device::cpu()).current == before.current);
   CHECK(memory_stats(Device::cpu()).reserved == before.reserved);
+}
+
+namespace {
+size_t cpu_cached_bytes() {
+  MemoryStats s = memory_stats(Device::cpu());
+  return s.reserved - s.current;
+}
+void* cpu_block(std::vector<Tensor>& keep, size_t bytes) {
+  keep.push_back(Tensor::empty(Shape{int64_t(bytes)}, DType::U8));
+  return keep.back().data_ptr();
+}
+}  // namespace
+
+TEST_CASE("CPU allocator: size classes, and a cached block serves requests up to a quarter smaller") {
+  empty_cache();
+  MemoryStats before = memory_stats(Device::cpu());
+  std::vector<Tensor> keep;
+  cpu_block(keep, (size_t(1) << 20) + 1);  // 1 MiB + 64 rounds to 1 MiB + 64 KiB (16 classes per power of two)
+  CHECK(memory_stats(Device::cpu()).current == before.current + (size_t(1088) << 10));
+  void* five = cpu_block(keep, size_t(5) << 20);
+  keep.clear();
+  CHECK(cpu_cached_bytes() == (size_t(1088) << 10) + (size_t(5) << 20));
+  void* again = cpu_block(keep, size_t(4) << 20);  // 4 MiB: the 5 MiB block is within a quarter
+  CHECK(again == five);
+  CHECK(memory_stats(Device::cpu()).current == before.current + (size_t(5) << 20));  // it counts whole
+  CHECK(cpu_cached_bytes() == (size_t(1088) << 10));
+  keep.clear();  // freed with its own size, not the request's
+  CHECK(memory_stats(Device::cpu()).current == before.current);
+  CHECK(cpu_cached_bytes() == (size_t(1088) << 10) + (size_t(5) << 20));
+  void* three = cpu_block(keep, size_t(3) << 20);  // 5 MiB is more than a quarter over 3 MiB
+  CHECK(three != five);
+  keep.clear();
+  empty_cache();
+  CHECK(cpu_cached_bytes() == 0);
+  // Under the sizes the cache takes, blocks go back to malloc at once.
+  cpu_block(keep, (size_t(1) << 20) - 64);
+  keep.clear();
+  CHECK(cpu_cached_bytes() == 0);
+}
+
+TEST_CASE("CPU allocator: live and cached large blocks never exceed the most the live ones have held") {
+  empty_cache();
+  std::vector<Tensor> keep;
+  // A block larger than anything so far raises the bound to what is live with it.
+  size_t big = memory_stats(Device::cpu()).cache_bound + (size_t(4) << 20);
+  void* p = cpu_block(keep, big);
+  MemoryStats at_peak = memory_stats(Device::cpu());
+  CHECK(at_peak.cache_bound >= big);
+  keep.clear();
+  CHECK(cpu_cached_bytes() >= big);  // cached: the bound has room for it
+  // A request of another size that the cache cannot serve: the cached block goes back to the OS
+  // first (live + cached + the new block would exceed the bound), then the fresh block comes.
+  void* small = cpu_block(keep, size_t(2) << 20);
+  CHECK(small != p);
+  CHECK(cpu_cached_bytes() == 0);
+  CHECK(memory_stats(Device::cpu()).cache_bound == at_peak.cache_bound);
+  keep.clear();
+  // While the bound has room, cached blocks of other sizes stay: 2 MiB cached, 3 MiB fresh beside it.
+  void* three = cpu_block(keep, size_t(3) << 20);
+  CHECK(three != small);
+  CHECK(cpu_cached_bytes() == (size_t(2) << 20));
+  keep.clear();
+  empty_cache();
 }
 
 TEST_CASE("CUDA caching allocator: bucket sizes") {
