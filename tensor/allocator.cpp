@@ -57,9 +57,9 @@ State& state() {
 
 size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
-// CPU blocks of 1 MiB and more (kCpuCacheMin) are mapped by glibc one by one (tune_host_malloc
-// sets its mmap threshold there) and cached here, as the CUDA ones are: a freed block waits in a
-// list for the next request of its rounded size (cpu_block_size). Two costs are traded:
+// CPU blocks of 1 MiB and more (kCpuCacheMin) are mapped one by one (map_block) and cached here,
+// as the CUDA ones are: a freed block waits in a list for the next request of its rounded size
+// (cpu_block_size). Two costs are traded:
 // - Without a cache, every free of a mapped block unmaps it and the next allocation page-faults
 //   fresh zeroed pages in again: each use of a 256x256 im2col buffer faulted 150 MB in (a sixth
 //   of a vox-256 animation frame in the kernel, perf).
@@ -68,11 +68,17 @@ size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 //   600 MiB were in use, the process's peak RSS 2.8 GB for 1.7 GB of tensors.
 // So the cache is bounded by what the tensors themselves needed: the live large blocks and the
 // cached ones together never exceed the highest total of live large blocks so far
-// (cpu_large_high). A request the cache cannot serve first gives back the oldest cached blocks
-// until the fresh block fits under that bound (a request beyond it empties the cache). The peak
-// RSS of large blocks is thus their peak in use; in steady state (a training loop repeats its
-// sizes) most requests are served from the list. Smaller blocks stay in malloc's heap.
+// (cpu_large_high) plus kCpuCacheSlack. A request the cache cannot serve first gives back the
+// oldest cached blocks until the fresh block fits under that bound (a request beyond it empties
+// the cache). The peak RSS of large blocks is thus at most their peak in use plus the slack; in
+// steady state (a training loop repeats its sizes) most requests are served from the list.
+// Without the slack, a small model's many sizes thrash it: `anima animate` with fomm-shapes-64
+// on a 299-frame 512x512 video (large blocks peaking at 20 MiB) mapped 1393 fresh blocks, 3.7 GB,
+// and took 4.8-6.4 s against 3.8-4.3 with the old heap; with 64 MiB of slack 26 blocks (4.2 s)
+// for 141 MiB of peak RSS (112 before, 98 without the slack). vox-256 training at batch 1:
+// 889 -> 626 fresh blocks, peak RSS 1586 -> 1658 MiB. Smaller blocks stay in malloc's heap.
 constexpr size_t kCpuCacheMin = size_t(1) << 20;
+constexpr size_t kCpuCacheSlack = size_t(64) << 20;
 
 size_t cpu_block_size(size_t nbytes) {
   size_t n = round_up(nbytes == 0 ? 1 : nbytes, kCpuAlign);
@@ -82,11 +88,46 @@ size_t cpu_block_size(size_t nbytes) {
   return round_up(n, std::max(top >> 4, size_t(64) << 10));
 }
 
+// Large blocks are mapped from the kernel directly (anonymous pages, page aligned), not through
+// malloc: the rest of the process (FFmpeg's frame buffers, file readers) keeps glibc's heap and
+// mmap threshold as tune_host_malloc sets them. Under AddressSanitizer they go through malloc,
+// so that its checks see them.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMapLargeBlocks = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kMapLargeBlocks = false;
+#else
+constexpr bool kMapLargeBlocks = true;
+#endif
+#else
+constexpr bool kMapLargeBlocks = true;
+#endif
+
+// A fresh large block of n bytes (a multiple of 64 KiB), or null. Its pages are advised for
+// transparent huge pages: one page fault and one zeroing per 2 MiB instead of per 4 KiB (a no-op
+// where the kernel's THP setting is "never"; vox-256 training, 3 alternating rounds: 3.30-4.06 s
+// per step with the advice, 3.65-4.64 without).
+void* map_block(size_t n) {
+  if (!kMapLargeBlocks) return std::aligned_alloc(kCpuAlign, n);
+  void* p = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  if (n >= (size_t(2) << 20)) madvise(p, n, MADV_HUGEPAGE);
+  return p;
+}
+
+void unmap_block(void* p, size_t n) {
+  if (kMapLargeBlocks)
+    munmap(p, n);
+  else
+    std::free(p);
+}
+
 // Gives cached blocks back to the OS, oldest first, until at most `keep` bytes stay cached.
 void release_cpu_cached_locked(State& st, size_t keep) {
   size_t drop = 0;
   while (drop < st.cpu_free.size() && st.cpu_cached > keep) {
-    std::free(st.cpu_free[drop].second);
+    unmap_block(st.cpu_free[drop].second, st.cpu_free[drop].first);
     st.cpu_cached -= st.cpu_free[drop].first;
     ++drop;
   }
@@ -110,22 +151,14 @@ void* cpu_cache_take_locked(State& st, size_t n, size_t& got) {
   return p;
 }
 
-// Asks the kernel for transparent huge pages (2 MiB) over a fresh large block: one page fault
-// and one zeroing per 2 MiB instead of per 4 KiB, for the blocks the cache could not serve
-// (vox-256 training, 3 alternating rounds: 3.30-4.06 s per step with them, 3.65-4.64 without).
-// Only whole 2 MiB pages inside the block; a no-op where the kernel's THP setting is "never".
-void advise_huge_pages(void* p, size_t n) {
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  uintptr_t begin = (uintptr_t(p) + kHuge - 1) & ~(kHuge - 1), end = (uintptr_t(p) + n) & ~(kHuge - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-}
-
-// n bytes from malloc; when that fails, the cache goes back to the OS and malloc is tried once more.
-void* host_malloc_locked(State& st, size_t n, size_t nbytes) {
-  void* p = std::aligned_alloc(kCpuAlign, n);
+// A fresh block of n bytes (mapped when large); when that fails, the cache goes back to the OS
+// and the allocation is tried once more.
+void* host_block_locked(State& st, size_t n, size_t nbytes) {
+  auto get = [n] { return n >= kCpuCacheMin ? map_block(n) : std::aligned_alloc(kCpuAlign, n); };
+  void* p = get();
   if (!p && st.cpu_cached > 0) {
     release_cpu_cached_locked(st, 0);
-    p = std::aligned_alloc(kCpuAlign, n);
+    p = get();
   }
   ANIMA_CHECK(p != nullptr, "allocate: out of host memory allocating ", nbytes, " bytes");
   return p;
@@ -135,16 +168,15 @@ void* cpu_allocate(State& st, size_t nbytes) {
   size_t n = cpu_block_size(nbytes), got = n;
   std::lock_guard<std::mutex> lock(st.mutex);
   if (n < kCpuCacheMin) {
-    void* p = host_malloc_locked(st, n, nbytes);
+    void* p = host_block_locked(st, n, nbytes);
     st.cpu.on_alloc(n);
     return p;
   }
   void* p = cpu_cache_take_locked(st, n, got);
   if (!p) {  // live + cached + n stay within the bound (the comment at kCpuCacheMin)
-    size_t bound = std::max(st.cpu_large_high, st.cpu_large_live + n);
+    size_t bound = std::max(st.cpu_large_high + kCpuCacheSlack, st.cpu_large_live + n);
     release_cpu_cached_locked(st, bound - st.cpu_large_live - n);
-    p = host_malloc_locked(st, n, nbytes);
-    advise_huge_pages(p, n);
+    p = host_block_locked(st, n, nbytes);
   }
   st.cpu.on_alloc(got);
   st.cpu_large.emplace(p, got);
@@ -228,16 +260,15 @@ size_t cuda_bucket_size(size_t nbytes) {
   return round_up(nbytes, kLargeStep);
 }
 
-// glibc hands blocks above its mmap threshold back to the OS on free, and the next allocation of
-// that size page-faults fresh zeroed pages in again: on the CPU a training step spent about a
-// third of its time in the kernel doing that. The blocks from kCpuCacheMin up are mapped one by
-// one and cached by anima (above); the threshold is fixed there (glibc would otherwise move it,
-// up to 32 MiB, as mapped blocks are freed) and the trim threshold raised to 1 GiB, so the
-// heap of the smaller blocks keeps its freed memory for reuse (anima bench model --model
-// refined-mask, small config at batch 4 on 2 CPU cores: 2.9 s -> 2.2-2.5 s per step).
+// glibc hands blocks above its mmap threshold (128 KiB at first) back to the OS on free, and the
+// next allocation of that size page-faults fresh zeroed pages in again: on the CPU a training
+// step spent about a third of its time in the kernel doing that. Raising the threshold to its
+// maximum (32 MiB) and the trim threshold to 1 GiB keeps freed memory in the process for reuse
+// (anima bench model --model refined-mask, small config at batch 4 on 2 CPU cores: 2.9 s ->
+// 2.2-2.5 s per step). Tensors of 1 MiB and more do not use the heap (map_block, above).
 void tune_host_malloc() {
   static const bool done = [] {
-    mallopt(M_MMAP_THRESHOLD, int(kCpuCacheMin));
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     return true;
   }();

@@ -2,8 +2,9 @@
 // - CPU: 64-byte aligned blocks (cache line, AVX-512 friendly), size rounded up to 64. Blocks of
 //   1 MiB and more round up to one of 16 sizes per power of two, are mapped one by one, and are
 //   cached on free for a later request of their size (or up to a quarter less); the cached and
-//   the live ones together never exceed the most the live ones have ever held (`cache_bound`),
-//   so caching adds nothing to the process's peak memory (allocator.cpp says why).
+//   the live ones together never exceed the most the live ones have ever held (`cache_bound`)
+//   plus 64 MiB, so caching adds at most that to the process's peak memory (allocator.cpp says
+//   why).
 // - CUDA: a caching allocator. Freed blocks go to a free list keyed by their rounded size and are
 //   handed out again, so a training step in steady state does no cudaMalloc/cudaFree. Sizes under
 //   1 MiB round up to a power of two (at least 512 B); larger sizes to a multiple of 2 MiB. When
