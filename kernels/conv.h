@@ -5,8 +5,9 @@
 // heuristics and cached, and the workspace taken from the caching allocator.
 // CPU, four algorithms (row bodies in kernels/conv_ops.h), none with atomics, so each repeats
 // bit for bit:
-// - Winograd F(2x2, 3x3) (conv_winograd.h): 3x3 stride-1 convolutions of one group with many
-//   channels, all three passes; the default where it pays (see CpuConvAlgo).
+// - Winograd F(2x2, 3x3) and F(4x4, 3x3) (conv_winograd.h): 3x3 stride-1 convolutions of one
+//   group with many channels, all three passes (the larger tile for the forward pass and the
+//   input gradient on maps of 32x32 and more); the default where it pays (see CpuConvAlgo).
 // - tiled direct kernels (stride 1): 16 adjacent outputs of up to 8 channels accumulate in
 //   vector registers while the taps run; the input gradient is the same kernel run on the
 //   output gradient with the flipped kernel. The default for stride-1 convolutions with few

@@ -3,12 +3,17 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/conv_winograd_tiles.h"
 #include "kernels/cpu_blas.h"
 #include "kernels/launch.h"
 #include "tensor/tensor.h"
 
 namespace anima::kernels::winograd {
 namespace {
+
+using detail::Chunk;
+using detail::padded_tile_rows;
+using detail::Transforms;
 
 constexpr int64_t kTerms = 16;  // the 4x4 transformed tile
 
@@ -52,14 +57,6 @@ ANIMA_ISA_BODY void transform_weight_row_body(int64_t Co, int64_t C, int64_t co,
 ANIMA_ISA_VERSIONS(transform_weight_row, (int64_t Co, int64_t C, int64_t co, const float* w, float* U),
                    (Co, C, co, w, U))
 
-// A chunk is a run of whole tile rows: rows [r0, r0 + rows) of the N * tiles_h tile rows of the
-// batch (row r: image r / tiles_h, tile row r % tiles_h), tiles_w tiles each, so a chunk's tile t
-// is tile t % tiles_w of its row t / tiles_w.
-struct Chunk {
-  int64_t tiles_h, tiles_w, r0, rows;
-  int64_t tiles() const { return rows * tiles_w; }
-};
-
 // V[xi][c][t] = (B^T d B)[xi] for input channel c and each tile t of the chunk;
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Per tile row: the 4 input rows, padded with
 // zeros (row copies), B^T's combination of them along whole rows, split into even and odd
@@ -71,21 +68,8 @@ ANIMA_ISA_BODY void transform_input_channel_body(const ops::ConvGeometry& g, con
   float* rows = scratch + 4 * Wp;  // the 4 rows of B^T d, Wp each
   float* e = scratch + 8 * Wp;     // their even columns (tw + 1 each), then the odd ones
   float* o = e + 4 * (tw + 1);
-  const int64_t left = std::min<int64_t>(g.pw, Wp), inside = std::max<int64_t>(0, std::min(g.W, Wp - left));
   for (int64_t rr = 0; rr < k.rows; ++rr) {
-    int64_t r = k.r0 + rr, n = r / k.tiles_h, h0 = 2 * (r % k.tiles_h) - g.ph;
-    const float* xc = x + (n * g.C + c) * g.H * g.W;
-    for (int i = 0; i < 4; ++i) {
-      float* di = d + i * Wp;
-      int64_t h = h0 + i;
-      if (h < 0 || h >= g.H) {
-        std::fill(di, di + Wp, 0.f);
-        continue;
-      }
-      std::fill(di, di + left, 0.f);
-      std::copy(xc + h * g.W, xc + h * g.W + inside, di + left);
-      std::fill(di + left + inside, di + Wp, 0.f);
-    }
+    padded_tile_rows(g, k, 2, 4, x, c, k.r0 + rr, Wp, d);
     const float* __restrict d0 = d, * __restrict d1 = d + Wp, * __restrict d2 = d + 2 * Wp, * __restrict d3 = d + 3 * Wp;
     float* __restrict r0 = rows, * __restrict r1 = rows + Wp, * __restrict r2 = rows + 2 * Wp, * __restrict r3 = rows + 3 * Wp;
 #pragma omp simd
@@ -255,62 +239,81 @@ ANIMA_ISA_VERSIONS(transform_weight_gradient_row, (int64_t Co, int64_t C, int64_
 // Scratch floats per thread for the transforms of a chunk with rows of tw tiles.
 int64_t scratch_size(int64_t tw) { return 8 * (2 * tw + 2) + 8 * (tw + 1) + 12 * tw; }
 
-// One chunk: the input transform, the 16 GEMMs, the output transform. `parallel`: each phase
+// One chunk: the input transform, the GEMMs, the output transform. `parallel`: each phase
 // splits among the threads (a chunk that is all the work); else one thread does it all.
-void run_chunk(const ops::ConvGeometry& g, int64_t Co, const Chunk& k, const float* x, const float* U,
-               const float* bias, float* V, float* M, float* out, bool parallel) {
+void run_chunk(const Transforms& T, const ops::ConvGeometry& g, int64_t Co, const Chunk& k, const float* x,
+               const float* U, const float* bias, float* V, float* M, float* out, bool parallel) {
   int64_t tc = k.tiles();
 #pragma omp parallel if (parallel)
   {
-    std::vector<float> scratch(size_t(scratch_size(k.tiles_w)));
+    std::vector<float> scratch(size_t(T.scratch_size(k.tiles_w)));
 #pragma omp for schedule(static)
-    for (int64_t c = 0; c < g.C; ++c) transform_input_channel(g, k, x, c, V, scratch.data());
+    for (int64_t c = 0; c < g.C; ++c) T.input_channel(g, k, x, c, V, scratch.data());
 #pragma omp for schedule(static)
-    for (int64_t xi = 0; xi < kTerms; ++xi)
+    for (int64_t xi = 0; xi < T.terms; ++xi)
       cpu_sgemm(false, false, Co, tc, g.C, 1.f, U + xi * Co * g.C, g.C, V + xi * g.C * tc, tc, 0.f, M + xi * Co * tc,
                 tc);
 #pragma omp for schedule(static)
-    for (int64_t co = 0; co < Co; ++co)
-      transform_output_channel(g, k, Co, M, co, bias ? bias[co] : 0.f, out, scratch.data());
+    for (int64_t co = 0; co < Co; ++co) T.output_channel(g, k, Co, M, co, bias ? bias[co] : 0.f, out, scratch.data());
   }
 }
 
 // Tiles per chunk: the transformed tiles of one chunk (V, M) fill about 4 MiB each.
 constexpr int64_t kChunkFloats = int64_t(1) << 18;
+constexpr int64_t kF4ChunkTiles = 256;
 
 }  // namespace
+
+namespace detail {
+const Transforms& f2x2() {
+  static const Transforms t{2, 16, transform_weight_row, transform_input_channel, transform_output_channel,
+                            scratch_size};
+  return t;
+}
+}  // namespace detail
 
 bool applies(const ops::ConvGeometry& g, int64_t groups) {
   return groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
 }
 
+Tile choose_tile(const ops::ConvGeometry& g, int64_t Co) {
+  bool large = std::min(g.Ho, g.Wo) >= kF4MinSide && std::min(g.C, Co) >= kF4MinChannels;
+  return large ? Tile::F4x4 : Tile::F2x2;
+}
+
 void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, const float* w, const float* bias,
-             float* out, int64_t chunk_tiles) {
-  Tensor u = Tensor::empty(Shape{kTerms * Co * g.C});
+             float* out, int64_t chunk_tiles, Tile tile) {
+  if (tile == Tile::Auto) tile = choose_tile(g, Co);
+  const Transforms& T = tile == Tile::F4x4 ? detail::f4x4() : detail::f2x2();
+  Tensor u = Tensor::empty(Shape{T.terms * Co * g.C});
   float* U = u.data<float>();
-  cpu_for_rows(Co, g.C * 9 * kTerms, [&](int64_t co) { transform_weight_row(Co, g.C, co, w, U); });
-  int64_t tiles_h = (g.Ho + 1) / 2, tiles_w = (g.Wo + 1) / 2, all_rows = N * tiles_h;
+  cpu_for_rows(Co, g.C * 9 * T.terms, [&](int64_t co) { T.weight_row(Co, g.C, co, w, U); });
+  int64_t tiles_h = (g.Ho + T.m - 1) / T.m, tiles_w = (g.Wo + T.m - 1) / T.m, all_rows = N * tiles_h;
   // Large chunks repack each GEMM's kernel matrix U less often; several chunks per thread
   // balance the dynamic schedule. So: the largest chunk up to 4 kChunkFloats that leaves 4, and
   // never below kChunkFloats' size. The chunking depends on the shape only, never on the thread
   // count: OpenBLAS's Haswell kernels round a GEMM of other width differently (cpu_blas.h).
-  int64_t threads = cpu_max_threads(), per_tile = kTerms * std::max(g.C, Co);
+  int64_t threads = cpu_max_threads(), per_tile = T.terms * std::max(g.C, Co);
   int64_t most = std::max<int64_t>(1, 4 * kChunkFloats / per_tile / tiles_w);
   int64_t least = std::max<int64_t>(1, kChunkFloats / per_tile / tiles_w);
-  int64_t rows = std::clamp<int64_t>(all_rows / 4, least, most);
+  // Every chunk repacks all the kernel matrices, F(4x4)'s 36 against F(2x2)'s 16: its chunks hold
+  // at least kF4ChunkTiles tiles (3x3 256->256 at 64x64: one chunk per image, 13 ms against 17-21
+  // with four).
+  if (T.m == 4) least = std::max(least, (kF4ChunkTiles + tiles_w - 1) / tiles_w);
+  int64_t rows = std::clamp<int64_t>(all_rows / 4, least, std::max(least, most));
   if (chunk_tiles > 0) rows = std::max<int64_t>(1, chunk_tiles / tiles_w);
   rows = std::min(rows, all_rows);
   int64_t chunks = (all_rows + rows - 1) / rows;
   // Fewer chunks than a few per thread: chunks one after another, each phase split among the threads.
   bool by_chunks = threads > 1 && chunks >= 4 * threads;
-  int64_t per_thread = kTerms * (g.C + Co) * rows * tiles_w;
+  int64_t per_thread = T.terms * (g.C + Co) * rows * tiles_w;
   Tensor buffers = Tensor::empty(Shape{(by_chunks ? threads : 1) * per_thread});
   float* buf = buffers.data<float>();
 #pragma omp parallel for schedule(dynamic, 1) if (by_chunks)
   for (int64_t i = 0; i < chunks; ++i) {
     float* V = buf + (by_chunks ? cpu_thread_index() : 0) * per_thread;
     Chunk k{tiles_h, tiles_w, i * rows, std::min(rows, all_rows - i * rows)};
-    run_chunk(g, Co, k, x, U, bias, V, V + kTerms * g.C * k.tiles(), out, !by_chunks);
+    run_chunk(T, g, Co, k, x, U, bias, V, V + T.terms * g.C * k.tiles(), out, !by_chunks);
   }
 }
 

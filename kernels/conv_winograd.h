@@ -11,8 +11,18 @@
 // on the thread count nor on the SIMD width. The rounding differs from a direct sum's: within
 // a few float32 ulps of the operands' scale (tests/kernels/test_conv.cpp bounds it).
 //
+// F(4x4, 3x3) (conv_winograd_f4.cpp) computes 4x4 output blocks from 6x6 input tiles: 36
+// products per 16 outputs and input channel, 4x fewer than im2col's 144 and 1.8x fewer than
+// F(2x2)'s 64, at the price of larger transforms and rounding: its transforms scale by 4, 5 and
+// 1/6, so its error is about ten times F(2x2)'s: up to about 10 eps times the sum of the
+// products' magnitudes with many channels, 28 with one, against F(2x2)'s 0.8
+// (tests/kernels/test_conv_winograd.cpp bounds both). Its transforms round, but in a fixed order
+// at every SIMD width and thread count, so its bits are as repeatable as F(2x2)'s. The forward pass (and so the input gradient, a
+// forward convolution of the output gradient) takes it on maps where it pays (choose_tile); the
+// weight gradient always runs F(2x2).
+//
 // Work runs in chunks of whole tile rows, one chunk per task (dynamic schedule): input transform,
-// the 16 GEMMs, output transform, on buffers of a few MiB per thread.
+// the 16 (36) GEMMs, output transform, on buffers of a few MiB per thread.
 #pragma once
 
 #include <cstdint>
@@ -25,11 +35,20 @@ namespace anima::kernels::winograd {
 // Whether F(2x2, 3x3) computes this convolution: a 3x3 kernel, stride 1, dilation 1, one group.
 bool applies(const ops::ConvGeometry& g, int64_t groups);
 
+// The output block: 2x2 or 4x4; Auto: choose_tile's.
+enum class Tile { Auto, F2x2, F4x4 };
+// F(4x4, 3x3) where both sides of the output have kF4MinSide pixels and both sides of the
+// convolution kF4MinChannels channels; F(2x2, 3x3) elsewhere: on smaller maps with many channels
+// its 36 transformed kernel matrices (4x the weights) cost more than its products save
+// (bench/RESULTS.md, "Winograd F(4x4, 3x3)").
+constexpr int64_t kF4MinSide = 32, kF4MinChannels = 32;
+Tile choose_tile(const ops::ConvGeometry& g, int64_t Co);
+
 // out [N, Co, g.Ho, g.Wo] = conv(x [N, g.C, g.H, g.W], w [Co, g.C, 3, 3]) + bias [Co] (or null).
 // chunk_tiles: about how many tiles a chunk holds (whole tile rows; 0: about 4 MiB of transformed
 // tiles; tests pass small ones to reach the chunked schedule on small images).
 void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, const float* w, const float* bias,
-             float* out, int64_t chunk_tiles = 0);
+             float* out, int64_t chunk_tiles = 0, Tile tile = Tile::Auto);
 
 // dw [Co, g.C, 3, 3] of that convolution from gout [N, Co, g.Ho, g.Wo] and x: with
 // dM = A dy A^T for each 2x2 block dy of the output gradient, dw = G^T [ sum_t dM_t . V_t ] G,

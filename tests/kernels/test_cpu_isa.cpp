@@ -3,6 +3,7 @@
 // tiles, Winograd's transforms, resampling rows, reductions, softmax).
 #include "kernels/conv.h"
 #include "kernels/augment.h"
+#include "kernels/conv_winograd.h"
 #include "kernels/cpu_isa.h"
 #include "kernels/cpu_report.h"
 #include "kernels/elementwise.h"
@@ -110,6 +111,13 @@ std::vector<std::pair<std::string, Tensor>> run_ops() {
     r.push_back({name + " forward", out});
     r.push_back({name + " input gradient", K::conv2d_backward_input(go, w, cx.shape(), p)});
     r.push_back({name + " weight gradient", K::conv2d_backward_weight(go, cx, w.shape(), p)});
+  }
+  {  // Winograd F(4x4, 3x3)'s transforms (Auto takes them on larger maps only)
+    K::ops::ConvGeometry g{16, 19, 21, 3, 3, 19, 21, 1, 1, 1, 1, 1, 1};
+    Tensor out = Tensor::empty(Shape{2, 24, 19, 21});
+    K::winograd::forward(g, 2, 24, cx.data<float>(), cw_wide.data<float>(), cb_wide.data<float>(), out.data<float>(), 0,
+                         K::winograd::Tile::F4x4);
+    r.push_back({"conv2d winograd F(4x4, 3x3) forward", out});
   }
   return r;
 }
