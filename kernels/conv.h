@@ -39,8 +39,8 @@ namespace anima::kernels {
 
 // Which CPU algorithm convolves. Auto (the default), for stride 1: first Winograd F(2x2, 3x3)
 // (conv_winograd.h) for 3x3 kernels of one group where it pays (16+ channels on each side, 48
-// together and 1024+ output blocks; the weight gradient also at any batch above 1, or from a
-// block per 8 channels); then tiled up to 16 output channels per group (12 for the weight
+// together and 1024+ output blocks, or 384 together on 16x16 maps and more; the weight gradient
+// also at any batch above 1, or from a block per 8 channels); then tiled up to 16 output channels per group (12 for the weight
 // gradient; rows narrower than a 16-column tile only up to 4); direct rows for strided
 // convolutions with at most 4 output channels per group; im2col for the rest (more channels,
 // where the GEMM wins) and for 1x1 stride-1 convolutions. DirectTiled takes the tiled kernels wherever they apply and the rows

@@ -276,9 +276,13 @@ bool applies(const ops::ConvGeometry& g, int64_t groups) {
   return groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
 }
 
+bool f4_pays_on_small_maps(const ops::ConvGeometry& g, int64_t Co) {
+  return std::min(g.Ho, g.Wo) >= kF4WideMinSide && g.C + Co >= kF4WideChannels;
+}
+
 Tile choose_tile(const ops::ConvGeometry& g, int64_t Co) {
   bool large = std::min(g.Ho, g.Wo) >= kF4MinSide && std::min(g.C, Co) >= kF4MinChannels;
-  return large ? Tile::F4x4 : Tile::F2x2;
+  return large || f4_pays_on_small_maps(g, Co) ? Tile::F4x4 : Tile::F2x2;
 }
 
 void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, const float* w, const float* bias,

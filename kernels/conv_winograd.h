@@ -38,10 +38,14 @@ bool applies(const ops::ConvGeometry& g, int64_t groups);
 // The output block: 2x2 or 4x4; Auto: choose_tile's.
 enum class Tile { Auto, F2x2, F4x4 };
 // F(4x4, 3x3) where both sides of the output have kF4MinSide pixels and both sides of the
-// convolution kF4MinChannels channels; F(2x2, 3x3) elsewhere: on smaller maps with many channels
-// its 36 transformed kernel matrices (4x the weights) cost more than its products save
+// convolution kF4MinChannels channels, or on maps from kF4WideMinSide with kF4WideChannels input
+// and output channels together (f4_pays_on_small_maps: there it also beats im2col at a few
+// hundred tiles, below Auto's usual threshold; VGG's 3x3 256->256 at 16x16, batch 4: 6.2 ms
+// against im2col's 8.8); F(2x2, 3x3) elsewhere: on smaller maps with many channels its 36
+// transformed kernel matrices (4x the weights) cost more than its products save
 // (bench/RESULTS.md, "Winograd F(4x4, 3x3)").
-constexpr int64_t kF4MinSide = 32, kF4MinChannels = 32;
+constexpr int64_t kF4MinSide = 32, kF4MinChannels = 32, kF4WideMinSide = 16, kF4WideChannels = 384;
+bool f4_pays_on_small_maps(const ops::ConvGeometry& g, int64_t Co);
 Tile choose_tile(const ops::ConvGeometry& g, int64_t Co);
 
 // out [N, Co, g.Ho, g.Wo] = conv(x [N, g.C, g.H, g.W], w [Co, g.C, 3, 3]) + bias [Co] (or null).

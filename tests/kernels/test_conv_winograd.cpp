@@ -76,7 +76,7 @@ TEST_CASE("conv2d: Winograd F(4x4, 3x3) matches the definition within its roundi
   }
 }
 
-TEST_CASE("conv2d: Auto's Winograd takes F(4x4, 3x3) from 32x32 maps and 32 channels; forward and input gradient") {
+TEST_CASE("conv2d: Auto's Winograd takes F(4x4, 3x3) from 32x32 maps and 32 channels (16x16 and 384); forward and input gradient") {
   auto geometry = [](int64_t C, int64_t H, int64_t W_) {
     return K::ops::ConvGeometry{C, H, W_, 3, 3, H, W_, 1, 1, 1, 1, 1, 1};
   };
@@ -86,6 +86,9 @@ TEST_CASE("conv2d: Auto's Winograd takes F(4x4, 3x3) from 32x32 maps and 32 chan
   CHECK(W::choose_tile(geometry(16, 64, 64), 32) == W::Tile::F2x2);  // few input channels
   CHECK(W::choose_tile(geometry(64, 64, 64), 16) == W::Tile::F2x2);  // few output channels
   CHECK(W::choose_tile(geometry(512, 8, 8), 512) == W::Tile::F2x2);  // a small map
+  CHECK(W::choose_tile(geometry(128, 16, 16), 256) == W::Tile::F4x4);  // 16x16 with 384 channels
+  CHECK(W::choose_tile(geometry(128, 16, 16), 255) == W::Tile::F2x2);
+  CHECK(W::choose_tile(geometry(256, 15, 16), 256) == W::Tile::F2x2);
 
   // 3x3 32->40 at 33x35 (partial blocks): the op's forward is F(4x4)'s, bit for bit; the input
   // gradient (a forward convolution of the output gradient with the flipped kernel, 40->32)
