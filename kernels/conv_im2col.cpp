@@ -74,10 +74,47 @@ const float* gradient_matrix(const float* gout, int64_t n0, int64_t count, int64
 
 }  // namespace
 
+namespace {
+
+// One image and group whose column matrix is large (batch 1: the generators' 7x7 convolutions
+// at 256x256, 38 MB of columns for 3 input channels): blocks of whole output rows, each thread
+// building a block's columns (about kBlockFloats) and running its GEMM while they are in its
+// cache. Each output is the same dot product as in the whole GEMM, up to the kernel OpenBLAS
+// picks for a block of that width; so deterministic mode keeps the whole GEMM.
+constexpr int64_t kBlockFloats = int64_t(1) << 18;
+bool by_row_blocks(const ops::ConvGeometry& g, int64_t N, int64_t groups) {
+  return N == 1 && groups == 1 && !ops::is_pointwise(g) && !deterministic() &&
+         g.C * g.kh * g.kw * g.Ho * g.Wo >= 8 * kBlockFloats;
+}
+void forward_by_row_blocks(const ops::ConvGeometry& g, int64_t Co, const float* x, const float* w, const float* bias,
+                           float* out) {
+  int64_t K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
+  int64_t rows = std::max<int64_t>(1, kBlockFloats / (K * g.Wo)), blocks = (g.Ho + rows - 1) / rows;
+  int64_t threads = std::min<int64_t>(blocks, cpu_max_threads());
+  Tensor col = Tensor::empty(Shape{threads * K * rows * g.Wo});
+#pragma omp parallel for schedule(dynamic, 1) num_threads(int(threads))
+  for (int64_t b = 0; b < blocks; ++b) {
+    int64_t ho0 = b * rows, ho1 = std::min(g.Ho, ho0 + rows), n = (ho1 - ho0) * g.Wo;
+    float* c = col.data<float>() + cpu_thread_index() * K * rows * g.Wo;
+    for (int64_t r = 0; r < K; ++r) ops::im2col_row_range(g, x, r, ho0, ho1, c + r * n);
+    float* o = out + ho0 * g.Wo;
+    if (bias)
+      for (int64_t co = 0; co < Co; ++co) std::fill(o + co * Q, o + co * Q + n, bias[co]);
+    cpu_sgemm(false, false, Co, n, K, 1.f, w, K, c, n, bias ? 1.f : 0.f, o, Q);
+  }
+}
+
+}  // namespace
+
 Tensor forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, const Shape& out_shape) {
   Tensor out = Tensor::empty(out_shape, DType::F32, Device::cpu());
   ops::ConvGeometry g = conv_geometry(x.shape(), w.shape(), out_shape, p);
   int64_t N = x.size(0), Co = w.size(0), Cog = Co / p.groups, K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;
+  const float* pb = bias.defined() ? bias.data<float>() : nullptr;
+  if (by_row_blocks(g, N, p.groups)) {
+    forward_by_row_blocks(g, Co, x.data<float>(), w.data<float>(), pb, out.data<float>());
+    return out;
+  }
   int64_t per_gemm = images_per_gemm(g, N), runs = (N + per_gemm - 1) / per_gemm, plane = g.C * g.H * g.W;
   Items items = items_of(runs * p.groups, Cog * K * Q * per_gemm);
   int64_t col_size = ops::is_pointwise(g) ? 1 : K * Q * per_gemm, out_size = per_gemm > 1 ? Cog * Q * per_gemm : 1;
@@ -85,7 +122,6 @@ Tensor forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2
   Tensor staged = Tensor::empty(Shape{items.threads * out_size});
   const float* px = x.data<float>();
   const float* pw = w.data<float>();
-  const float* pb = bias.defined() ? bias.data<float>() : nullptr;
   float* po = out.data<float>();
 #pragma omp parallel for schedule(static) num_threads(items.threads) if (items.parallel())
   for (int64_t it = 0; it < items.count; ++it) {

@@ -36,14 +36,15 @@ inline ValidColumns valid_columns(const ConvGeometry& g, int64_t j) {
 }
 
 // Row r = (c, i, j) of col (Ho*Wo values), read from one image-group `x` of C*H*W floats: zeros
-// outside the image, a plain copy (stride 1) or a strided gather inside.
-inline void im2col_row(const ConvGeometry& g, const float* x, int64_t r, float* row) {
+// outside the image, a plain copy (stride 1) or a strided gather inside. im2col_row_range: the
+// part of it for output rows [ho0, ho1) only ((ho1 - ho0) Wo floats).
+inline void im2col_row_range(const ConvGeometry& g, const float* x, int64_t r, int64_t ho0, int64_t ho1, float* row) {
   int64_t j = r % g.kw, i = (r / g.kw) % g.kh, c = r / (g.kw * g.kh);
   const float* plane = x + c * g.H * g.W;
   ValidColumns v = valid_columns(g, j);
-  for (int64_t ho = 0; ho < g.Ho; ++ho) {
+  for (int64_t ho = ho0; ho < ho1; ++ho) {
     int64_t h = ho * g.sh - g.ph + i * g.dh;
-    float* out = row + ho * g.Wo;
+    float* out = row + (ho - ho0) * g.Wo;
     if (h < 0 || h >= g.H || v.lo == v.hi) {
       std::fill(out, out + g.Wo, 0.f);
       continue;
@@ -56,6 +57,9 @@ inline void im2col_row(const ConvGeometry& g, const float* x, int64_t r, float* 
       for (int64_t wo = v.lo; wo < v.hi; ++wo) out[wo] = src[wo * g.sw];
     std::fill(out + v.hi, out + g.Wo, 0.f);
   }
+}
+inline void im2col_row(const ConvGeometry& g, const float* x, int64_t r, float* row) {
+  im2col_row_range(g, x, r, 0, g.Ho, row);
 }
 
 // The adjoint of im2col for one input channel c: dx[c] (H*W, zeroed by the caller) gathers every

@@ -275,6 +275,23 @@ TEST_CASE("conv2d: small maps share an im2col GEMM among images; the same values
   }
 }
 
+TEST_CASE("conv2d: a large batch-1 im2col forward runs in blocks of output rows; the values of one GEMM") {
+  // 7x7 3->8 at 130x120: 147 x 15600 column entries (above the 2M-float threshold), blocks of
+  // 14 output rows, the last one partial; deterministic mode keeps the whole GEMM
+  Tensor x = random_tensor(Shape{1, 3, 130, 120}, 950), w = random_tensor(Shape{8, 3, 7, 7}, 951);
+  Tensor b = random_tensor(Shape{8}, 952);
+  Conv2dParams p{1, 1, 3, 3, 1, 1, 1};
+  ConvAlgoScope scope(kernels::CpuConvAlgo::Im2col);
+  Tensor blocked = kernels::conv2d(x, w, b, p);
+  Tensor whole;
+  {
+    MathModeScope det(allow_tf32(), true);
+    whole = kernels::conv2d(x, w, b, p);
+  }
+  CHECK_CLOSE(blocked, kernels::conv2d_reference(x, w, b, p), 1e-5, 1e-5);
+  CHECK_CLOSE(blocked, whole, 1e-6, 1e-6);
+}
+
 TEST_CASE("conv2d: Winograd's bits depend neither on the chunking nor on the thread count") {
   // 2 images of 19x22: 110 2x2 blocks each, in chunks of 16 tiles that cross the images, on the
   // chunked schedule (many chunks per thread) and one chunk after another
