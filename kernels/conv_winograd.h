@@ -43,7 +43,9 @@ enum class Tile { Auto, F2x2, F4x4 };
 // hundred tiles, below Auto's usual threshold; VGG's 3x3 256->256 at 16x16, batch 4: 6.2 ms
 // against im2col's 8.8); F(2x2, 3x3) elsewhere: on smaller maps with many channels its 36
 // transformed kernel matrices (4x the weights) cost more than its products save
-// (bench/RESULTS.md, "Winograd F(4x4, 3x3)").
+// (bench/RESULTS.md, "Winograd F(4x4, 3x3)"). Deterministic mode keeps F(2x2, 3x3) and Auto's
+// earlier choices everywhere: its bits are the same on every CPU either way, and so it keeps the
+// trajectory its committed checkpoint digest and the README's demo figures were made with.
 constexpr int64_t kF4MinSide = 32, kF4MinChannels = 32, kF4WideMinSide = 16, kF4WideChannels = 384;
 bool f4_pays_on_small_maps(const ops::ConvGeometry& g, int64_t Co);
 Tile choose_tile(const ops::ConvGeometry& g, int64_t Co);

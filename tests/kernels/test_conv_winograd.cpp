@@ -11,6 +11,7 @@
 #include "kernels/conv_im2col.h"
 #include "kernels/conv_winograd.h"
 #include "kernels/elementwise.h"
+#include "kernels/math_mode.h"
 #include "tests/test_util.h"
 
 using namespace anima;
@@ -89,6 +90,12 @@ TEST_CASE("conv2d: Auto's Winograd takes F(4x4, 3x3) from 32x32 maps and 32 chan
   CHECK(W::choose_tile(geometry(128, 16, 16), 256) == W::Tile::F4x4);  // 16x16 with 384 channels
   CHECK(W::choose_tile(geometry(128, 16, 16), 255) == W::Tile::F2x2);
   CHECK(W::choose_tile(geometry(256, 15, 16), 256) == W::Tile::F2x2);
+  {
+    MathModeScope det(allow_tf32(), true);  // deterministic mode keeps F(2x2) and Auto's earlier choices
+    CHECK(W::choose_tile(geometry(256, 64, 64), 256) == W::Tile::F2x2);
+    CHECK_FALSE(W::f4_pays_on_small_maps(geometry(256, 16, 16), 256));
+  }
+  CHECK(W::f4_pays_on_small_maps(geometry(256, 16, 16), 256));
 
   // 3x3 32->40 at 33x35 (partial blocks): the op's forward is F(4x4)'s, bit for bit; the input
   // gradient (a forward convolution of the output gradient with the flipped kernel, 40->32)
