@@ -150,13 +150,13 @@ enum class Pass { Forward, InputGradient, WeightGradient };
 // output channels (48 together) and 1024 2x2 output blocks over the batch; the weight gradient
 // also with fewer blocks: for any batch above 1, and at batch 1 from a block per 8 channels.
 // Narrower, its GEMMs lose (bench/RESULTS.md, "Winograd"). The forward pass and the input
-// gradient also on 16x16 maps and more with 384 channels on the two sides together, in F(4x4)
-// (winograd::f4_pays_on_small_maps).
+// gradient also on 16x16 maps and more with 384 channels on the two sides together and 64 4x4
+// blocks, in F(4x4) (winograd::f4_pays_on_small_maps).
 bool winograd_pays(const ops::ConvGeometry& g, int64_t N, int64_t Cog, Pass pass) {
   int64_t blocks = N * ((g.Ho + 1) / 2) * ((g.Wo + 1) / 2);
   if (g.C < 16 || Cog < 16) return false;
   if (pass == Pass::WeightGradient) return N > 1 || 8 * blocks >= std::max(g.C, Cog);
-  return (g.C + Cog >= 48 && blocks >= 1024) || winograd::f4_pays_on_small_maps(g, Cog);
+  return (g.C + Cog >= 48 && blocks >= 1024) || winograd::f4_pays_on_small_maps(g, N, Cog);
 }
 
 // tiled_ok: the tiled kernel computes this convolution; winograd_ok: Winograd does; N: the batch.

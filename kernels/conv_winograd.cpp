@@ -277,19 +277,21 @@ bool applies(const ops::ConvGeometry& g, int64_t groups) {
   return groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
 }
 
-bool f4_pays_on_small_maps(const ops::ConvGeometry& g, int64_t Co) {
-  return !deterministic() && std::min(g.Ho, g.Wo) >= kF4WideMinSide && g.C + Co >= kF4WideChannels;
+bool f4_pays_on_small_maps(const ops::ConvGeometry& g, int64_t N, int64_t Co) {
+  int64_t blocks = N * ((g.Ho + 3) / 4) * ((g.Wo + 3) / 4);
+  return !deterministic() && std::min(g.Ho, g.Wo) >= kF4WideMinSide && g.C + Co >= kF4WideChannels &&
+         blocks >= kF4WideMinBlocks;
 }
 
-Tile choose_tile(const ops::ConvGeometry& g, int64_t Co) {
+Tile choose_tile(const ops::ConvGeometry& g, int64_t N, int64_t Co) {
   if (deterministic()) return Tile::F2x2;
   bool large = std::min(g.Ho, g.Wo) >= kF4MinSide && std::min(g.C, Co) >= kF4MinChannels;
-  return large || f4_pays_on_small_maps(g, Co) ? Tile::F4x4 : Tile::F2x2;
+  return large || f4_pays_on_small_maps(g, N, Co) ? Tile::F4x4 : Tile::F2x2;
 }
 
 void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, const float* w, const float* bias,
              float* out, int64_t chunk_tiles, Tile tile) {
-  if (tile == Tile::Auto) tile = choose_tile(g, Co);
+  if (tile == Tile::Auto) tile = choose_tile(g, N, Co);
   const Transforms& T = tile == Tile::F4x4 ? detail::f4x4() : detail::f2x2();
   Tensor u = Tensor::empty(Shape{T.terms * Co * g.C});
   float* U = u.data<float>();

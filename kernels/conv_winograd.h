@@ -39,16 +39,18 @@ bool applies(const ops::ConvGeometry& g, int64_t groups);
 enum class Tile { Auto, F2x2, F4x4 };
 // F(4x4, 3x3) where both sides of the output have kF4MinSide pixels and both sides of the
 // convolution kF4MinChannels channels, or on maps from kF4WideMinSide with kF4WideChannels input
-// and output channels together (f4_pays_on_small_maps: there it also beats im2col at a few
-// hundred tiles, below Auto's usual threshold; VGG's 3x3 256->256 at 16x16, batch 4: 6.2 ms
-// against im2col's 8.8); F(2x2, 3x3) elsewhere: on smaller maps with many channels its 36
-// transformed kernel matrices (4x the weights) cost more than its products save
+// and output channels together and kF4WideMinBlocks 4x4 blocks in the batch
+// (f4_pays_on_small_maps: there it also beats im2col, below Auto's usual 1024 2x2 blocks; VGG's
+// 3x3 256->256 at 16x16, batch 4: 6.2 ms against im2col's 8.8; at batch 1, 16 blocks, it loses:
+// 3x3 1024->256 at 16x16, 12 ms against 9); F(2x2, 3x3) elsewhere: on smaller maps with many
+// channels its 36 transformed kernel matrices (4x the weights) cost more than its products save
 // (bench/RESULTS.md, "Winograd F(4x4, 3x3)"). Deterministic mode keeps F(2x2, 3x3) and Auto's
 // earlier choices everywhere: its bits are the same on every CPU either way, and so it keeps the
 // trajectory its committed checkpoint digest and the README's demo figures were made with.
-constexpr int64_t kF4MinSide = 32, kF4MinChannels = 32, kF4WideMinSide = 16, kF4WideChannels = 384;
-bool f4_pays_on_small_maps(const ops::ConvGeometry& g, int64_t Co);
-Tile choose_tile(const ops::ConvGeometry& g, int64_t Co);
+constexpr int64_t kF4MinSide = 32, kF4MinChannels = 32;
+constexpr int64_t kF4WideMinSide = 16, kF4WideChannels = 384, kF4WideMinBlocks = 64;
+bool f4_pays_on_small_maps(const ops::ConvGeometry& g, int64_t N, int64_t Co);
+Tile choose_tile(const ops::ConvGeometry& g, int64_t N, int64_t Co);
 
 // out [N, Co, g.Ho, g.Wo] = conv(x [N, g.C, g.H, g.W], w [Co, g.C, 3, 3]) + bias [Co] (or null).
 // chunk_tiles: about how many tiles a chunk holds (whole tile rows; 0: about 4 MiB of transformed

@@ -81,21 +81,23 @@ TEST_CASE("conv2d: Auto's Winograd takes F(4x4, 3x3) from 32x32 maps and 32 chan
   auto geometry = [](int64_t C, int64_t H, int64_t W_) {
     return K::ops::ConvGeometry{C, H, W_, 3, 3, H, W_, 1, 1, 1, 1, 1, 1};
   };
-  CHECK(W::choose_tile(geometry(32, 32, 32), 32) == W::Tile::F4x4);
-  CHECK(W::choose_tile(geometry(256, 64, 64), 256) == W::Tile::F4x4);
-  CHECK(W::choose_tile(geometry(32, 31, 64), 32) == W::Tile::F2x2);  // a side below 32
-  CHECK(W::choose_tile(geometry(16, 64, 64), 32) == W::Tile::F2x2);  // few input channels
-  CHECK(W::choose_tile(geometry(64, 64, 64), 16) == W::Tile::F2x2);  // few output channels
-  CHECK(W::choose_tile(geometry(512, 8, 8), 512) == W::Tile::F2x2);  // a small map
-  CHECK(W::choose_tile(geometry(128, 16, 16), 256) == W::Tile::F4x4);  // 16x16 with 384 channels
-  CHECK(W::choose_tile(geometry(128, 16, 16), 255) == W::Tile::F2x2);
-  CHECK(W::choose_tile(geometry(256, 15, 16), 256) == W::Tile::F2x2);
+  CHECK(W::choose_tile(geometry(32, 32, 32), 1, 32) == W::Tile::F4x4);
+  CHECK(W::choose_tile(geometry(256, 64, 64), 1, 256) == W::Tile::F4x4);
+  CHECK(W::choose_tile(geometry(32, 31, 64), 1, 32) == W::Tile::F2x2);  // a side below 32
+  CHECK(W::choose_tile(geometry(16, 64, 64), 1, 32) == W::Tile::F2x2);  // few input channels
+  CHECK(W::choose_tile(geometry(64, 64, 64), 1, 16) == W::Tile::F2x2);  // few output channels
+  CHECK(W::choose_tile(geometry(512, 8, 8), 1, 512) == W::Tile::F2x2);  // a small map
+  CHECK(W::choose_tile(geometry(128, 16, 16), 4, 256) == W::Tile::F4x4);  // 16x16 with 384 channels
+  CHECK(W::choose_tile(geometry(128, 16, 16), 4, 255) == W::Tile::F2x2);
+  CHECK(W::choose_tile(geometry(256, 15, 16), 4, 256) == W::Tile::F2x2);
   {
     MathModeScope det(allow_tf32(), true);  // deterministic mode keeps F(2x2) and Auto's earlier choices
-    CHECK(W::choose_tile(geometry(256, 64, 64), 256) == W::Tile::F2x2);
-    CHECK_FALSE(W::f4_pays_on_small_maps(geometry(256, 16, 16), 256));
+    CHECK(W::choose_tile(geometry(256, 64, 64), 1, 256) == W::Tile::F2x2);
+    CHECK_FALSE(W::f4_pays_on_small_maps(geometry(256, 16, 16), 4, 256));
   }
-  CHECK(W::f4_pays_on_small_maps(geometry(256, 16, 16), 256));
+  CHECK(W::f4_pays_on_small_maps(geometry(256, 16, 16), 4, 256));
+  CHECK_FALSE(W::f4_pays_on_small_maps(geometry(256, 16, 16), 3, 256));  // 48 blocks
+  CHECK(W::choose_tile(geometry(1024, 16, 16), 1, 256) == W::Tile::F2x2);
 
   // 3x3 32->40 at 33x35 (partial blocks): the op's forward is F(4x4)'s, bit for bit; the input
   // gradient (a forward convolution of the output gradient with the flipped kernel, 40->32)
