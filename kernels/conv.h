@@ -7,7 +7,9 @@
 // bit for bit:
 // - Winograd F(2x2, 3x3) and F(4x4, 3x3) (conv_winograd.h): 3x3 stride-1 convolutions of one
 //   group with many channels, all three passes (the larger tile for the forward pass and the
-//   input gradient on maps of 32x32 and more); the default where it pays (see CpuConvAlgo).
+//   input gradient on maps of 32x32 and more with 32+ channels on each side, and on 16x16 maps
+//   with 384 channels together and 64 4x4 blocks: winograd::choose_tile); the default where it
+//   pays (see CpuConvAlgo).
 // - tiled direct kernels (stride 1): 16 adjacent outputs of up to 8 channels accumulate in
 //   vector registers while the taps run; the input gradient is the same kernel run on the
 //   output gradient with the flipped kernel. The default for stride-1 convolutions with few
@@ -39,7 +41,8 @@ namespace anima::kernels {
 
 // Which CPU algorithm convolves. Auto (the default), for stride 1: first Winograd F(2x2, 3x3)
 // (conv_winograd.h) for 3x3 kernels of one group where it pays (16+ channels on each side, 48
-// together and 1024+ output blocks, or 384 together on 16x16 maps and more; the weight gradient
+// together and 1024+ output blocks, or 384 together on 16x16 maps and more with 64+ 4x4 blocks
+// (F(4x4)); the weight gradient
 // also at any batch above 1, or from a block per 8 channels); then tiled up to 16 output channels per group (12 for the weight
 // gradient; rows narrower than a 16-column tile only up to 4); direct rows for strided
 // convolutions with at most 4 output channels per group; im2col for the rest (more channels,

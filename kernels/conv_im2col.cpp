@@ -74,8 +74,6 @@ const float* gradient_matrix(const float* gout, int64_t n0, int64_t count, int64
 
 }  // namespace
 
-namespace {
-
 // One image and group whose column matrix is large (batch 1: the generators' 7x7 convolutions
 // at 256x256, 38 MB of columns for 3 input channels): blocks of whole output rows, each thread
 // building a block's columns (about kBlockFloats) and running its GEMM while they are in its
@@ -86,6 +84,9 @@ bool by_row_blocks(const ops::ConvGeometry& g, int64_t N, int64_t groups) {
   return N == 1 && groups == 1 && !ops::is_pointwise(g) && !deterministic() &&
          g.C * g.kh * g.kw * g.Ho * g.Wo >= 8 * kBlockFloats;
 }
+
+namespace {
+
 void forward_by_row_blocks(const ops::ConvGeometry& g, int64_t Co, const float* x, const float* w, const float* bias,
                            float* out) {
   int64_t K = g.C * g.kh * g.kw, Q = g.Ho * g.Wo;

@@ -50,6 +50,9 @@ constexpr int64_t kBatchColumns = 1024;
 // thread count.
 int64_t images_per_gemm(const ops::ConvGeometry& g, int64_t N, bool per_thread = true);
 
+// Whether the forward pass runs in blocks of output rows (above): one image of one group, not 1x1,
+// 2M+ column entries, default mode.
+bool by_row_blocks(const ops::ConvGeometry& g, int64_t N, int64_t groups);
 Tensor forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, const Shape& out_shape);
 Tensor backward_input(const Tensor& gout, const Tensor& w, const Shape& x_shape, const Conv2dParams& p);
 Tensor backward_weight(const Tensor& gout, const Tensor& x, const Shape& w_shape, const Conv2dParams& p);

@@ -259,7 +259,9 @@ void run_chunk(const Transforms& T, const ops::ConvGeometry& g, int64_t Co, cons
   }
 }
 
-// Tiles per chunk: the transformed tiles of one chunk (V, M) fill about 4 MiB each.
+// Tiles per chunk: the transformed tiles of one chunk (V, M) fill about 1-4 MiB each; F(4x4)'s
+// chunks of at least kF4ChunkTiles tiles can hold more (36 (C + Co) floats per tile: 18 MiB for
+// 256->256).
 constexpr int64_t kChunkFloats = int64_t(1) << 18;
 constexpr int64_t kF4ChunkTiles = 256;
 
@@ -278,8 +280,10 @@ bool applies(const ops::ConvGeometry& g, int64_t groups) {
 }
 
 bool f4_pays_on_small_maps(const ops::ConvGeometry& g, int64_t N, int64_t Co) {
-  int64_t blocks = N * ((g.Ho + 3) / 4) * ((g.Wo + 3) / 4);
-  return !deterministic() && std::min(g.Ho, g.Wo) >= kF4WideMinSide && g.C + Co >= kF4WideChannels &&
+  // The smaller of input and output sides: the input gradient's convolution swaps them (conv.cpp
+  // asks with the forward geometry, choose_tile with the gradient's), so both see the same answer.
+  int64_t h = std::min(g.H, g.Ho), w = std::min(g.W, g.Wo), blocks = N * ((h + 3) / 4) * ((w + 3) / 4);
+  return !deterministic() && std::min(h, w) >= kF4WideMinSide && g.C + Co >= kF4WideChannels &&
          blocks >= kF4WideMinBlocks;
 }
 

@@ -17,12 +17,13 @@
 // 1/6, so its error is about ten times F(2x2)'s: up to about 10 eps times the sum of the
 // products' magnitudes with many channels, 28 with one, against F(2x2)'s 0.8
 // (tests/kernels/test_conv_winograd.cpp bounds both). Its transforms round, but in a fixed order
-// at every SIMD width and thread count, so its bits are as repeatable as F(2x2)'s. The forward pass (and so the input gradient, a
-// forward convolution of the output gradient) takes it on maps where it pays (choose_tile); the
-// weight gradient always runs F(2x2).
+// at every SIMD width and thread count, so its bits are as repeatable as F(2x2)'s. The forward
+// pass (and so the input gradient, a forward convolution of the output gradient) takes it on
+// maps where it pays (choose_tile); the weight gradient always runs F(2x2).
 //
 // Work runs in chunks of whole tile rows, one chunk per task (dynamic schedule): input transform,
-// the 16 (36) GEMMs, output transform, on buffers of a few MiB per thread.
+// the 16 (36) GEMMs, output transform, on buffers of a few MiB per thread (F(4x4): chunks of at
+// least 256 tiles, 36 (C + Co) floats each, so 18 MiB for 3x3 256->256).
 #pragma once
 
 #include <cstdint>
@@ -53,8 +54,9 @@ bool f4_pays_on_small_maps(const ops::ConvGeometry& g, int64_t N, int64_t Co);
 Tile choose_tile(const ops::ConvGeometry& g, int64_t N, int64_t Co);
 
 // out [N, Co, g.Ho, g.Wo] = conv(x [N, g.C, g.H, g.W], w [Co, g.C, 3, 3]) + bias [Co] (or null).
-// chunk_tiles: about how many tiles a chunk holds (whole tile rows; 0: about 4 MiB of transformed
-// tiles; tests pass small ones to reach the chunked schedule on small images).
+// chunk_tiles: about how many tiles a chunk holds (whole tile rows; 0: about 1-4 MiB of transformed
+// tiles, F(4x4) at least 256 tiles; tests pass small ones to reach the chunked schedule on small
+// images).
 void forward(const ops::ConvGeometry& g, int64_t N, int64_t Co, const float* x, const float* w, const float* bias,
              float* out, int64_t chunk_tiles = 0, Tile tile = Tile::Auto);
 

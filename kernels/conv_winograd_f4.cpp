@@ -147,7 +147,8 @@ ANIMA_ISA_BODY void transform_output_channel_body(const ops::ConvGeometry& g, co
       float* __restrict a0 = a + j * tw, * __restrict a1 = a + (kSide + j) * tw;
       float* __restrict a2 = a + (2 * kSide + j) * tw, * __restrict a3 = a + (3 * kSide + j) * tw;
 #pragma omp simd
-      for (int64_t t = 0; t < tw; ++t) ANIMA_WINOGRAD_AT(a0[t], a1[t], a2[t], a3[t], q0[t], q1[t], q2[t], q3[t], q4[t], q5[t]);
+      for (int64_t t = 0; t < tw; ++t)
+        ANIMA_WINOGRAD_AT(a0[t], a1[t], a2[t], a3[t], q0[t], q1[t], q2[t], q3[t], q4[t], q5[t]);
     }
     for (int i = 0; i < 4; ++i) {
       const float* __restrict b0 = a + kSide * i * tw, * __restrict b1 = b0 + tw, * __restrict b2 = b1 + tw;

@@ -282,10 +282,14 @@ TEST_CASE("conv2d: a large batch-1 im2col forward runs in blocks of output rows;
   Tensor b = random_tensor(Shape{8}, 952);
   Conv2dParams p{1, 1, 3, 3, 1, 1, 1};
   ConvAlgoScope scope(kernels::CpuConvAlgo::Im2col);
+  kernels::ops::ConvGeometry g = kernels::conv_geometry(x.shape(), w.shape(), Shape{1, 8, 130, 120}, p);
+  CHECK(kernels::im2col::by_row_blocks(g, 1, 1));
+  CHECK_FALSE(kernels::im2col::by_row_blocks(g, 2, 1));  // a batch: images in parallel instead
   Tensor blocked = kernels::conv2d(x, w, b, p);
   Tensor whole;
   {
     MathModeScope det(allow_tf32(), true);
+    CHECK_FALSE(kernels::im2col::by_row_blocks(g, 1, 1));
     whole = kernels::conv2d(x, w, b, p);
   }
   CHECK_CLOSE(blocked, kernels::conv2d_reference(x, w, b, p), 1e-5, 1e-5);
