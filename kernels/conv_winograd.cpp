@@ -14,6 +14,7 @@ namespace {
 
 using detail::Chunk;
 using detail::padded_tile_rows;
+using detail::store_tile_rows;
 using detail::Transforms;
 
 constexpr int64_t kTerms = 16;  // the 4x4 transformed tile
@@ -140,9 +141,7 @@ ANIMA_ISA_BODY void transform_output_channel_body(const ops::ConvGeometry& g, co
         yi[2 * t + 1] = ((b1[t] - b2[t]) - b3[t]) + bias;
       }
     }
-    int64_t r = k.r0 + rr, n = r / k.tiles_h, ho = 2 * (r % k.tiles_h);
-    float* o = out + ((n * Co + co) * g.Ho + ho) * g.Wo;
-    for (int i = 0; i < 2 && ho + i < g.Ho; ++i) std::copy(y + i * 2 * tw, y + i * 2 * tw + g.Wo, o + i * g.Wo);
+    store_tile_rows(g, k, 2, Co, co, k.r0 + rr, y, out);
   }
 }
 ANIMA_ISA_VERSIONS(transform_output_channel,

@@ -164,9 +164,7 @@ ANIMA_ISA_BODY void transform_output_channel_body(const ops::ConvGeometry& g, co
         yi[4 * t + 3] = y3 + bias;
       }
     }
-    int64_t r = k.r0 + rr, n = r / k.tiles_h, ho = 4 * (r % k.tiles_h);
-    float* o = out + ((n * Co + co) * g.Ho + ho) * g.Wo;
-    for (int i = 0; i < 4 && ho + i < g.Ho; ++i) std::copy(y + i * 4 * tw, y + i * 4 * tw + g.Wo, o + i * g.Wo);
+    store_tile_rows(g, k, 4, Co, co, k.r0 + rr, y, out);
   }
 }
 ANIMA_ISA_VERSIONS(transform_output_channel,

@@ -38,6 +38,15 @@ inline void padded_tile_rows(const ops::ConvGeometry& g, const Chunk& k, int m, 
   }
 }
 
+// Writes the m output rows of tile row r (m rows of m * tiles_w floats in y, m apart) into output
+// channel co: only the rows and Wo columns inside the image.
+inline void store_tile_rows(const ops::ConvGeometry& g, const Chunk& k, int m, int64_t Co, int64_t co, int64_t r,
+                            const float* y, float* out) {
+  int64_t n = r / k.tiles_h, ho = m * (r % k.tiles_h), row = m * k.tiles_w;
+  float* o = out + ((n * Co + co) * g.Ho + ho) * g.Wo;
+  for (int i = 0; i < m && ho + i < g.Ho; ++i) std::copy(y + i * row, y + i * row + g.Wo, o + i * g.Wo);
+}
+
 // F(m x m, 3x3): each m x m block of output pixels of one channel comes from the (m + 2)^2
 // input tile under it, through terms = (m + 2)^2 element-wise products summed over the input
 // channels (terms GEMMs).
